@@ -1,0 +1,157 @@
+"""The words of the domain: RAG ratings, statuses, refs, and the errors a partner can understand.
+
+Pure: no I/O, no database, no Slack.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from enum import StrEnum
+
+
+class UserError(Exception):
+    """Something the person asked for cannot be done; the message says why, in their words."""
+
+
+class NotFound(UserError):
+    pass
+
+
+class Invalid(UserError):
+    pass
+
+
+class Forbidden(UserError):
+    pass
+
+
+class Rag(StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+    @classmethod
+    def parse(cls, word: str) -> Rag:
+        found = cls.lookup(word)
+        if found is None:
+            raise Invalid(f"“{word}” is not a RAG rating. Use one of: red, amber, green.")
+        return found
+
+    @classmethod
+    def lookup(cls, word: str) -> Rag | None:
+        key = word.strip().lower()
+        return _RAG_WORDS.get(key)
+
+
+_RAG_WORDS = {
+    "red": Rag.RED,
+    "r": Rag.RED,
+    "amber": Rag.AMBER,
+    "a": Rag.AMBER,
+    "green": Rag.GREEN,
+    "g": Rag.GREEN,
+}
+
+
+class Status(StrEnum):
+    NOT_STARTED = "not started"
+    IN_PROGRESS = "in progress"
+    COMPLETE = "complete"
+    SIGNED_OFF = "signed off"
+    HALTED = "halted"
+
+    @classmethod
+    def parse(cls, words: str) -> Status:
+        found = cls.lookup(words)
+        if found is None:
+            valid = ", ".join(s.value for s in cls)
+            raise Invalid(f"“{words}” is not a status. Use one of: {valid}.")
+        return found
+
+    @classmethod
+    def lookup(cls, words: str) -> Status | None:
+        key = re.sub(r"[\s_\-]+", " ", words.strip().lower())
+        return _STATUS_WORDS.get(key)
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (Status.COMPLETE, Status.SIGNED_OFF, Status.HALTED)
+
+
+# Trackers write statuses many ways; these are the ones the seeds' papers use.
+_STATUS_WORDS: dict[str, Status] = {s.value: s for s in Status} | {
+    "not yet started": Status.NOT_STARTED,
+    "to do": Status.NOT_STARTED,
+    "todo": Status.NOT_STARTED,
+    "started": Status.IN_PROGRESS,
+    "underway": Status.IN_PROGRESS,
+    "on track": Status.IN_PROGRESS,
+    "ongoing": Status.IN_PROGRESS,
+    "in progress objective not met": Status.IN_PROGRESS,
+    "completed": Status.COMPLETE,
+    "done": Status.COMPLETE,
+    "objective met": Status.COMPLETE,
+    "signed-off": Status.SIGNED_OFF,
+    "signedoff": Status.SIGNED_OFF,
+    "objective met and signed off": Status.SIGNED_OFF,
+    "on hold": Status.HALTED,
+    "paused": Status.HALTED,
+    "stopped": Status.HALTED,
+}
+
+# The longest status is two words; update's parser tries two-word and one-word phrases.
+STATUS_MAX_WORDS = 2
+
+RAG_EMOJI = {Rag.RED: "🔴", Rag.AMBER: "🟠", Rag.GREEN: "🟢"}
+
+MAX_NOTE_CHARS = 3000
+MAX_REF_CHARS = 20
+
+_REF_RE = re.compile(r"^[0-9A-Z][0-9A-Z.\-/]*$")
+
+
+def normalise_ref(text: str) -> str:
+    """`12 a.1`, `12A.1 ` and `12a.1` are the same action: `12A.1`."""
+    ref = re.sub(r"\s+", "", text).upper().rstrip(".")
+    if not ref or len(ref) > MAX_REF_CHARS or not _REF_RE.match(ref):
+        raise Invalid(
+            f"“{text.strip()[:40]}” is not an action ref (refs look like 2A.3, 11F, 12A.1)."
+        )
+    return ref
+
+
+def looks_like_ref(text: str) -> bool:
+    try:
+        normalise_ref(text)
+    except Invalid:
+        return False
+    return any(c.isdigit() for c in text)
+
+
+def nearest(word: str, candidates: list[str], n: int = 3) -> list[str]:
+    """The candidates closest to `word`, for "did you mean" hints."""
+    by_upper = {c.upper(): c for c in candidates}
+    hits = difflib.get_close_matches(word.upper(), list(by_upper), n=n, cutoff=0.5)
+    if not hits:
+        prefix = [c for c in candidates if c.upper().startswith(word.upper()[:2])]
+        return sorted(prefix)[:n]
+    return [by_upper[h] for h in hits]
+
+
+def clean_note(text: str, what: str = "note") -> str:
+    """A note as stored: trimmed, not empty, within the limit. Escaping is the renderers' job."""
+    note = text.strip()
+    if not note:
+        raise Invalid(f"The {what} is empty.")
+    if len(note) > MAX_NOTE_CHARS:
+        raise Invalid(
+            f"The {what} is {len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}. "
+            "Shorten it, or link to the evidence instead."
+        )
+    return note
+
+
+def ref_sort_key(ref: str) -> str:
+    """A key that sorts refs as people read them: 2A.3 < 2B < 11A.2 < 11F < 12A.1."""
+    return re.sub(r"\d+", lambda m: m.group(0).zfill(4), ref)

@@ -1,0 +1,129 @@
+"""The platform-neutral reply: what a command or a digest says, before any renderer shapes it.
+
+Text in a reply is always plain: renderers escape it for their platform. Structure (bold,
+mentions, RAG) is carried by the model, never by markup inside strings, so a note can never
+turn into a mention or a link.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from bot.domain import Rag
+
+
+class Span(BaseModel):
+    """A run of text. With `user_id` it is a mention of that person (shown by `text` elsewhere)."""
+
+    text: str
+    style: Literal["plain", "bold", "italic", "code"] = "plain"
+    user_id: str | None = None
+
+
+def plain(text: str) -> Span:
+    return Span(text=text)
+
+
+def bold(text: str) -> Span:
+    return Span(text=text, style="bold")
+
+
+def code(text: str) -> Span:
+    return Span(text=text, style="code")
+
+
+def mention(name: str, user_id: str | None) -> Span:
+    return Span(text=name, user_id=user_id)
+
+
+class Heading(BaseModel):
+    kind: Literal["heading"] = "heading"
+    text: str
+
+
+class Paragraph(BaseModel):
+    kind: Literal["paragraph"] = "paragraph"
+    spans: list[Span]
+
+
+class Table(BaseModel):
+    kind: Literal["table"] = "table"
+    columns: list[str]
+    rows: list[list[str]]
+
+
+class ActionLine(BaseModel):
+    ref: str
+    title: str
+    rag: Rag | None = None
+    status: str | None = None
+    due: date | None = None
+    leads: list[Span] = Field(default_factory=list)
+    note: str | None = None
+
+
+class ActionList(BaseModel):
+    """Actions, one line each. `more` counts what the producer left out; `more_hint` says where
+    to see it all (a command). Renderers may show fewer, adding to `more` the same way."""
+
+    kind: Literal["actions"] = "actions"
+    title: str | None = None
+    items: list[ActionLine]
+    more: int = 0
+    more_hint: str | None = None
+    empty: str = "None."
+
+
+class Button(BaseModel):
+    label: str
+    action_id: str
+    value: str
+    style: Literal["primary", "danger"] | None = None
+
+
+class Buttons(BaseModel):
+    kind: Literal["buttons"] = "buttons"
+    buttons: list[Button]
+
+
+class Divider(BaseModel):
+    kind: Literal["divider"] = "divider"
+
+
+Element = Annotated[
+    Heading | Paragraph | Table | ActionList | Buttons | Divider, Field(discriminator="kind")
+]
+
+
+class UpdateForm(BaseModel):
+    """Ask the platform to open a form for an update (a modal in Slack)."""
+
+    ref: str
+    title: str
+    rag: Rag | None
+    status: str
+
+
+class Reply(BaseModel):
+    elements: list[Element] = Field(default_factory=list)
+    visibility: Literal["private", "channel"] = "private"
+    # A one-line summary: Slack's notification text, and the fallback where blocks are not shown.
+    summary: str = ""
+    form: UpdateForm | None = None
+
+    def add(self, *elements: Element) -> Reply:
+        self.elements.extend(elements)
+        return self
+
+    def heading(self, text: str) -> Reply:
+        return self.add(Heading(text=text))
+
+    def para(self, *spans: Span | str) -> Reply:
+        return self.add(Paragraph(spans=[plain(s) if isinstance(s, str) else s for s in spans]))
+
+
+def say(text: str, visibility: Literal["private", "channel"] = "private") -> Reply:
+    return Reply(summary=text, visibility=visibility).para(text)

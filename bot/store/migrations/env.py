@@ -1,0 +1,24 @@
+"""Alembic environment: runs on the engine the application hands over (see store.db)."""
+
+from alembic import context
+
+from bot.store.models import Base
+
+config = context.config
+engine = config.attributes.get("engine")
+if engine is None:  # the alembic CLI, for generating revisions: WSOA_DATABASE_URL or SQLite
+    from bot.config import Settings
+    from bot.store.db import make_engine
+
+    engine = make_engine(Settings().database_url)
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

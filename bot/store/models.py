@@ -1,0 +1,240 @@
+"""The schema, as typed SQLAlchemy 2 models. Alembic migrations are generated from these.
+
+Times are stored in UTC; `UTCDateTime` gives them back timezone-aware on every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored naive-UTC so SQLite sorts them."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Workstream(Base):
+    __tablename__ = "workstreams"
+    __table_args__ = (UniqueConstraint("plan_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    # lower-cased name: what commands match against
+    key: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email or self.slack_user_id or f"person {self.id}"
+
+
+action_leads = Table(
+    "action_leads",
+    Base.metadata,
+    Column("action_id", ForeignKey("actions.id"), primary_key=True),
+    Column("person_id", ForeignKey("people.id"), primary_key=True, index=True),
+)
+
+
+class Action(Base):
+    __tablename__ = "actions"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "ref"),
+        Index("ix_actions_plan_rag", "plan_id", "rag"),
+        Index("ix_actions_plan_due", "plan_id", "due"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    workstream_id: Mapped[int] = mapped_column(ForeignKey("workstreams.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(20))
+    # sorts 2A.3 before 11F: digits zero-padded (see domain.ref_sort_key)
+    sort_key: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(Text)
+    measure: Mapped[str | None] = mapped_column(Text)
+    due: Mapped[date | None] = mapped_column(Date)
+    # the timescale as the plan wrote it ("Ongoing", "March 2027"), shown beside `due`
+    due_text: Mapped[str | None] = mapped_column(String(100))
+    # current RAG and status: derived from the latest update, stored for fast reads
+    rag: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    last_update_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_note: Mapped[str | None] = mapped_column(Text)
+
+    workstream: Mapped[Workstream] = relationship(lazy="joined", innerjoin=True)
+    leads: Mapped[list[Person]] = relationship(
+        secondary=action_leads, lazy="selectin", order_by="Person.name"
+    )
+
+
+class Update(Base):
+    """One change to an action. Append-only: never updated, never deleted."""
+
+    __tablename__ = "updates"
+    __table_args__ = (Index("ix_updates_action_at", "action_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
+    at: Mapped[datetime] = mapped_column(index=True)
+    # who: a Slack user id, or "import"/"system"; person_id when known
+    by: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # slack, console, import, system
+    source: Mapped[str] = mapped_column(String(20))
+    # update, signoff, assign, created, edit
+    kind: Mapped[str] = mapped_column(String(20), default="update")
+    rag_from: Mapped[str | None] = mapped_column(String(10))
+    rag_to: Mapped[str | None] = mapped_column(String(10))
+    status_from: Mapped[str | None] = mapped_column(String(20))
+    status_to: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    action: Mapped[Action] = relationship(lazy="raise")
+
+
+class FollowUp(Base):
+    """A follow-up question raised by an adviser, about an action or a whole workstream."""
+
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"), index=True)
+    workstream_id: Mapped[int | None] = mapped_column(ForeignKey("workstreams.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime]
+    raised_by: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+
+    action: Mapped[Action | None] = relationship(lazy="joined")
+    workstream: Mapped[Workstream | None] = relationship(lazy="joined")
+    answers: Mapped[list[Answer]] = relationship(
+        lazy="selectin", order_by="Answer.at", back_populates="followup"
+    )
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+
+    followup: Mapped[FollowUp] = relationship(back_populates="answers", lazy="raise")
+
+
+class BoardMeeting(Base):
+    __tablename__ = "board_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    digest_hours_before: Mapped[int] = mapped_column(Integer, default=48)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    # removal is recorded, not deleted, so a claimed delivery can see the meeting went away
+    removed_at: Mapped[datetime | None]
+
+
+class Subscription(Base):
+    """A channel's weekly digest."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    channel_id: Mapped[str] = mapped_column(String(32), unique=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # Monday = 0
+    time: Mapped[str] = mapped_column(String(5))  # HH:MM in WSOA_TIMEZONE
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """One scheduled occurrence. The unique key is the claim: only its inserter sends."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))  # board-digest, weekly, reminder
+    target: Mapped[str] = mapped_column(String(64))  # channel or user id
+    due_at: Mapped[datetime]
+    claimed_at: Mapped[datetime]
+    claimed_by: Mapped[str] = mapped_column(String(100))
+    # pending, sent, failed (retrying), abandoned (gave up, admins told), skipped
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None]
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)
