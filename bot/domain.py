@@ -74,6 +74,13 @@ class Status(StrEnum):
         key = re.sub(r"[\s_\-]+", " ", words.strip().lower())
         return _STATUS_WORDS.get(key)
 
+    @classmethod
+    def canonical(cls, words: str) -> Status | None:
+        """Only the five statuses as written (any case, `-` or `_` for the space): what a typed
+        update accepts, so a note that starts "Done …" or "Started …" is not read as a status."""
+        key = re.sub(r"[\s_\-]+", " ", words.strip().lower())
+        return next((s for s in cls if s.value == key), None)
+
     @property
     def is_closed(self) -> bool:
         return self in (Status.COMPLETE, Status.SIGNED_OFF, Status.HALTED)

@@ -1,0 +1,235 @@
+"""`wsoa`: serve, console, demo, import, export, tick, db."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from bot.config import Settings
+from bot.console import run_console, run_line
+from bot.domain import UserError
+from bot.runtime import Runtime
+from bot.services.context import Caller, Ctx
+from bot.store.db import unit_of_work, upgrade
+
+DEMO_DATABASE = "wsoa-demo.db"
+FORMATS: dict[str, Literal["csv", "xlsx", "md"]] = {"csv": "csv", "xlsx": "xlsx", "md": "md"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.command in ("serve", "tick") else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = Settings()
+    handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+    try:
+        return handler(settings, args)
+    except UserError as refusal:
+        print(f"wsoa: {refusal}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wsoa", description="The WSoA bot.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the Slack bot (and the scheduler) in-process")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument("--http", dest="mode", action="store_const", const="http")
+    mode.add_argument("--socket", dest="mode", action="store_const", const="socket")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.set_defaults(handler=cmd_serve)
+
+    console = sub.add_parser("console", help="the /wsoa commands at a terminal")
+    console.add_argument("--user", default="console", help="act as this Slack user ID")
+    console.add_argument("-c", dest="text", help="run one command and exit")
+    console.set_defaults(handler=cmd_console)
+
+    demo = sub.add_parser("demo", help="a fresh local database with a demo plan, then the console")
+    demo.add_argument("--user", help="act as this user (default: the lead of 11F)")
+    demo.add_argument("-c", dest="text", help="run one command and exit")
+    demo.set_defaults(handler=cmd_demo)
+
+    load = sub.add_parser("import", help="load a plan from .csv, .xlsx or .yaml")
+    load.add_argument("file", type=Path)
+    load.set_defaults(handler=cmd_import)
+
+    export = sub.add_parser("export", help="write the plan as csv, xlsx or Markdown")
+    export.add_argument("--format", choices=["csv", "xlsx", "md"], default=None)
+    export.add_argument("-o", dest="output", type=Path, help="file to write (default: stdout)")
+    export.set_defaults(handler=cmd_export)
+
+    tick = sub.add_parser("tick", help="run, once, every scheduled delivery due now (or --at)")
+    tick.add_argument("--at", type=_instant, help="ISO 8601 instant (default: now)")
+    tick.set_defaults(handler=cmd_tick)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply database migrations").set_defaults(
+        handler=cmd_db_upgrade
+    )
+    return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}” is not an ISO 8601 instant") from None
+    return at if at.tzinfo else at.replace(tzinfo=Settings().tz)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.slack.serve import serve
+
+    mode = args.mode or ("socket" if settings.slack_app_token else "http")
+    serve(settings, mode=mode, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
+    from scheduler.deliveries import run_tick
+
+    report = run_tick(settings, at=args.at)
+    print(report)
+    return 0
+
+
+def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = Runtime.start(settings)
+    try:
+        if args.text is not None:
+            print(run_line(runtime, args.user, args.text), end="")
+        else:
+            run_console(
+                runtime, args.user, banner="WSoA console. `help` lists commands; Ctrl-D quits."
+            )
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.demo import load_demo
+
+    # The demo always has its own file, so it can never overwrite a real plan's database.
+    path = Path(DEMO_DATABASE)
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    runtime = Runtime.start(settings.model_copy(update={"database_url": f"sqlite:///{path}"}))
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            info = load_demo(session, runtime.clock(), settings.tz)
+        runtime.settings = settings.model_copy(
+            update={"database_url": f"sqlite:///{path}", "admins": settings.admins | info.admins}
+        )
+        user = args.user or info.console_user
+        if args.text is not None:
+            print(run_line(runtime, user, args.text), end="")
+            return 0
+        banner = (
+            f"{info.plan_name}: a demo plan of {info.actions} actions in {path}.\n"
+            f"You are {user}, the lead of 11F, 12B and 12A.1. Try:\n"
+            "  summary · show 11F · update 11F amber Toolkit pilot live · history 11F · mine\n"
+            f"Run `wsoa demo --user {sorted(info.admins)[0]}` to act as the programme manager. "
+            "`help` lists everything; Ctrl-D quits."
+        )
+        run_console(runtime, user, banner=banner)
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.plans.read import read_plan
+    from bot.services.imports import apply_plan
+
+    parsed = read_plan(args.file)  # raises PlanFileError (a UserError) before anything changes
+    runtime = Runtime.start(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            ctx = Ctx(
+                session=session,
+                caller=Caller(user_id="import", source="import"),
+                settings=settings,
+                now=runtime.clock(),
+            )
+            report = apply_plan(ctx, parsed, args.file.name)
+    finally:
+        runtime.close()
+    print(f"Imported {args.file.name}:")
+    for note in parsed.notes:
+        print(f"  note: {note}")
+    if parsed.ignored_columns:
+        print(f"  columns not used: {', '.join(parsed.ignored_columns)}")
+    print(f"  created {len(report.created)}: {', '.join(report.created) or '-'}")
+    print(f"  changed {len(report.changed)}:")
+    for ref, fields in report.changed.items():
+        print(f"    {ref}: {', '.join(fields)}")
+    print(f"  unchanged {report.unchanged}")
+    if report.not_in_file:
+        print(
+            f"  kept, not in this file ({len(report.not_in_file)}): {', '.join(report.not_in_file)}"
+        )
+    if report.problems:
+        print(f"  could not read {len(report.problems)} rows (nothing loaded from them):")
+        for problem in report.problems:
+            ref = f" {problem.ref}" if problem.ref else ""
+            print(f"    row {problem.row}{ref}: {problem.reason}")
+    if report.unlinked_leads:
+        print(
+            f"  leads not yet linked to a Slack user ({len(report.unlinked_leads)}): "
+            + ", ".join(report.unlinked_leads)
+        )
+    return 1 if report.problems else 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.plans.write import export, write_csv, write_markdown
+    from bot.services.exports import export_rows
+    from bot.services.plans import current_plan
+
+    fmt: str = args.format or (args.output.suffix.lstrip(".") if args.output else "csv")
+    if fmt not in FORMATS:
+        raise UserError(f"Cannot export as “{fmt}”: use --format csv, xlsx or md.")
+    if fmt == "xlsx" and args.output is None:
+        raise UserError("An xlsx export needs a file: -o plan.xlsx.")
+    runtime = Runtime.start(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            plan = current_plan(session, runtime.clock())
+            rows = export_rows(session, plan, settings.tz)
+            name = plan.name
+    finally:
+        runtime.close()
+    if args.output is not None:
+        export(rows, FORMATS[fmt], args.output, title=name)
+        print(f"Wrote {len(rows)} actions to {args.output}", file=sys.stderr)
+    elif fmt == "md":
+        sys.stdout.write(write_markdown(rows, name))
+    else:
+        write_csv(rows, sys.stdout)
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = Runtime.start(settings, migrate=False)
+    try:
+        upgrade(runtime.engine)
+    finally:
+        runtime.close()
+    print("Database is at the current schema.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""`followup add|answer|list|close`: advisers' follow-up questions and the partnership's answers."""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands.registry import command
+from bot.domain import Invalid, looks_like_ref
+from bot.presenters import shorten, user_span, when
+from bot.replies import Reply, bold, plain
+from bot.services import actions as action_service
+from bot.services import followups as followup_service
+from bot.services.context import Ctx
+from bot.services.plans import current_plan, find_workstream
+
+USAGE = [
+    "followup add REF|WORKSTREAM QUESTION",
+    "followup answer ID ANSWER",
+    "followup list [open|answered|all|REF]",
+    "followup close ID",
+]
+
+
+@command(
+    "followup",
+    USAGE,
+    "advisers' follow-up questions: log (admins), answer (leads), list, close (admins)",
+    ["followup add 12B How many are over 30 week wait?", "followup answer FU-3 46 over 30 weeks"],
+)
+def followup(ctx: Ctx, args: str) -> Reply:
+    sub, _, rest = args.partition(" ")
+    sub = sub.lower()
+    rest = rest.strip()
+    if sub == "add":
+        target, question = split_target(ctx, rest)
+        added = followup_service.add(ctx, target, question)
+        return Reply(summary=f"Logged {followup_service.label(added)}").para(
+            bold(f"Logged {followup_service.label(added)}"),
+            plain(f" on {followup_service.about(added)}: {shorten(added.question, 200)}"),
+        )
+    if sub == "answer":
+        text_id, _, text = rest.partition(" ")
+        if not text_id or not text.strip():
+            raise Invalid(
+                "Answer needs the id and the answer: `followup answer FU-3 46 over 30 weeks`."
+            )
+        answer = followup_service.answer(ctx, text_id, text)
+        return Reply(summary="Answer recorded").para(
+            bold(f"Answer recorded on FU-{answer.followup_id}. "),
+            plain("It stays open until a programme manager closes it."),
+        )
+    if sub == "close":
+        closed = followup_service.close(ctx, rest)
+        return Reply(summary=f"Closed {followup_service.label(closed)}").para(
+            bold(f"Closed {followup_service.label(closed)}.")
+        )
+    if sub in ("list", ""):
+        return _listing(ctx, rest)
+    raise Invalid(f"`followup {sub[:20]}` is not a follow-up command. Use: " + "; ".join(USAGE))
+
+
+def split_target(ctx: Ctx, text: str) -> tuple[str, str]:
+    """The ref or workstream a question is about, and the question. A workstream name may be
+    several words ("Graduated Response How many …") or quoted."""
+    quoted = re.match(r'^["“]([^"”]+)["”]\s*(.*)$', text, re.DOTALL)
+    if quoted:
+        return quoted.group(1), quoted.group(2)
+    words = text.split()
+    if len(words) < 2:
+        raise Invalid(
+            "Follow-up needs what it is about and the question: `followup add 12B How many …?`"
+        )
+    plan = current_plan(ctx.session, ctx.now)
+    for n in range(min(6, len(words) - 1), 0, -1):
+        name = " ".join(words[:n])
+        found = find_workstream(ctx.session, plan, name)
+        if found is not None and (n > 1 or not looks_like_ref(name)):
+            return found.name, text.split(None, n)[-1]
+    return words[0], text.split(None, 1)[-1]
+
+
+def _listing(ctx: Ctx, which: str) -> Reply:
+    title, found = followup_service.listing(ctx, which)
+    people = action_service.people_names(
+        ctx.session, {f.raised_by for f in found} | {a.by for f in found for a in f.answers}
+    )
+    reply = Reply(summary=f"{title}: {len(found)}").heading(f"{title} ({len(found)})")
+    if not found:
+        reply.para(plain("None."))
+    tz = ctx.settings.tz
+    for f in found:
+        state = "closed" if f.closed_at else ("answered" if f.answers else "no answer yet")
+        age = (ctx.now - f.raised_at).days
+        reply.para(
+            bold(
+                f"{followup_service.label(f)} · {followup_service.about(f)} · {state} · {age} days"
+            ),
+            plain(f"\n{f.question}"),
+        )
+        for a in f.answers:
+            reply.para(plain(f"↳ {when(a.at, tz)} "), user_span(a.by, people), plain(f": {a.text}"))
+    return reply

@@ -1,0 +1,310 @@
+"""Commands that read: help, summary, show, list, mine."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.commands.registry import COMMANDS, command
+from bot.domain import Invalid, Rag
+from bot.presenters import action_list, due_text, person_span, shorten, user_span, when
+from bot.replies import Button, Buttons, Paragraph, Reply, Span, Table, bold, code, plain
+from bot.services import actions as action_service
+from bot.services import followups as followup_service
+from bot.services.context import Ctx
+from bot.services.people import unresolved_people
+from bot.services.plans import current_plan, require_workstream
+from bot.store import queries
+from bot.store.models import Action, Person, Update, Workstream
+
+LIST_LIMIT = 60
+REFS_LIMIT = 20
+
+UPDATE_BUTTON = "wsoa_update_open"
+ANSWER_BUTTON = "wsoa_followup_answer"
+
+
+@command("help", "help", "the commands, with examples", ["help"])
+def help_(ctx: Ctx, args: str) -> Reply:
+    reply = Reply(summary="WSoA bot commands").heading("WSoA bot: what you can type after /wsoa")
+    for admin_only in (False, True):
+        rows = [
+            [line, c.summary]
+            for c in COMMANDS.values()
+            if c.admin == admin_only
+            for line in c.usage
+        ]
+        if admin_only:
+            reply.para(bold("For programme managers (admins)"))
+        reply.add(Table(columns=["Command", "Does"], rows=rows))
+    examples = [e for c in COMMANDS.values() for e in c.examples]
+    reply.para(bold("Examples: "), plain(" · ".join(examples)))
+    reply.para(
+        plain(
+            "Refs and words are not case-sensitive (2a.3 = 2A.3). RAG: red, amber, green. "
+            "Statuses: not started, in progress, complete, signed off, halted."
+        )
+    )
+    if ctx.is_admin:
+        missing = unresolved_people(ctx.session)
+        if missing:
+            names = ", ".join(p.email or p.name for p in missing[:30])
+            more = f" and {len(missing) - 30} more" if len(missing) > 30 else ""
+            reply.para(
+                bold(f"Leads not yet linked to Slack ({len(missing)}): "),
+                plain(names + more + ". Use `assign REF @user` or add their Slack e-mail."),
+            )
+    return reply
+
+
+def _refs_text(found: list[str], total: int) -> str:
+    text = ", ".join(found) if found else "none"
+    return text + (f" and {total - len(found)} more" if total > len(found) else "")
+
+
+@command(
+    "summary",
+    "summary [WORKSTREAM]",
+    "RAG counts, red and amber actions per workstream, overdue, due soon, follow-ups, next board",
+    ["summary", "summary graduated response"],
+)
+def summary(ctx: Ctx, args: str) -> Reply:
+    plan = current_plan(ctx.session, ctx.now)
+    only: Workstream | None = require_workstream(ctx.session, plan, args) if args else None
+    counts = [
+        c
+        for c in queries.rag_counts(ctx.session, plan.id)
+        if only is None or c.workstream_id == only.id
+    ]
+    title = f"{plan.name}: summary" + (f" of {only.name}" if only else "")
+    reply = Reply(visibility="channel", summary=title).heading(shorten(title, 150))
+    reply.add(
+        Table(
+            columns=["Workstream", "Red", "Amber", "Green", "Not rated", "Closed", "Actions"],
+            rows=[
+                [c.name, *(str(n) for n in (c.red, c.amber, c.green, c.unrated, c.closed, c.total))]
+                for c in counts
+            ],
+        )
+    )
+    flagged: dict[int, dict[str, list[str]]] = {}
+    for workstream_id, rag, ref in queries.flagged_refs(ctx.session, plan.id):
+        flagged.setdefault(workstream_id, {"red": [], "amber": []})[rag].append(ref)
+    for c in counts:
+        by_rag = flagged.get(c.workstream_id)
+        if not by_rag:
+            continue
+        parts = [
+            f"{rag} {_refs_text(refs[:REFS_LIMIT], len(refs))}"
+            for rag, refs in by_rag.items()
+            if refs
+        ]
+        reply.para(bold(f"{c.name}: "), plain("; ".join(parts)))
+    if not flagged:
+        reply.para(plain("No red or amber actions."))
+
+    in_scope = queries.Filter(workstream_id=only.id if only else None)
+    overdue, n_overdue = queries.refs(
+        ctx.session, plan.id, replace(in_scope, overdue_on=ctx.today), REFS_LIMIT
+    )
+    reply.para(bold(f"Overdue ({n_overdue}): "), plain(_refs_text(overdue, n_overdue)))
+    soon_until = ctx.today + timedelta(days=ctx.settings.due_soon_days)
+    soon, n_soon = queries.refs(
+        ctx.session, plan.id, replace(in_scope, due_between=(ctx.today, soon_until)), REFS_LIMIT
+    )
+    reply.para(
+        bold(f"Due in the next {ctx.settings.due_soon_days} days ({n_soon}): "),
+        plain(_refs_text(soon, n_soon)),
+    )
+    _, n_followups = queries.open_followups(ctx.session, plan.id, limit=0)
+    reply.para(bold("Open follow-ups: "), plain(f"{n_followups} (`/wsoa followup list`)"))
+    board = queries.next_board(ctx.session, plan.id, ctx.now)
+    reply.para(
+        bold("Next board meeting: "),
+        plain(f"{board.name}, {when(board.starts_at, ctx.settings.tz)}" if board else "none set"),
+    )
+    return reply
+
+
+@command(
+    "show",
+    "show REF",
+    "one action: leads, due, status, RAG, measure, latest updates, open follow-ups",
+    ["show 11F"],
+)
+def show(ctx: Ctx, args: str) -> Reply:
+    if not args:
+        raise Invalid("Which action? `show 11F`.")
+    plan = current_plan(ctx.session, ctx.now)
+    action = action_service.find_action(ctx.session, plan.id, args.split()[0])
+    rag = Rag(action.rag).value if action.rag else "not rated"
+    reply = Reply(summary=f"{action.ref}: {shorten(action.title, 100)}")
+    reply.heading(shorten(f"{action.ref} {action.title}", 150))
+    reply.para(plain(action.title))
+    leads = _joined([person_span(p) for p in action.leads]) or [plain("none yet")]
+    reply.para(bold("Workstream: "), plain(action.workstream.name))
+    reply.para(bold("Leads: "), *leads)
+    reply.para(
+        bold("RAG: "),
+        plain(rag),
+        bold("   Status: "),
+        plain(action.status),
+        bold("   Due: "),
+        plain(due_text(action) + (" (overdue)" if _overdue(ctx, action) else "")),
+    )
+    if action.measure:
+        reply.para(bold("Success measure: "), plain(action.measure))
+    updates = action_service.history(ctx.session, action, limit=3)
+    people = action_service.people_names(ctx.session, {u.by for u in updates})
+    reply.para(bold("Latest updates" if updates else "No updates yet."))
+    for u in updates:
+        reply.add(_update_paragraph(ctx, u, people))
+    followups = followup_service.for_action(ctx, action)
+    if followups:
+        reply.para(bold(f"Open follow-ups ({len(followups)})"))
+        for f in followups:
+            answered = f" ({len(f.answers)} answers)" if f.answers else " (no answer yet)"
+            reply.para(bold(followup_service.label(f) + ": "), plain(f.question + answered))
+    buttons = []
+    if action_service.can_update(ctx, action):
+        buttons.append(
+            Button(
+                label=f"Update {action.ref}",
+                action_id=UPDATE_BUTTON,
+                value=action.ref,
+                style="primary",
+            )
+        )
+        buttons += [
+            Button(
+                label=f"Answer {followup_service.label(f)}",
+                action_id=ANSWER_BUTTON,
+                value=followup_service.label(f),
+            )
+            for f in followups[:5]
+        ]
+    if buttons:
+        reply.add(Buttons(buttons=buttons))
+    return reply
+
+
+def _overdue(ctx: Ctx, action: Action) -> bool:
+    return action.due is not None and action.due < ctx.today and action.status not in queries.CLOSED
+
+
+def _update_paragraph(ctx: Ctx, u: Update, people: dict[str, Person]) -> Paragraph:
+    changes = []
+    if u.rag_from != u.rag_to:
+        changes.append(f"RAG {u.rag_from or 'not rated'} → {u.rag_to or 'not rated'}")
+    if u.status_from != u.status_to:
+        changes.append(f"{u.status_from or 'new'} → {u.status_to}")
+    kind = {"signoff": "signed off", "assign": "leads changed", "created": "created"}.get(u.kind)
+    if kind:
+        changes.insert(0, kind)
+    spans: list[Span] = [
+        bold(when(u.at, ctx.settings.tz)),
+        plain(" "),
+        user_span(u.by, people) if u.source != "import" else plain("import"),
+    ]
+    if changes:
+        spans.append(plain(" · " + "; ".join(changes)))
+    if u.note:
+        spans.append(plain(f" · {u.note}"))
+    return Paragraph(spans=spans)
+
+
+def _joined(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for i, span in enumerate(spans):
+        if i:
+            out.append(plain(", "))
+        out.append(span)
+    return out
+
+
+LIST_WORDS = "red|amber|green|overdue|stale|all|WORKSTREAM"
+
+
+@command(
+    "list",
+    f"list {LIST_WORDS}",
+    "matching actions, one line each",
+    ["list amber", "list overdue", "list graduated response"],
+)
+def list_(ctx: Ctx, args: str) -> Reply:
+    word = args.strip().lower()
+    if not word:
+        raise Invalid(f"List what? `list {LIST_WORDS}`.")
+    plan = current_plan(ctx.session, ctx.now)
+    rag = Rag.lookup(word) if word in ("red", "amber", "green") else None
+    if rag is not None:
+        f, title = queries.Filter(rag=rag.value), f"{rag.value.capitalize()} actions"
+    elif word == "overdue":
+        f, title = queries.Filter(overdue_on=ctx.today), "Overdue actions"
+    elif word == "stale":
+        since = ctx.now - timedelta(days=ctx.settings.stale_days)
+        f = queries.Filter(stale_before=since)
+        title = f"Stale actions (no update for {ctx.settings.stale_days} days)"
+    elif word == "all":
+        f, title = queries.Filter(), "All actions"
+    else:
+        workstream = require_workstream(ctx.session, plan, args)
+        f, title = queries.Filter(workstream_id=workstream.id), workstream.name
+    found, total = queries.find_actions(ctx.session, plan.id, f, limit=LIST_LIMIT)
+    reply = Reply(summary=f"{title}: {total}")
+    reply.add(
+        action_list(
+            f"{title} ({total})",
+            found,
+            total,
+            f"/wsoa list {word}" if total > LIST_LIMIT else None,
+            note=word in ("red", "amber", "stale"),
+        )
+    )
+    if total > LIST_LIMIT:
+        reply.para(plain("For the whole plan in a spreadsheet: `wsoa export --format xlsx`."))
+    return reply
+
+
+@command("mine", "mine", "the actions you lead", ["mine"])
+def mine(ctx: Ctx, args: str) -> Reply:
+    plan = current_plan(ctx.session, ctx.now)
+    person = ctx.session.scalars(
+        select(Person).where(Person.slack_user_id == ctx.caller.user_id)
+    ).first()
+    if person is None:
+        return Reply(summary="You lead no actions").para(
+            plain("You do not lead any actions yet. A programme manager can add you: "),
+            code("assign REF @you"),
+        )
+    found, total = queries.find_actions(
+        ctx.session, plan.id, queries.Filter(lead_person_id=person.id), limit=LIST_LIMIT
+    )
+    reply = Reply(summary=f"You lead {total} actions")
+    reply.add(
+        action_list(f"Actions you lead ({total})", found, total, None, note=True, empty="None yet.")
+    )
+    return reply
+
+
+@command(
+    "history",
+    "history REF",
+    "every change to the action: who, when, from → to, note",
+    ["history 11F"],
+)
+def history(ctx: Ctx, args: str) -> Reply:
+    if not args:
+        raise Invalid("Which action? `history 11F`.")
+    plan = current_plan(ctx.session, ctx.now)
+    action = action_service.find_action(ctx.session, plan.id, args.split()[0])
+    updates = action_service.history(ctx.session, action)
+    people = action_service.people_names(ctx.session, {u.by for u in updates})
+    reply = Reply(summary=f"History of {action.ref}")
+    reply.heading(shorten(f"History of {action.ref} {action.title}", 150))
+    reply.para(plain(f"{len(updates)} changes, newest first."))
+    for u in updates:
+        reply.add(_update_paragraph(ctx, u, people))
+    return reply

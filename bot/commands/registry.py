@@ -1,0 +1,90 @@
+"""Verb → handler. Every surface (console, Slack, Teams later) calls `execute`; help is built from
+the registry, so a command cannot exist without its usage line."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.domain import UserError, nearest
+from bot.replies import Reply, code, plain, say
+from bot.runtime import Runtime
+from bot.services.context import Caller, Ctx
+from bot.store.db import unit_of_work
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Ctx, str], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str
+    usage: list[str]
+    summary: str
+    examples: list[str] = field(default_factory=list)
+    handler: Handler = field(default=lambda ctx, args: Reply())
+    # shown under "for programme managers" in help
+    admin: bool = False
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    verb: str,
+    usage: str | list[str],
+    summary: str,
+    examples: list[str] | None = None,
+    *,
+    admin: bool = False,
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        COMMANDS[verb] = Command(
+            verb=verb,
+            usage=[usage] if isinstance(usage, str) else usage,
+            summary=summary,
+            examples=examples or [],
+            handler=handler,
+            admin=admin,
+        )
+        return handler
+
+    return register
+
+
+def split_verb(text: str) -> tuple[str, str]:
+    parts = text.strip().split(None, 1)
+    if not parts:
+        return "help", ""
+    return parts[0].lower(), parts[1] if len(parts) > 1 else ""
+
+
+def execute(runtime: Runtime, caller: Caller, text: str) -> Reply:
+    """Run one `/wsoa` command in one transaction. A UserError rolls back and becomes the answer;
+    anything unexpected rolls back, is logged with a reference, and the caller gets an apology."""
+    verb, args = split_verb(text)
+    found = COMMANDS.get(verb)
+    if found is None:
+        close = nearest(verb, list(COMMANDS))
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        return Reply(summary=f"Unknown command {verb}").para(
+            plain(f"There is no command “{verb[:40]}”.{hint} "), code("help"), plain(" lists them.")
+        )
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            ctx = Ctx(
+                session=session, caller=caller, settings=runtime.settings, now=runtime.clock()
+            )
+            return found.handler(ctx, args.strip())
+    except UserError as refusal:
+        return say(str(refusal))
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("command failed (reference %s): %r from %s", reference, text, caller.user_id)
+        return say(
+            f"Sorry, something went wrong on our side and nothing was changed. "
+            f"If it happens again, give the programme manager this reference: {reference}."
+        )

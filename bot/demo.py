@@ -1,0 +1,167 @@
+"""The demo partnership (bot/demo_plan.yaml), loaded with its history relative to today so a new
+user sees overdue, stale and due-soon actions whatever day they run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
+from typing import Any
+
+import yaml
+from sqlalchemy.orm import Session
+
+from bot.domain import Rag, Status, normalise_ref, ref_sort_key
+from bot.plans.dates import parse_due
+from bot.services.plans import current_plan, find_workstream, get_or_create_workstream
+from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Person, Update
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    plan_name: str
+    admins: frozenset[str]
+    console_user: str
+    actions: int
+
+
+def demo_data() -> dict[str, Any]:
+    text = resources.files("bot").joinpath("demo_plan.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
+    data = demo_data()
+    today = now.astimezone(tz).date()
+    plan = current_plan(session, now)
+    plan.name = data["plan"]
+    people = {}
+    for p in data["people"]:
+        person = Person(
+            slack_user_id=p["slack_user_id"],
+            name=p["name"],
+            email=p["email"],
+            organisation=p.get("organisation"),
+        )
+        session.add(person)
+        people[p["slack_user_id"]] = person
+    session.flush()
+
+    def ago(days: int) -> datetime:
+        return now - timedelta(days=days)
+
+    actions: dict[str, Action] = {}
+    for ws in data["workstreams"]:
+        workstream, _ = get_or_create_workstream(session, plan, ws["name"])
+        for a in ws["actions"]:
+            ref = normalise_ref(str(a["ref"]))
+            due: date | None
+            if "due_in_days" in a:
+                due, due_text = today + timedelta(days=a["due_in_days"]), None
+            else:
+                due, due_text = parse_due(a.get("due"), today=today)
+            updates = a.get("updates", [])
+            oldest = max((u["days_ago"] for u in updates), default=30)
+            action = Action(
+                plan_id=plan.id,
+                workstream_id=workstream.id,
+                ref=ref,
+                sort_key=ref_sort_key(ref),
+                title=a["title"],
+                measure=a.get("measure"),
+                due=due,
+                due_text=due_text,
+                rag=None,
+                status=Status.NOT_STARTED.value,
+                created_at=ago(oldest + 14),
+                leads=[people[uid] for uid in a.get("lead", [])],
+            )
+            session.add(action)
+            session.flush()
+            session.add(
+                Update(
+                    action_id=action.id,
+                    at=action.created_at,
+                    by="import",
+                    source="import",
+                    kind="created",
+                    status_to=action.status,
+                    note="Imported from the Written Statement of Action",
+                )
+            )
+            for u in sorted(updates, key=lambda u: -u["days_ago"]):
+                _demo_update(session, action, u, ago(u["days_ago"]), people)
+            actions[ref] = action
+
+    for f in data.get("followups", []):
+        target = str(f["about"])
+        about = find_workstream(session, plan, target)
+        followup = FollowUp(
+            plan_id=plan.id,
+            action_id=None if about else actions[normalise_ref(target)].id,
+            workstream_id=about.id if about else None,
+            question=f["question"],
+            raised_at=ago(f["days_ago"]),
+            raised_by=f["raised_by"],
+        )
+        session.add(followup)
+        session.flush()
+        for answer in f.get("answers", []):
+            session.add(
+                Answer(
+                    followup_id=followup.id,
+                    at=ago(answer["days_ago"]),
+                    by=answer["by"],
+                    text=answer["text"],
+                )
+            )
+        if f.get("closed"):
+            followup.closed_at = ago(min(a["days_ago"] for a in f["answers"]))
+            followup.closed_by = f["raised_by"]
+
+    for b in data.get("boards", []):
+        local_day: date = today + timedelta(days=b["in_days"])
+        hour, minute = (int(x) for x in b["time"].split(":"))
+        starts = datetime.combine(local_day, time(hour, minute), tzinfo=tz).astimezone(UTC)
+        session.add(
+            BoardMeeting(
+                plan_id=plan.id,
+                name=b["name"],
+                starts_at=starts,
+                channel_id="console",
+                created_by=data["console_user"],
+                created_at=now,
+            )
+        )
+    session.flush()
+    return DemoInfo(
+        plan_name=plan.name,
+        admins=frozenset(data.get("admins", [])),
+        console_user=data["console_user"],
+        actions=len(actions),
+    )
+
+
+def _demo_update(
+    session: Session, action: Action, u: dict[str, Any], at: datetime, people: dict[str, Person]
+) -> None:
+    rag = Rag(u["rag"]).value if u.get("rag") else action.rag
+    status = Status(u["status"]).value if u.get("status") else action.status
+    session.add(
+        Update(
+            action_id=action.id,
+            at=at,
+            by=u["by"],
+            person_id=people[u["by"]].id if u["by"] in people else None,
+            source="slack",
+            kind="signoff" if status == Status.SIGNED_OFF and action.status != status else "update",
+            rag_from=action.rag,
+            rag_to=rag,
+            status_from=action.status,
+            status_to=status,
+            note=u["note"],
+        )
+    )
+    action.rag, action.status = rag, status
+    action.last_update_at, action.last_note = at, u["note"]

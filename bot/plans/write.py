@@ -1,0 +1,273 @@
+"""Writing the plan out: CSV and Excel that `wsoa import` reads back, and Markdown for papers.
+
+Times are written as the wall-clock time they carry: pass them in the partnership's timezone.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, BinaryIO, Literal
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from pydantic import BaseModel
+
+from bot.domain import Invalid
+from bot.plans.dates import stable_due_wording
+from bot.plans.read import FORMULA_STARTS
+
+
+class ExportRow(BaseModel):
+    ref: str
+    title: str
+    workstream: str
+    leads: list[str]
+    due: date | None
+    due_text: str | None
+    status: str
+    rag: str | None
+    measure: str | None
+    latest_note: str | None
+    latest_update_at: datetime | None
+    open_followups: list[str]  # e.g. "FU-3: How many are over 30 week wait?"
+
+
+# Headings read.py accepts, so an export can be imported again.
+COLUMNS = (
+    "Ref",
+    "Title",
+    "Workstream",
+    "Lead",
+    "Due",
+    "Status",
+    "RAG",
+    "Measure",
+    "Latest note",
+    "Latest update",
+    "Open follow-ups",
+)
+# Widest each column may grow in Excel, in characters; long text wraps instead.
+MAX_WIDTHS = (12, 60, 30, 30, 16, 14, 8, 50, 60, 18, 50)
+RAG_FILLS = {
+    "red": PatternFill("solid", fgColor="F8696B"),
+    "amber": PatternFill("solid", fgColor="FFC000"),
+    "green": PatternFill("solid", fgColor="63BE7B"),
+}
+WRAPPED_COLUMNS = frozenset({"Title", "Measure", "Latest note", "Open follow-ups"})
+EXCEL_DATE_FORMAT = "dd/mm/yyyy"
+EXCEL_TIME_FORMAT = "dd/mm/yyyy hh:mm"
+
+Cell = str | date | datetime
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet shows as written, never runs: `=`, `+`, `-`, `@` get a leading '.
+
+    A leading ' is itself doubled, so read.py, which takes one ' off, gives back the text exactly.
+    """
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(rows: list[ExportRow], out: IO[str]) -> None:
+    """Open `out` with newline="" (the csv module writes its own line endings)."""
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_csv_cell(cell) for cell in _cells(row)])
+
+
+def write_xlsx(rows: list[ExportRow], path_or_stream: Path | BinaryIO) -> None:
+    """One sheet: bold, frozen header with filters; RAG cells coloured; long text wrapped."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None  # a new workbook always has its first sheet
+    sheet.title = "Actions"
+    sheet.append(COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_xlsx_cell(cell) for cell in _cells(row)])
+    _style_body(sheet, len(rows))
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    _set_widths(sheet, rows)
+    workbook.save(path_or_stream)
+
+
+def write_markdown(rows: list[ExportRow], title: str) -> str:
+    """A table per workstream, in the order workstreams first appear, then open follow-ups."""
+    lines = [f"# {_md_cell(title)}", ""]
+    if not rows:
+        return "\n".join([*lines, "No actions.", ""])
+    for workstream, members in _by_workstream(rows).items():
+        lines += [f"## {_md_cell(workstream)}", ""]
+        lines += _md_table(members)
+        followups = [f for row in members for f in row.open_followups]
+        if followups:
+            lines += ["", "Open follow-ups:", ""]
+            lines += [f"- {_md_cell(followup)}" for followup in followups]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def export(
+    rows: list[ExportRow],
+    fmt: Literal["csv", "xlsx", "md"],
+    out_path: Path,
+    *,
+    title: str | None = None,
+) -> None:
+    """Writes the file; `title` heads a Markdown export (the file's name when not given)."""
+    if fmt == "csv":
+        # The byte-order mark tells Excel the file is UTF-8, so dashes and accents survive.
+        with out_path.open("w", newline="", encoding="utf-8-sig") as out:
+            write_csv(rows, out)
+    elif fmt == "xlsx":
+        write_xlsx(rows, out_path)
+    elif fmt == "md":
+        out_path.write_text(write_markdown(rows, title or out_path.stem), encoding="utf-8")
+    else:
+        raise Invalid(f"“{fmt}” is not an export format: use csv, xlsx or md.")
+
+
+# --- Cells ---------------------------------------------------------------------------------
+
+
+def _cells(row: ExportRow) -> list[Cell]:
+    return [
+        row.ref,
+        row.title,
+        row.workstream,
+        "; ".join(row.leads),
+        _due_cell(row.due, row.due_text),
+        row.status,
+        row.rag or "",
+        row.measure or "",
+        row.latest_note or "",
+        _wall_clock(row.latest_update_at) if row.latest_update_at else "",
+        "\n".join(row.open_followups),
+    ]
+
+
+def _due_cell(due: date | None, due_text: str | None) -> str | date:
+    """The plan's wording when it reads back the same ("March 2027", "Ongoing"), else the date."""
+    return stable_due_wording(due, due_text) or due or due_text or ""
+
+
+def _wall_clock(moment: datetime) -> datetime:
+    # Excel has no timezones; the time as the partnership reads it is what the cell should show.
+    return moment.replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _csv_cell(cell: Cell) -> str:
+    if isinstance(cell, datetime):
+        return cell.isoformat(sep=" ", timespec="minutes")
+    if isinstance(cell, date):
+        return cell.isoformat()
+    return neutralise(cell)
+
+
+def _xlsx_cell(cell: Cell) -> Cell | None:
+    if isinstance(cell, date):
+        return cell
+    # Control characters (pasted from other programs) would make Excel call the file corrupt.
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", cell)) or None
+
+
+def _style_body(sheet: Worksheet, row_count: int) -> None:
+    rag_column = COLUMNS.index("RAG") + 1
+    wrapped = [COLUMNS.index(name) + 1 for name in WRAPPED_COLUMNS]
+    for line in range(2, row_count + 2):
+        rag_cell = sheet.cell(line, rag_column)
+        fill = RAG_FILLS.get(str(rag_cell.value or "").lower())
+        if fill is not None:
+            rag_cell.fill = fill
+        for column in wrapped:
+            sheet.cell(line, column).alignment = Alignment(wrap_text=True, vertical="top")
+        for column in range(1, len(COLUMNS) + 1):
+            cell = sheet.cell(line, column)
+            if isinstance(cell.value, datetime):
+                cell.number_format = EXCEL_TIME_FORMAT
+            elif isinstance(cell.value, date):
+                cell.number_format = EXCEL_DATE_FORMAT
+
+
+def _set_widths(sheet: Worksheet, rows: list[ExportRow]) -> None:
+    cells = [_cells(row) for row in rows]
+    for position, (heading, widest) in enumerate(zip(COLUMNS, MAX_WIDTHS, strict=True)):
+        longest = max((_longest_line(row[position]) for row in cells), default=0)
+        width = min(widest, max(len(heading), longest) + 2)
+        sheet.column_dimensions[get_column_letter(position + 1)].width = width
+
+
+def _longest_line(cell: Cell) -> int:
+    if isinstance(cell, datetime):
+        return len("31/01/2027 09:00")
+    if isinstance(cell, date):
+        return len("31/01/2027")
+    return max((len(line) for line in cell.splitlines()), default=0)
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+
+def _by_workstream(rows: list[ExportRow]) -> dict[str, list[ExportRow]]:
+    groups: dict[str, list[ExportRow]] = {}
+    for row in rows:
+        groups.setdefault(row.workstream, []).append(row)
+    return groups
+
+
+def _md_table(rows: Sequence[ExportRow]) -> list[str]:
+    headings = ("Ref", "Action", "Lead", "Due", "Status", "RAG", "Latest note")
+    lines = [_md_row(headings), "|" + " --- |" * len(headings)]
+    for row in rows:
+        lines.append(
+            _md_row(
+                [
+                    row.ref,
+                    row.title,
+                    "; ".join(row.leads),
+                    _md_due(row.due, row.due_text),
+                    row.status,
+                    row.rag or "",
+                    _md_note(row),
+                ]
+            )
+        )
+    return lines
+
+
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(_md_cell(cell) for cell in cells) + " |"
+
+
+def _md_cell(text: str) -> str:
+    """Cell text that cannot break the table: pipes escaped, line breaks as <br>, no HTML tags."""
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return "<br>".join(line.strip() for line in escaped.strip().splitlines())
+
+
+def _md_due(due: date | None, due_text: str | None) -> str:
+    """The plan's wording when it names its own date ("March 2027"), else the date itself."""
+    wording = stable_due_wording(due, due_text)
+    if wording:
+        return wording
+    return _human_date(due) if due else due_text or ""
+
+
+def _md_note(row: ExportRow) -> str:
+    if not row.latest_note:
+        return ""
+    when = f" ({_human_date(row.latest_update_at.date())})" if row.latest_update_at else ""
+    return row.latest_note + when
+
+
+def _human_date(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"

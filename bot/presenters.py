@@ -1,0 +1,82 @@
+"""Store rows to reply pieces: shared by the commands and the digests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain import Rag
+from bot.replies import ActionLine, ActionList, Span, mention
+from bot.store.models import Action, Person
+
+
+def person_span(person: Person) -> Span:
+    return mention(person.label, person.slack_user_id)
+
+
+def user_span(user_id: str, people: dict[str, Person]) -> Span:
+    person = people.get(user_id)
+    if person is not None:
+        return person_span(person)
+    return mention(user_id, user_id if user_id[:1] in ("U", "W") else None)
+
+
+def rag_of(action: Action) -> Rag | None:
+    return Rag(action.rag) if action.rag else None
+
+
+def action_line(action: Action, *, note: bool = False) -> ActionLine:
+    return ActionLine(
+        ref=action.ref,
+        title=action.title,
+        rag=rag_of(action),
+        status=action.status,
+        due=action.due,
+        leads=[person_span(p) for p in action.leads],
+        note=action.last_note if note else None,
+    )
+
+
+def action_list(
+    title: str | None,
+    actions: Iterable[Action],
+    total: int,
+    hint: str | None,
+    *,
+    note: bool = False,
+    empty: str = "None.",
+) -> ActionList:
+    items = [action_line(a, note=note) for a in actions]
+    return ActionList(
+        title=title,
+        items=items,
+        more=max(total - len(items), 0),
+        more_hint=hint,
+        empty=empty,
+    )
+
+
+def when(at: datetime, tz: ZoneInfo) -> str:
+    """`Tue 1 Dec 2026 14:00` in the partnership's timezone."""
+    local = at.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+def day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def due_text(action: Action) -> str:
+    if action.due is not None:
+        return day(action.due)
+    return action.due_text or "no date"
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut.rstrip(",.;:") + "…"

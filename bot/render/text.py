@@ -1,0 +1,80 @@
+"""Replies as plain text: the console, logs, e-mail. No markup, nothing to escape."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from bot.presenters import day
+from bot.replies import (
+    ActionLine,
+    ActionList,
+    Buttons,
+    Divider,
+    Heading,
+    Paragraph,
+    Reply,
+    Span,
+    Table,
+)
+
+
+def render_text(reply: Reply) -> str:
+    parts = [_element(e) for e in reply.elements]
+    return "\n\n".join(p for p in parts if p).rstrip() + "\n"
+
+
+def _element(element: object) -> str:
+    match element:
+        case Heading(text=text):
+            return f"{text}\n{'=' * min(len(text), 72)}"
+        case Paragraph(spans=spans):
+            return spans_text(spans)
+        case Table(columns=columns, rows=rows):
+            return tabulate(rows, headers=columns, tablefmt="simple")
+        case ActionList():
+            return _action_list(element)
+        case Buttons() | Divider():
+            return ""
+    raise TypeError(f"no text rendering for {type(element).__name__}")
+
+
+def spans_text(spans: list[Span]) -> str:
+    return "".join(f"@{s.text}" if s.user_id else s.text for s in spans)
+
+
+def _action_list(actions: ActionList) -> str:
+    lines = [actions.title] if actions.title else []
+    if not actions.items and not actions.more:
+        lines.append(f"  {actions.empty}")
+    lines += [_action_line(item) for item in actions.items]
+    if actions.more:
+        hint = f": {actions.more_hint}" if actions.more_hint else ""
+        lines.append(f"  …and {actions.more} more{hint}")
+    return "\n".join(lines)
+
+
+def _action_line(item: ActionLine) -> str:
+    facts = []
+    if item.leads:
+        facts.append(spans_text(_joined(item.leads)))
+    if item.due:
+        facts.append(f"due {day(item.due)}")
+    if item.status:
+        facts.append(item.status)
+    rag = item.rag.value if item.rag else ""
+    line = f"  {item.ref:<7} {rag:<6}{item.title}"
+    if facts:
+        line += f"  ({' · '.join(facts)})"
+    if item.note:
+        note = " ".join(item.note.split())
+        line += f"\n  {'':<7} {'':<6}latest: {note}"
+    return line
+
+
+def _joined(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for i, span in enumerate(spans):
+        if i:
+            out.append(Span(text=", "))
+        out.append(span)
+    return out

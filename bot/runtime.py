@@ -1,0 +1,36 @@
+"""What a running bot holds: settings, the database, and a clock. Built once, passed down."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.store.db import ensure_schema, make_engine, session_factory
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def start(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+        """Connect, and bring an empty or older database up to the current schema."""
+        engine = make_engine(settings.database_url)
+        if migrate:
+            ensure_schema(engine)
+        return cls(settings=settings, engine=engine, sessions=session_factory(engine))
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,43 @@
+"""Who is asking, and the unit of work they are asking in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.domain import Forbidden
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    channel_id: str | None = None
+    # where the request came from: slack, console, import, system
+    source: str = "console"
+    name: str | None = None
+
+
+@dataclass
+class Ctx:
+    session: Session
+    caller: Caller
+    settings: Settings
+    now: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.caller.user_id in self.settings.admins
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.settings.tz).date()
+
+    def require_admin(self, doing: str) -> None:
+        if not self.is_admin:
+            raise Forbidden(
+                f"Only programme managers (admins) can {doing}. Ask one of them, "
+                "or ask for your Slack ID to be added to WSOA_ADMINS."
+            )

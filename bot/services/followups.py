@@ -1,0 +1,139 @@
+"""Follow-up questions raised by advisers at monitoring visits, and the partnership's answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from bot.domain import Forbidden, Invalid, NotFound, clean_note, looks_like_ref
+from bot.services.actions import find_action, is_lead
+from bot.services.context import Ctx
+from bot.services.plans import current_plan, find_workstream, require_workstream
+from bot.store.models import Action, Answer, FollowUp
+
+_ID = re.compile(r"^(?:FU)?-?(\d{1,9})$", re.IGNORECASE)
+
+
+def label(followup: FollowUp) -> str:
+    return f"FU-{followup.id}"
+
+
+def parse_id(text: str) -> int:
+    match = _ID.match(text.strip())
+    if not match:
+        raise Invalid(f"“{text}” is not a follow-up id: they look like FU-12.")
+    return int(match.group(1))
+
+
+def about(followup: FollowUp) -> str:
+    if followup.action is not None:
+        return followup.action.ref
+    return followup.workstream.name if followup.workstream else "the plan"
+
+
+def add(ctx: Ctx, target: str, question: str) -> FollowUp:
+    """`target` is an action ref or a workstream name."""
+    ctx.require_admin("log follow-up questions")
+    plan = current_plan(ctx.session, ctx.now)
+    question = clean_note(question, "question")
+    action: Action | None = None
+    workstream = find_workstream(ctx.session, plan, target)
+    if workstream is None:
+        if looks_like_ref(target):
+            action = find_action(ctx.session, plan.id, target)
+        else:
+            workstream = require_workstream(ctx.session, plan, target)
+    followup = FollowUp(
+        plan_id=plan.id,
+        action_id=action.id if action else None,
+        workstream_id=workstream.id if workstream else None,
+        question=question,
+        raised_at=ctx.now,
+        raised_by=ctx.caller.user_id,
+    )
+    ctx.session.add(followup)
+    ctx.session.flush()
+    return followup
+
+
+def get(ctx: Ctx, text_id: str) -> FollowUp:
+    plan = current_plan(ctx.session, ctx.now)
+    followup = ctx.session.get(FollowUp, parse_id(text_id))
+    if followup is None or followup.plan_id != plan.id:
+        raise NotFound(f"No follow-up {text_id.upper()}. `followup list` shows the open ones.")
+    return followup
+
+
+def can_answer(ctx: Ctx, followup: FollowUp) -> bool:
+    """Admins, the action's leads, or for a workstream question any lead in that workstream."""
+    if ctx.is_admin:
+        return True
+    if followup.action is not None:
+        return is_lead(followup.action, ctx.caller.user_id)
+    if followup.workstream_id is None:
+        return False
+    leads_here = ctx.session.scalars(
+        select(Action).where(Action.workstream_id == followup.workstream_id)
+    )
+    return any(is_lead(a, ctx.caller.user_id) for a in leads_here)
+
+
+def answer(ctx: Ctx, text_id: str, text: str) -> Answer:
+    followup = get(ctx, text_id)
+    if followup.closed_at is not None:
+        raise Invalid(f"{label(followup)} is closed. Ask a programme manager to reopen it.")
+    if not can_answer(ctx, followup):
+        raise Forbidden(
+            f"Only the leads for {about(followup)} or a programme manager can answer "
+            f"{label(followup)}. Nothing was changed."
+        )
+    reply = Answer(
+        followup_id=followup.id, at=ctx.now, by=ctx.caller.user_id, text=clean_note(text, "answer")
+    )
+    ctx.session.add(reply)
+    ctx.session.flush()
+    return reply
+
+
+def close(ctx: Ctx, text_id: str) -> FollowUp:
+    ctx.require_admin("close follow-up questions")
+    followup = get(ctx, text_id)
+    if followup.closed_at is not None:
+        raise Invalid(f"{label(followup)} is already closed.")
+    followup.closed_at = ctx.now
+    followup.closed_by = ctx.caller.user_id
+    return followup
+
+
+def listing(ctx: Ctx, which: str) -> tuple[str, Sequence[FollowUp]]:
+    """(what was listed, the follow-ups): `open` (default), `answered`, `all`, or a ref."""
+    plan = current_plan(ctx.session, ctx.now)
+    stmt = select(FollowUp).where(FollowUp.plan_id == plan.id).order_by(FollowUp.id)
+    word = which.strip().lower() or "open"
+    if word == "open":
+        stmt = stmt.where(FollowUp.closed_at.is_(None))
+        title = "Open follow-ups"
+    elif word == "answered":
+        stmt = stmt.where(FollowUp.answers.any())
+        title = "Answered follow-ups"
+    elif word == "all":
+        title = "All follow-ups"
+    elif looks_like_ref(which):
+        action = find_action(ctx.session, plan.id, which)
+        stmt = stmt.where(FollowUp.action_id == action.id)
+        title = f"Follow-ups on {action.ref}"
+    else:
+        workstream = require_workstream(ctx.session, plan, which)
+        stmt = stmt.where(FollowUp.workstream_id == workstream.id)
+        title = f"Follow-ups on {workstream.name}"
+    return title, ctx.session.scalars(stmt).all()
+
+
+def for_action(ctx: Ctx, action: Action) -> Sequence[FollowUp]:
+    return ctx.session.scalars(
+        select(FollowUp)
+        .where(FollowUp.action_id == action.id, FollowUp.closed_at.is_(None))
+        .order_by(FollowUp.id)
+    ).all()

@@ -1,0 +1,167 @@
+"""Read models: aggregate queries whose statement count does not grow with the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import Session
+
+from bot.domain import Status
+from bot.store.models import Action, BoardMeeting, FollowUp, Person, Workstream, action_leads
+
+CLOSED = (Status.COMPLETE.value, Status.SIGNED_OFF.value, Status.HALTED.value)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which actions: every field set narrows the list."""
+
+    rag: str | None = None
+    workstream_id: int | None = None
+    lead_person_id: int | None = None
+    overdue_on: date | None = None  # due before this day, still open
+    due_between: tuple[date, date] | None = None  # still open, due in this range
+    stale_before: datetime | None = None  # still open, no update since
+
+
+def is_open() -> ColumnElement[bool]:
+    return Action.status.not_in(CLOSED)
+
+
+def _conditions(plan_id: int, f: Filter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Action.plan_id == plan_id]
+    if f.rag:
+        where.append(Action.rag == f.rag)
+    if f.workstream_id is not None:
+        where.append(Action.workstream_id == f.workstream_id)
+    if f.lead_person_id is not None:
+        where.append(
+            Action.id.in_(
+                select(action_leads.c.action_id).where(action_leads.c.person_id == f.lead_person_id)
+            )
+        )
+    if f.overdue_on is not None:
+        where += [Action.due < f.overdue_on, is_open()]
+    if f.due_between is not None:
+        where += [Action.due.between(*f.due_between), is_open()]
+    if f.stale_before is not None:
+        last = func.coalesce(Action.last_update_at, Action.created_at)
+        where += [last < f.stale_before, is_open()]
+    return where
+
+
+def find_actions(
+    session: Session, plan_id: int, f: Filter, limit: int | None = None
+) -> tuple[Sequence[Action], int]:
+    """The matching actions in ref order (at most `limit`), and how many match in all."""
+    where = _conditions(plan_id, f)
+    stmt: Select[Action] = select(Action).where(*where).order_by(Action.sort_key)
+    if limit is None:
+        rows = session.scalars(stmt).all()
+        return rows, len(rows)
+    rows = session.scalars(stmt.limit(limit)).all()
+    if len(rows) < limit:
+        return rows, len(rows)
+    total = session.scalar(select(func.count()).select_from(Action).where(*where)) or 0
+    return rows, total
+
+
+@dataclass(frozen=True)
+class WorkstreamCounts:
+    workstream_id: int
+    name: str
+    red: int = 0
+    amber: int = 0
+    green: int = 0
+    unrated: int = 0
+    closed: int = 0
+    total: int = 0
+
+
+def rag_counts(session: Session, plan_id: int) -> list[WorkstreamCounts]:
+    """RAG counts per workstream, in plan order: one statement."""
+    stmt = (
+        select(
+            Workstream.id,
+            Workstream.name,
+            _count_where(Action.rag == "red"),
+            _count_where(Action.rag == "amber"),
+            _count_where(Action.rag == "green"),
+            _count_where(Action.rag.is_(None) & Action.id.is_not(None)),
+            _count_where(Action.status.in_(CLOSED)),
+            func.count(Action.id),
+        )
+        .join(Action, Action.workstream_id == Workstream.id, isouter=True)
+        .where(Workstream.plan_id == plan_id)
+        .group_by(Workstream.id, Workstream.name, Workstream.position)
+        .order_by(Workstream.position)
+    )
+    return [
+        WorkstreamCounts(wid, name, *(int(n or 0) for n in nums))
+        for wid, name, *nums in session.execute(stmt).all()
+    ]
+
+
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def flagged_refs(session: Session, plan_id: int) -> list[tuple[int, str, str]]:
+    """(workstream id, rag, ref) for every red or amber action, in ref order: one statement."""
+    stmt = (
+        select(Action.workstream_id, Action.rag, Action.ref)
+        .where(Action.plan_id == plan_id, Action.rag.in_(("red", "amber")))
+        .order_by(Action.sort_key)
+    )
+    return [(w, str(r), ref) for w, r, ref in session.execute(stmt).all()]
+
+
+def open_followups(
+    session: Session, plan_id: int, limit: int | None = None
+) -> tuple[Sequence[FollowUp], int]:
+    where = [FollowUp.plan_id == plan_id, FollowUp.closed_at.is_(None)]
+    stmt = select(FollowUp).where(*where).order_by(FollowUp.raised_at, FollowUp.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = session.scalars(stmt).all()
+    total = session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0
+    return rows, total
+
+
+def next_board(session: Session, plan_id: int, now: datetime) -> BoardMeeting | None:
+    return session.scalars(
+        select(BoardMeeting)
+        .where(
+            BoardMeeting.plan_id == plan_id,
+            BoardMeeting.removed_at.is_(None),
+            BoardMeeting.starts_at > now,
+        )
+        .order_by(BoardMeeting.starts_at)
+        .limit(1)
+    ).first()
+
+
+def stale_leads(
+    session: Session, plan_id: int, stale_before: datetime
+) -> list[tuple[Person, list[Action]]]:
+    """Each lead with open actions that have had no update since `stale_before`."""
+    actions, _ = find_actions(session, plan_id, Filter(stale_before=stale_before))
+    by_person: dict[int, tuple[Person, list[Action]]] = {}
+    for action in actions:
+        for person in action.leads:
+            by_person.setdefault(person.id, (person, []))[1].append(action)
+    return sorted(by_person.values(), key=lambda pa: pa[0].name)
+
+
+def refs(session: Session, plan_id: int, f: Filter, limit: int) -> tuple[list[str], int]:
+    """Just the refs of matching actions (no leads loaded), at most `limit`, and the total."""
+    where = _conditions(plan_id, f)
+    found = list(
+        session.scalars(select(Action.ref).where(*where).order_by(Action.sort_key).limit(limit))
+    )
+    if len(found) < limit:
+        return found, len(found)
+    return found, session.scalar(select(func.count()).select_from(Action).where(*where)) or 0
