@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     load = sub.add_parser("import", help="load a plan from .csv, .xlsx or .yaml")
-    load.add_argument("file", type=Path)
+    load.add_argument(
+        "file", type=Path, help="the plan file; `-` reads rows pasted from a spreadsheet on stdin"
+    )
     load.set_defaults(handler=cmd_import)
 
     export = sub.add_parser("export", help="write the plan as csv, xlsx or Markdown")
@@ -150,10 +152,16 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.plans.read import read_plan
+    from bot.plans.read import read_plan, read_plan_bytes
     from bot.services.imports import apply_plan
 
-    parsed = read_plan(args.file)  # raises PlanFileError (a UserError) before anything changes
+    # Both raise PlanFileError (a UserError) before anything changes.
+    if str(args.file) == "-":
+        # Rows copied from Excel arrive tab-separated; the CSV reader detects that.
+        args.file = Path("pasted.csv")
+        parsed = read_plan_bytes(sys.stdin.buffer.read(), args.file.name)
+    else:
+        parsed = read_plan(args.file)
     runtime = Runtime.start(settings)
     try:
         with unit_of_work(runtime.sessions) as session:

@@ -77,3 +77,17 @@ def test_bad_arguments_are_refused(tmp_path: Path, args: list[str]) -> None:
     result = run(args, tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_rows_pasted_from_a_spreadsheet_import_from_stdin(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'plan.db'}"
+    pasted = (
+        "Action No.\tAction\tPillar\tLead Officer\tTimescale\tRAG Rating\n"
+        "2A.3\tAgree the joint commissioning strategy\tJoint Commissioning\tU0A\tMarch 2027\tAmber\n"
+        "11F\tReduce exclusions\tGraduated Response\tsam@council.example\t31/01/2027\tRed\n"
+    )
+    result = run(["import", "-"], tmp_path, stdin=pasted, WSOA_DATABASE_URL=db)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created 2: 2A.3, 11F" in result.stdout
+    shown = run(["console", "-c", "list red"], tmp_path, WSOA_DATABASE_URL=db)
+    assert "11F" in shown.stdout

@@ -24,8 +24,8 @@ class Command:
     verb: str
     usage: list[str]
     summary: str
+    handler: Handler
     examples: list[str] = field(default_factory=list)
-    handler: Handler = field(default=lambda ctx, args: Reply())
     # shown under "for programme managers" in help
     admin: bool = False
 
