@@ -83,7 +83,8 @@ def test_rows_pasted_from_a_spreadsheet_import_from_stdin(tmp_path: Path) -> Non
     db = f"sqlite:///{tmp_path / 'plan.db'}"
     pasted = (
         "Action No.\tAction\tPillar\tLead Officer\tTimescale\tRAG Rating\n"
-        "2A.3\tAgree the joint commissioning strategy\tJoint Commissioning\tU0A\tMarch 2027\tAmber\n"
+        "2A.3\tAgree the joint commissioning strategy\tJoint Commissioning\tU0A\tMarch 2027"
+        "\tAmber\n"
         "11F\tReduce exclusions\tGraduated Response\tsam@council.example\t31/01/2027\tRed\n"
     )
     result = run(["import", "-"], tmp_path, stdin=pasted, WSOA_DATABASE_URL=db)
