@@ -17,8 +17,8 @@ run: $(STAMP)
 	@if [ -n "$$SLACK_BOT_TOKEN" ]; then $(BIN)/wsoa serve; else $(BIN)/wsoa demo; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot scheduler tests bench
-	$(BIN)/ruff format --check bot scheduler tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: lint

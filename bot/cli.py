@@ -172,6 +172,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                 now=runtime.clock(),
             )
             report = apply_plan(ctx, parsed, args.file.name)
+        links = _link_people(runtime) if settings.slack_bot_token else None
     finally:
         runtime.close()
     print(f"Imported {args.file.name}:")
@@ -193,12 +194,25 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         for problem in report.problems:
             ref = f" {problem.ref}" if problem.ref else ""
             print(f"    row {problem.row}{ref}: {problem.reason}")
-    if report.unlinked_leads:
+    if links is not None:
+        for line in links:
+            print(f"  {line}")
+    elif report.unlinked_leads:
         print(
             f"  leads not yet linked to a Slack user ({len(report.unlinked_leads)}): "
             + ", ".join(report.unlinked_leads)
+            + ". With SLACK_BOT_TOKEN set, importing or starting the bot links them by e-mail."
         )
     return 1 if report.problems else 0
+
+
+def _link_people(runtime: Runtime) -> list[str]:
+    """Leads given by e-mail → Slack users, after the import has committed (Slack may be slow)."""
+    from bot.slack.client import make_client
+    from bot.slack.people import link_people
+
+    with unit_of_work(runtime.sessions) as session:
+        return link_people(session, make_client(runtime.settings)).lines()
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:

@@ -183,3 +183,19 @@ def test_export_then_reimport_changes_nothing(
     assert "created 0" in out and "changed 0" in out, out
     with unit_of_work(runtime.sessions) as session:
         assert session.scalar(select(func.count()).select_from(Update)) == before
+
+
+def test_import_links_email_leads_to_slack_users(
+    wsoa, runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.slack_standin import SlackStandIn
+
+    with SlackStandIn() as standin:
+        standin.add_user("U0JOLANG", "jo.lang@council.example", "Jo Lang")
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+        monkeypatch.setenv("SLACK_API_URL", standin.url)
+        assert wsoa("import", str(FIXTURES / "council_tracker_semicolon.csv")) == 0
+        assert standin.calls_to("users.lookupByEmail")
+    out = capsys.readouterr().out
+    assert "jo.lang@council.example → U0JOLANG" in out
+    assert "no Slack user for" in out

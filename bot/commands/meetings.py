@@ -9,16 +9,23 @@ from bot.replies import Reply, Table, bold, plain
 from bot.services import boards as board_service
 from bot.services.context import Ctx
 from bot.services.digests import DigestFor, build_digest, record_manual_digest
+from bot.store.models import BoardMeeting, Delivery
 
-BOARD_USAGE = ["board add YYYY-MM-DD HH:MM NAME", "board list", "board remove ID"]
+BOARD_USAGE = [
+    "board add YYYY-MM-DD HH:MM NAME",
+    "board list",
+    "board remove ID",
+    "board move ID YYYY-MM-DD HH:MM",
+    "board digest ID HOURS",
+]
 DIGEST_USAGE = ["digest preview", "digest now", "digest weekly DAY HH:MM", "digest weekly off"]
 
 
 @command(
     "board",
     BOARD_USAGE,
-    "board meetings; this channel gets the digest 48 hours before (add/remove: admins)",
-    ["board add 2027-03-04 14:00 SEND Improvement Board"],
+    "board meetings: the digest here 48 hours before, reminders to stale leads 5 days before",
+    ["board add 2027-03-04 14:00 SEND Improvement Board", "board digest B-3 72"],
 )
 def board(ctx: Ctx, args: str) -> Reply:
     sub, _, rest = args.partition(" ")
@@ -31,34 +38,59 @@ def board(ctx: Ctx, args: str) -> Reply:
                 "`board add 2027-03-04 14:00 SEND Improvement Board`."
             )
         added = board_service.add(ctx, *parts)
-        tz = ctx.settings.tz
         return Reply(summary=f"Added {added.name}").para(
-            bold(f"Added B-{added.id}: {added.name}, {when(added.starts_at, tz)}. "),
-            plain(
-                f"This channel gets the pre-board digest at "
-                f"{when(board_service.digest_due_at(added), tz)}."
-            ),
+            bold(f"Added B-{added.id}: {added.name}, {when(added.starts_at, ctx.settings.tz)}. "),
+            plain(_digest_when(ctx, added)),
         )
     if sub == "remove":
         removed = board_service.remove(ctx, rest)
         return Reply(summary="Removed").para(
-            bold(f"Removed B-{removed.id}: {removed.name}."), plain(" Its digest will not be sent.")
+            bold(f"Removed B-{removed.id}: {removed.name}."),
+            plain(" No digest or reminders will be sent for it from now on."),
+        )
+    if sub == "move":
+        parts = rest.split()
+        if len(parts) != 3:
+            raise Invalid(
+                "Board move needs an id, a date and a time: `board move B-3 2027-03-11 14:00`."
+            )
+        moved = board_service.move(ctx, *parts)
+        return Reply(summary=f"Moved {moved.name}").para(
+            bold(f"Moved B-{moved.id}: {moved.name} to {when(moved.starts_at, ctx.settings.tz)}. "),
+            plain(_digest_when(ctx, moved)),
+        )
+    if sub == "digest":
+        parts = rest.split()
+        if len(parts) != 2:
+            raise Invalid(
+                "Board digest needs an id and a number of hours before the meeting: "
+                "`board digest B-3 72`."
+            )
+        changed = board_service.set_digest_hours(ctx, *parts)
+        return Reply(summary=f"Digest for {changed.name}").para(
+            bold(f"B-{changed.id}: {changed.name}. "),
+            plain(
+                f"Its digest goes {changed.digest_hours_before} hours before the meeting. "
+                + _digest_when(ctx, changed)
+            ),
         )
     if sub in ("list", ""):
         return _board_list(ctx)
     raise Invalid(f"`board {sub[:20]}` is not a board command. Use: " + "; ".join(BOARD_USAGE))
 
 
+def _digest_when(ctx: Ctx, meeting: BoardMeeting) -> str:
+    due = board_service.digest_due_at(meeting)
+    at = "straight away" if due <= ctx.now else f"at {when(due, ctx.settings.tz)}"
+    if meeting.channel_id == ctx.caller.channel_id:
+        return f"This channel gets the pre-board digest {at}."
+    return f"Its channel ({meeting.channel_id}) gets the pre-board digest {at}."
+
+
 def _board_list(ctx: Ctx) -> Reply:
     tz = ctx.settings.tz
     rows = []
     for meeting, delivery in board_service.upcoming(ctx):
-        if delivery is None:
-            state = "not yet due"
-        elif delivery.state == "sent" and delivery.sent_at:
-            state = f"delivered {when(delivery.sent_at, tz)}"
-        else:
-            state = delivery.state
         rows.append(
             [
                 f"B-{meeting.id}",
@@ -66,7 +98,7 @@ def _board_list(ctx: Ctx) -> Reply:
                 meeting.name,
                 meeting.channel_id,
                 when(board_service.digest_due_at(meeting), tz),
-                state,
+                _digest_state(ctx, meeting, delivery),
             ]
         )
     reply = Reply(summary=f"{len(rows)} board meetings").heading("Board meetings")
@@ -75,6 +107,22 @@ def _board_list(ctx: Ctx) -> Reply:
     return reply.add(
         Table(columns=["Id", "When", "Meeting", "Channel", "Digest at", "Digest"], rows=rows)
     )
+
+
+def _digest_state(ctx: Ctx, meeting: BoardMeeting, delivery: Delivery | None) -> str:
+    """What became of the meeting's digest, in words, from its delivery row."""
+    tz = ctx.settings.tz
+    if delivery is None:
+        return "due now" if board_service.digest_due_at(meeting) <= ctx.now else "not yet due"
+    if delivery.state == "sent" and delivery.sent_at:
+        return f"delivered {when(delivery.sent_at, tz)}"
+    if delivery.state == "failed":
+        return f"failed {delivery.attempts}×, retrying"
+    if delivery.state == "abandoned":
+        return "not delivered (admins told)"
+    if delivery.state == "skipped":
+        return f"not sent: {delivery.last_error or 'skipped'}"
+    return "sending"
 
 
 @command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from bot.services.context import Ctx
 from bot.services.people import unresolved_people
 from bot.services.plans import current_plan, require_workstream
 from bot.store import queries
-from bot.store.models import Action, Person, Update, Workstream
+from bot.store.models import Action, FollowUp, Person, Update, Workstream
 
 LIST_LIMIT = 60
 REFS_LIMIT = 20
@@ -154,6 +155,11 @@ def show(ctx: Ctx, args: str) -> Reply:
         bold("   Due: "),
         plain(due_text(action) + (" (overdue)" if _overdue(ctx, action) else "")),
     )
+    followups = followup_service.for_action(ctx, action)
+    # The buttons come before the long parts, so the renderer's budget never cuts them.
+    buttons = _show_buttons(ctx, action, followups)
+    if buttons:
+        reply.add(Buttons(buttons=buttons))
     if action.measure:
         reply.para(bold("Success measure: "), plain(action.measure))
     updates = action_service.history(ctx.session, action, limit=3)
@@ -161,33 +167,30 @@ def show(ctx: Ctx, args: str) -> Reply:
     reply.para(bold("Latest updates" if updates else "No updates yet."))
     for u in updates:
         reply.add(_update_paragraph(ctx, u, people))
-    followups = followup_service.for_action(ctx, action)
     if followups:
         reply.para(bold(f"Open follow-ups ({len(followups)})"))
         for f in followups:
             answered = f" ({len(f.answers)} answers)" if f.answers else " (no answer yet)"
             reply.para(bold(followup_service.label(f) + ": "), plain(f.question + answered))
-    buttons = []
-    if action_service.can_update(ctx, action):
-        buttons.append(
-            Button(
-                label=f"Update {action.ref}",
-                action_id=UPDATE_BUTTON,
-                value=action.ref,
-                style="primary",
-            )
-        )
-        buttons += [
-            Button(
-                label=f"Answer {followup_service.label(f)}",
-                action_id=ANSWER_BUTTON,
-                value=followup_service.label(f),
-            )
-            for f in followups[:5]
-        ]
-    if buttons:
-        reply.add(Buttons(buttons=buttons))
     return reply
+
+
+def _show_buttons(ctx: Ctx, action: Action, followups: Sequence[FollowUp]) -> list[Button]:
+    """For the action's leads and admins: Update, and Answer on its open follow-ups."""
+    if not action_service.can_update(ctx, action):
+        return []
+    update = Button(
+        label=f"Update {action.ref}", action_id=UPDATE_BUTTON, value=action.ref, style="primary"
+    )
+    answers = [
+        Button(
+            label=f"Answer {followup_service.label(f)}",
+            action_id=ANSWER_BUTTON,
+            value=followup_service.label(f),
+        )
+        for f in followups[:5]
+    ]
+    return [update, *answers]
 
 
 def _overdue(ctx: Ctx, action: Action) -> bool:

@@ -113,14 +113,12 @@ def weekly_due_at(subscription: Subscription, at: datetime, tz: ZoneInfo) -> dat
     02:30 BST); a time the autumn change repeats is its first reading. Either way the ISO-week
     key makes it one digest a week.
     """
-    hour, minute = parse_time(subscription.time)
-    local_day = at.astimezone(tz).date()
-    local_day -= timedelta(days=(local_day.weekday() - subscription.weekday) % 7)
-    due = datetime.combine(local_day, time(hour, minute), tzinfo=tz).astimezone(UTC)
-    if due > at:
-        due = (
-            datetime.combine(local_day - timedelta(days=7), time(hour, minute), tzinfo=tz)
-        ).astimezone(UTC)
+    wall_clock = time(*parse_time(subscription.time))
+    today = at.astimezone(tz).date()
+    day = today - timedelta(days=(today.weekday() - subscription.weekday) % 7)
+    due = datetime.combine(day, wall_clock, tzinfo=tz).astimezone(UTC)
+    if due > at:  # later today: the latest slot was a week ago
+        due = datetime.combine(day - timedelta(days=7), wall_clock, tzinfo=tz).astimezone(UTC)
     return due if due >= subscription.changed_at else None
 
 

@@ -10,22 +10,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.domain import Rag
 from bot.presenters import action_list, day, shorten, when
-from bot.replies import ActionLine, ActionList, Paragraph, Reply, Table, bold, plain
+from bot.replies import ActionLine, ActionList, Paragraph, Reply, Table, bold, code, plain
 from bot.services.followups import about, label
 from bot.services.plans import current_plan
 from bot.store import queries
-from bot.store.models import Action, BoardMeeting, Delivery, Update
+from bot.store.models import Action, BoardMeeting, Delivery, Person, Update
 
 # How many actions one list in a digest names before it points to the full list.
 LIST_LIMIT = 25
-FOLLOWUP_LIMIT = 15
+FOLLOWUP_LIMIT = 8
+# A digest is a summary: `show REF` has an action's full title and notes. Brief lines let a
+# board see more of its red and amber actions within one Slack message.
+TITLE_BRIEF = 90
+NOTE_BRIEF = 160
+WORKSTREAM_BRIEF = 50
+QUESTION_BRIEF = 60
 MOVES_LIMIT = 20
 DIGEST_KINDS = ("board-digest", "weekly", "digest-now")
+# "What changed" covers this long for a channel's first digest.
+DEFAULT_PERIOD = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -35,22 +44,26 @@ class DigestFor:
     weekly: bool = False
 
 
-def previous_digest_at(session: Session, channel_id: str) -> datetime | None:
-    """When this channel last received a digest: "what changed" starts there."""
-    return session.scalar(
-        select(func.max(Delivery.sent_at)).where(
-            Delivery.target == channel_id,
-            Delivery.kind.in_(DIGEST_KINDS),
-            Delivery.state == "sent",
-        )
-    )
+def previous_digest_at(
+    session: Session, channel_id: str, before: datetime | None = None
+) -> datetime | None:
+    """When this channel last received a digest (before `before`): "what changed" starts there."""
+    where = [
+        Delivery.target == channel_id,
+        Delivery.kind.in_(DIGEST_KINDS),
+        Delivery.state == "sent",
+    ]
+    if before is not None:
+        where.append(Delivery.sent_at < before)
+    return session.scalar(select(func.max(Delivery.sent_at)).where(*where))
 
 
 def build_digest(session: Session, settings: Settings, now: datetime, target: DigestFor) -> Reply:
     plan = current_plan(session, now)
     tz = settings.tz
     today = now.astimezone(tz).date()
-    since = previous_digest_at(session, target.channel_id) or now - timedelta(days=7)
+    previous = previous_digest_at(session, target.channel_id, before=now)
+    since = previous or now - DEFAULT_PERIOD
 
     if target.board is not None:
         title = f"WSoA digest before {target.board.name}"
@@ -73,27 +86,35 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
             session, plan.id, queries.Filter(rag=rag), limit=LIST_LIMIT
         )
         reply.add(
-            action_list(
-                f"{rag.capitalize()} actions ({total})",
-                actions,
-                total,
-                f"/wsoa list {rag}",
-                note=True,
+            _brief(
+                action_list(
+                    f"{rag.capitalize()} actions ({total})",
+                    actions,
+                    total,
+                    f"/wsoa list {rag}",
+                    note=True,
+                )
             )
         )
 
-    reply.add(*_changes(session, plan.id, since, tz))
+    reply.add(*_changes(session, plan.id, since, previous is not None, tz))
 
     overdue, n_overdue = queries.find_actions(
         session, plan.id, queries.Filter(overdue_on=today), limit=LIST_LIMIT
     )
-    reply.add(action_list(f"Overdue ({n_overdue})", overdue, n_overdue, "/wsoa list overdue"))
+    reply.add(
+        _brief(action_list(f"Overdue ({n_overdue})", overdue, n_overdue, "/wsoa list overdue"))
+    )
     soon_until = today + timedelta(days=settings.due_soon_days)
     soon, n_soon = queries.find_actions(
         session, plan.id, queries.Filter(due_between=(today, soon_until)), limit=LIST_LIMIT
     )
     reply.add(
-        action_list(f"Due in the next {settings.due_soon_days} days ({n_soon})", soon, n_soon, None)
+        _brief(
+            action_list(
+                f"Due in the next {settings.due_soon_days} days ({n_soon})", soon, n_soon, None
+            )
+        )
     )
 
     reply.add(*_followups(session, plan.id, now))
@@ -104,13 +125,26 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
             bold("Next meeting: "), plain(f"{upcoming.name}, {when(upcoming.starts_at, tz)}")
         )
     elif upcoming is None:
-        reply.para(bold("Next meeting: "), plain("none scheduled (`/wsoa board add`)."))
+        reply.para(
+            bold("Next meeting: "), plain("none scheduled ("), code("/wsoa board add"), plain(").")
+        )
     return reply
+
+
+def _brief(actions: ActionList) -> ActionList:
+    for line in actions.items:
+        line.title = shorten(line.title, TITLE_BRIEF)
+        if line.note:
+            line.note = shorten(line.note, NOTE_BRIEF)
+    return actions
 
 
 def _counts_table(counts: list[queries.WorkstreamCounts]) -> Table:
     rows = [
-        [c.name, str(c.red), str(c.amber), str(c.green), str(c.unrated), str(c.total)]
+        [
+            shorten(c.name, WORKSTREAM_BRIEF),
+            *(str(n) for n in (c.red, c.amber, c.green, c.unrated, c.total)),
+        ]
         for c in counts
     ]
     totals = [sum(getattr(c, f) for c in counts) for f in ("red", "amber", "green", "unrated")]
@@ -119,47 +153,72 @@ def _counts_table(counts: list[queries.WorkstreamCounts]) -> Table:
 
 
 def _changes(
-    session: Session, plan_id: int, since: datetime, tz: ZoneInfo
+    session: Session, plan_id: int, since: datetime, previous: bool, tz: ZoneInfo
 ) -> list[Paragraph | ActionList]:
-    """Updates since the channel's previous digest: a count, then RAG moves and sign-offs."""
+    """What changed since the channel's previous digest: counts of progress updates, RAG moves
+    and sign-offs (one statement), then the moves and sign-offs themselves, newest first."""
     in_plan = Update.action_id.in_(select(Action.id).where(Action.plan_id == plan_id))
-    n_updates = session.scalar(
-        select(func.count()).select_from(Update).where(in_plan, Update.at >= since)
+    rag_moved = (Update.rag_from != Update.rag_to) | (
+        Update.rag_from.is_(None) & Update.rag_to.is_not(None)
     )
-    moved = (
-        (Update.rag_from != Update.rag_to)
-        | (Update.rag_from.is_(None) & Update.rag_to.is_not(None))
-        | (Update.kind == "signoff")
-    )
-    n_moves = session.scalar(
-        select(func.count()).select_from(Update).where(in_plan, Update.at >= since, moved)
+    signed_off = Update.kind == "signoff"
+    recent = [in_plan, Update.at >= since]
+    n_updates, n_moves, n_signoffs = session.execute(
+        select(
+            _count_where(Update.kind == "update"),
+            _count_where(rag_moved),
+            _count_where(signed_off),
+        ).where(*recent)
+    ).one()
+    n_listed = session.scalar(
+        select(func.count()).select_from(Update).where(*recent, rag_moved | signed_off)
     )
     moves = session.execute(
         select(Update, Action.ref, Action.title)
         .join(Action, Action.id == Update.action_id)
-        .where(in_plan, Update.at >= since, moved)
+        .where(*recent, rag_moved | signed_off)
         .order_by(Update.at.desc(), Update.id.desc())
         .limit(MOVES_LIMIT)
     ).all()
     items = [
-        ActionLine(ref=ref, title=f"{_move(update)}: {shorten(title, 120)}")
+        ActionLine(
+            ref=ref,
+            title=f"{_move(update)}: {shorten(title, TITLE_BRIEF)}",
+            rag=Rag(update.rag_to) if update.rag_to in set(Rag) else None,
+        )
         for update, ref, title in moves
     ]
+    period = (
+        f"Since the last digest here ({when(since, tz)}): "
+        if previous
+        else f"In the last {DEFAULT_PERIOD.days} days: "
+    )
     heading = Paragraph(
         spans=[
-            bold(f"Since {when(since, tz)}: "),
-            plain(f"{n_updates or 0} updates; {n_moves or 0} RAG moves and sign-offs."),
+            bold(period),
+            plain(
+                f"{_plural(n_updates or 0, 'progress update')}, "
+                f"{_plural(n_moves or 0, 'RAG change')}, {_plural(n_signoffs or 0, 'sign-off')}."
+            ),
         ]
     )
     return [
         heading,
         ActionList(
             items=items,
-            more=(n_moves or 0) - len(items),
+            more=max((n_listed or 0) - len(items), 0),
             more_hint="/wsoa history REF",
-            empty="No RAG moves.",
+            empty="No RAG changes or sign-offs.",
         ),
     ]
+
+
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _move(update: Update) -> str:
@@ -175,10 +234,10 @@ def _followups(session: Session, plan_id: int, now: datetime) -> list[Paragraph 
     rows = [
         [
             label(f),
-            about(f),
+            shorten(about(f), WORKSTREAM_BRIEF),
             f"{(now - f.raised_at).days}d",
             "answered" if f.answers else "no answer",
-            shorten(f.question, 90),
+            shorten(f.question, QUESTION_BRIEF),
         ]
         for f in open_
     ]
@@ -208,3 +267,53 @@ def record_manual_digest(session: Session, channel_id: str, now: datetime, by: s
             sent_at=now,
         )
     )
+
+
+def build_lead_reminder(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    lead: Person,
+    board: BoardMeeting,
+    stale_before: datetime,
+) -> Reply | None:
+    """A lead's nudge before a meeting: their open actions with no update since `stale_before`.
+    None when there are none left (they have updated since the reminder fell due)."""
+    plan = current_plan(session, now)
+    actions, total = queries.find_actions(
+        session,
+        plan.id,
+        queries.Filter(lead_person_id=lead.id, stale_before=stale_before),
+        limit=LIST_LIMIT,
+    )
+    if not total:
+        return None
+    tz = settings.tz
+    noun, these = (
+        ("action", "This action you lead has")
+        if total == 1
+        else ("actions", "These actions you lead have")
+    )
+    reply = Reply(
+        visibility="private",
+        summary=(
+            f"{total} of your WSoA {noun} {'needs' if total == 1 else 'need'} an update "
+            f"before {board.name}"
+        ),
+    ).heading(shorten(f"Update needed before {board.name}", 150))
+    reply.para(
+        plain(f"{board.name} meets {when(board.starts_at, tz)}. "),
+        plain(
+            f"{these} had no progress update for {settings.stale_days} days "
+            "or more. A short note before the meeting keeps the board's papers current:"
+        ),
+    )
+    reply.add(action_list(None, actions, total, "/wsoa mine", note=True))
+    reply.para(
+        plain("Reply with "),
+        code("/wsoa update REF [red|amber|green] NOTE"),
+        plain(", or "),
+        code("/wsoa update REF"),
+        plain(" for a form."),
+    )
+    return reply

@@ -1,0 +1,385 @@
+"""The Slack surface: `/wsoa`, the Update and Answer buttons, their forms, and App Home.
+
+Every listener goes through the command registry or the services, exactly as the console does,
+so Slack adds no rules of its own: it turns Replies into Block Kit and forms back into calls.
+Listeners acknowledge first with what they can answer in milliseconds; anything that talks to
+Slack again (opening a form, a confirmation, the Home tab) runs after the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from slack_bolt import Ack, App, BoltContext, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy.orm import Session
+
+from bot.commands import execute
+from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
+from bot.commands.registry import split_verb
+from bot.commands.updating import update_reply
+from bot.domain import MAX_NOTE_CHARS, Forbidden, Invalid, Rag, Status, UserError
+from bot.render.blockkit import (
+    NOTE_BLOCK,
+    UPDATE_CALLBACK,
+    message,
+    read_update_submission,
+    update_modal,
+)
+from bot.replies import Reply, UpdateForm, bold, plain, say
+from bot.runtime import Runtime
+from bot.services import actions as action_service
+from bot.services import followups as followup_service
+from bot.services.context import Caller, Ctx
+from bot.slack.home import publish_home
+from bot.store.db import unit_of_work
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/wsoa"
+ANSWER_CALLBACK = "wsoa_followup_answer_form"
+ANSWER_BLOCK = "wsoa_answer"
+ANSWER_ACTION = "answer"
+MODAL_TITLE_CHARS = 24
+
+# The renderer numbers repeated action ids in one block (`wsoa_update_open:2`), so match them all.
+UPDATE_CLICK = re.compile(rf"^{re.escape(UPDATE_BUTTON)}(:\d+)?$")
+ANSWER_CLICK = re.compile(rf"^{re.escape(ANSWER_BUTTON)}(:\d+)?$")
+
+APOLOGY = (
+    "Sorry, something went wrong on our side. If it happens again, give the programme manager "
+    "this reference: {reference}."
+)
+
+
+def register_listeners(app: App) -> None:
+    app.command(COMMAND)(run_wsoa_command)
+    app.action(UPDATE_CLICK)(open_update_form_from_button)
+    app.action(ANSWER_CLICK)(open_answer_form_from_button)
+    app.view(UPDATE_CALLBACK)(save_update_form)
+    app.view(ANSWER_CALLBACK)(save_answer_form)
+    app.event("app_home_opened")(show_home_tab)
+    app.error(explain_error)
+
+
+# --- answering privately -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where to answer someone privately. A `response_url` (from the command or message they
+    started in) works in any channel whether or not the bot is a member; without one, or once
+    it has expired (30 minutes), their direct messages with the app."""
+
+    user_id: str
+    response_url: str | None = None
+
+
+def tell_privately(client: WebClient, reply_to: ReplyTo, payload: dict[str, Any]) -> None:
+    if reply_to.response_url:
+        hook = WebhookClient(
+            reply_to.response_url, timeout=10, retry_handlers=client.retry_handlers
+        )
+        sent = hook.send_dict({"response_type": "ephemeral", "replace_original": False, **payload})
+        if sent.status_code == 200:
+            return
+        log.info("response_url answered %s; sending a direct message instead", sent.status_code)
+    client.chat_postMessage(channel=reply_to.user_id, **payload)
+
+
+class FormOrigin(BaseModel):
+    """What a form remembers between opening and submission (its `private_metadata`)."""
+
+    subject: str  # the action ref, or the follow-up id
+    rag: str | None = None
+    status: str | None = None
+    response_url: str | None = None
+
+    def reply_to(self, user_id: str) -> ReplyTo:
+        return ReplyTo(user_id=user_id, response_url=self.response_url)
+
+
+def _ctx(runtime: Runtime, session: Session, caller: Caller) -> Ctx:
+    return Ctx(session=session, caller=caller, settings=runtime.settings, now=runtime.clock())
+
+
+# --- /wsoa -------------------------------------------------------------------------------------
+
+
+def run_wsoa_command(
+    ack: Ack, command: dict[str, Any], caller: Caller, runtime: Runtime, client: WebClient
+) -> None:
+    """Answer in the acknowledgement itself: commands take milliseconds, and an answer there
+    needs no scope and works in any channel, the bot a member of it or not."""
+    text = str(command.get("text") or "")
+    reply = execute(runtime, caller, text)
+    if reply.form is not None:
+        ack()
+        origin = _origin(reply.form, command.get("response_url"))
+        client.views_open(trigger_id=command["trigger_id"], view=_update_modal(reply.form, origin))
+        return
+    payload = message(reply)
+    ack(
+        text=payload["text"],
+        blocks=payload["blocks"],
+        response_type="in_channel" if reply.visibility == "channel" else "ephemeral",
+    )
+    if _changes_own_work(text):
+        publish_home(runtime, client, caller)
+
+
+def _changes_own_work(text: str) -> bool:
+    """An update or an answer changes what the caller's Home tab shows."""
+    verb, args = split_verb(text)
+    return verb == "update" or (verb == "followup" and args.lower().startswith("answer"))
+
+
+# --- the update form ---------------------------------------------------------------------------
+
+
+def _origin(form: UpdateForm, response_url: str | None) -> FormOrigin:
+    return FormOrigin(
+        subject=form.ref,
+        rag=form.rag.value if form.rag else None,
+        status=form.status,
+        response_url=response_url,
+    )
+
+
+def _update_modal(form: UpdateForm, origin: FormOrigin) -> dict[str, Any]:
+    return update_modal(form, private_metadata=origin.model_dump_json(exclude_none=True))
+
+
+def open_update_form_from_button(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    ack()
+    # `update REF` with nothing after it is the typed way to ask for the form: the same
+    # command, so the same permission check and the same refusal.
+    words = str(action.get("value") or "").split()
+    reply = execute(runtime, caller, f"update {words[0] if words else ''}")
+    if reply.form is None:
+        tell_privately(client, ReplyTo(caller.user_id, context.response_url), message(reply))
+        return
+    origin = _origin(reply.form, context.response_url)
+    client.views_open(trigger_id=body["trigger_id"], view=_update_modal(reply.form, origin))
+
+
+def save_update_form(
+    ack: Ack, view: dict[str, Any], caller: Caller, runtime: Runtime, client: WebClient
+) -> None:
+    origin = FormOrigin.model_validate_json(view["private_metadata"])
+    rag, status, note = read_update_submission(view["state"]["values"])
+    if not note.strip():
+        ack(
+            response_action="errors",
+            errors={NOTE_BLOCK: "Add a note saying what changed, so the board can see why."},
+        )
+        return
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            ctx = _ctx(runtime, session, caller)
+            # Only what the person changed: a status left as it was is no change (so a lead
+            # can add a note to a signed-off action without being refused for signing it off).
+            change = action_service.Change(
+                rag=Rag.parse(rag) if rag and rag != origin.rag else None,
+                status=Status.parse(status) if status and status != origin.status else None,
+                note=note,
+            )
+            update = action_service.record_update(ctx, origin.subject, change)
+            confirmation = update_reply(ctx, update)
+    except UserError as refusal:
+        ack(response_action="errors", errors={NOTE_BLOCK: str(refusal)})
+        return
+    ack()
+    tell_privately(client, origin.reply_to(caller.user_id), message(confirmation))
+    publish_home(runtime, client, caller)
+
+
+# --- the answer form ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    label: str
+    about: str
+    text: str
+
+
+def question_to_answer(runtime: Runtime, caller: Caller, text_id: str) -> Question:
+    """The follow-up behind an Answer button, if the caller may still answer it."""
+    with unit_of_work(runtime.sessions) as session:
+        ctx = _ctx(runtime, session, caller)
+        followup = followup_service.get(ctx, text_id)
+        label = followup_service.label(followup)
+        if followup.closed_at is not None:
+            raise Invalid(f"{label} is closed. Ask a programme manager to reopen it.")
+        if not followup_service.can_answer(ctx, followup):
+            raise Forbidden(
+                f"Only the leads for {followup_service.about(followup)} or a programme manager "
+                f"can answer {label}."
+            )
+        return Question(label=label, about=followup_service.about(followup), text=followup.question)
+
+
+def answer_modal(question: Question, origin: FormOrigin) -> dict[str, Any]:
+    title = f"Answer {question.label}"
+    # The question is user text of up to 3,000 characters: the renderer budgets and escapes it.
+    shown = message(
+        Reply().para(bold(f"{question.label} · {question.about}"), plain(f"\n{question.text}"))
+    )
+    return {
+        "type": "modal",
+        "callback_id": ANSWER_CALLBACK,
+        "private_metadata": origin.model_dump_json(exclude_none=True),
+        "title": _plain_text(title if len(title) <= MODAL_TITLE_CHARS else "Answer"),
+        "submit": _plain_text("Save"),
+        "close": _plain_text("Cancel"),
+        "blocks": [
+            *shown["blocks"],
+            {
+                "type": "input",
+                "block_id": ANSWER_BLOCK,
+                "label": _plain_text("Your answer"),
+                "hint": _plain_text("Figures and evidence only: never details of a child."),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ANSWER_ACTION,
+                    "multiline": True,
+                    "max_length": MAX_NOTE_CHARS,
+                },
+            },
+        ],
+    }
+
+
+def _plain_text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def open_answer_form_from_button(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    # Checked before the acknowledgement: a refusal (a UserError) goes to the error handler,
+    # which tells the person privately.
+    question = question_to_answer(runtime, caller, str(action.get("value") or ""))
+    ack()
+    origin = FormOrigin(subject=question.label, response_url=context.response_url)
+    client.views_open(trigger_id=body["trigger_id"], view=answer_modal(question, origin))
+
+
+def save_answer_form(
+    ack: Ack, view: dict[str, Any], caller: Caller, runtime: Runtime, client: WebClient
+) -> None:
+    origin = FormOrigin.model_validate_json(view["private_metadata"])
+    state = (view["state"]["values"].get(ANSWER_BLOCK) or {}).get(ANSWER_ACTION) or {}
+    text = state.get("value") or ""
+    if not text.strip():
+        ack(response_action="errors", errors={ANSWER_BLOCK: "Write the answer first."})
+        return
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            answer = followup_service.answer(_ctx(runtime, session, caller), origin.subject, text)
+            label = f"FU-{answer.followup_id}"
+    except UserError as refusal:
+        ack(response_action="errors", errors={ANSWER_BLOCK: str(refusal)})
+        return
+    ack()
+    confirmation = say(
+        f"Answer recorded on {label}. It stays open until a programme manager closes it."
+    )
+    tell_privately(client, origin.reply_to(caller.user_id), message(confirmation))
+    publish_home(runtime, client, caller)
+
+
+# --- App Home ----------------------------------------------------------------------------------
+
+
+def show_home_tab(
+    event: dict[str, Any], caller: Caller, runtime: Runtime, client: WebClient
+) -> None:
+    # The event also fires for the Messages tab, which has nothing of ours to refresh.
+    if event.get("tab", "home") == "home":
+        publish_home(runtime, client, caller)
+
+
+# --- the one error handler ---------------------------------------------------------------------
+
+
+def explain_error(
+    error: Exception,
+    body: dict[str, Any],
+    context: BoltContext,
+    response: BoltResponse | None,
+    client: WebClient,
+) -> BoltResponse | None:
+    """A UserError becomes its message, privately; anything else is logged with its traceback
+    and a reference, and the person gets a short apology naming the reference.
+
+    `response` is not None while Slack is still waiting for the acknowledgement: then the
+    answer can go in it. Afterwards it goes through the response_url or a direct message."""
+    kind = _kind(body)
+    if isinstance(error, UserError):
+        text = str(error)
+    else:
+        reference = uuid.uuid4().hex[:8]
+        log.error(
+            "unexpected error answering a Slack %s (reference %s)",
+            kind,
+            reference,
+            exc_info=error,
+        )
+        text = APOLOGY.format(reference=reference)
+    waiting = response is not None
+    if waiting and kind == "view_submission":
+        return BoltResponse(
+            status=200, body={"response_action": "update", "view": notice_modal(text)}
+        )
+    if waiting and kind == "slash_command":
+        return BoltResponse(status=200, body={"response_type": "ephemeral", **message(say(text))})
+    # An event (a Home tab opening) has nobody waiting on it: the log is enough.
+    if kind != "event_callback" and context.user_id:
+        _tell_quietly(client, ReplyTo(context.user_id, context.response_url), text)
+    return BoltResponse(status=200, body="") if waiting else None
+
+
+def _kind(body: dict[str, Any]) -> str:
+    if "command" in body:
+        return "slash_command"
+    return str(body.get("type") or "request")
+
+
+def _tell_quietly(client: WebClient, reply_to: ReplyTo, text: str) -> None:
+    # Failing to deliver the apology must not hide the error being apologised for.
+    try:
+        tell_privately(client, reply_to, message(say(text)))
+    except Exception:
+        log.exception("could not tell %s about an error", reply_to.user_id)
+
+
+def notice_modal(text: str) -> dict[str, Any]:
+    """What replaces a form when its submission could not be saved."""
+    return {
+        "type": "modal",
+        "title": _plain_text("WSoA bot"),
+        "close": _plain_text("Close"),
+        "blocks": message(say(text))["blocks"],
+    }

@@ -1,0 +1,162 @@
+"""The deliveries table as a set of claims: every change is one short transaction that either
+wins or finds someone else got there first. Nothing here talks to Slack.
+
+A first claim is an INSERT under the occurrence's unique key; a later one (a retry, a take-over
+of an expired lease) is an UPDATE that names the state and attempt count it saw, so of several
+tickers that saw the same row exactly one changes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.store.db import unit_of_work
+from bot.store.models import Delivery
+from scheduler.occurrences import Occurrence
+
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+ABANDONED = "abandoned"
+SKIPPED = "skipped"
+# "pending" is the column's default; a row left in it is treated like an interrupted send.
+UNFINISHED = (SENDING, "pending", FAILED)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this ticker holds: it alone may post it, until it records the outcome."""
+
+    delivery_id: int
+    key: str
+    attempts: int
+    by: str
+
+
+def claim_new(
+    sessions: sessionmaker[Session], occurrence: Occurrence, at: datetime, by: str
+) -> Claim | None:
+    """Insert the occurrence's row, in state sending: None when another ticker already has it."""
+    row = _row(occurrence, at, by, state=SENDING, attempts=1)
+    if not _insert(sessions, row):
+        return None
+    return Claim(delivery_id=row.id, key=row.key, attempts=1, by=by)
+
+
+def record_skipped(
+    sessions: sessionmaker[Session], occurrence: Occurrence, at: datetime, by: str, reason: str
+) -> bool:
+    """Record that this occurrence will not be sent; False when it was already recorded."""
+    return _insert(sessions, _row(occurrence, at, by, state=SKIPPED, attempts=0, error=reason))
+
+
+def retake_failed(
+    sessions: sessionmaker[Session], row: Delivery, at: datetime, by: str
+) -> Claim | None:
+    """A failed delivery's next attempt, if no other ticker took it first."""
+    attempts = row.attempts + 1
+    won = _change(
+        sessions,
+        row.id,
+        expect={"state": FAILED, "attempts": row.attempts},
+        values={"state": SENDING, "attempts": attempts, "claimed_at": at, "claimed_by": by},
+    )
+    return Claim(row.id, row.key, attempts, by) if won else None
+
+
+def take_over(
+    sessions: sessionmaker[Session], row: Delivery, at: datetime, by: str
+) -> Claim | None:
+    """An interrupted send whose lease has run out, if no other ticker took it first."""
+    attempts = row.attempts + 1
+    won = _change(
+        sessions,
+        row.id,
+        expect={"state": row.state, "attempts": row.attempts, "claimed_by": row.claimed_by},
+        values={"state": SENDING, "attempts": attempts, "claimed_at": at, "claimed_by": by},
+    )
+    return Claim(row.id, row.key, attempts, by) if won else None
+
+
+def give_up_on(
+    sessions: sessionmaker[Session], row: Delivery, at: datetime, by: str, state: str, reason: str
+) -> bool:
+    """A failed delivery that will not be tried again: abandoned, or skipped when no longer due."""
+    return _change(
+        sessions,
+        row.id,
+        expect={"state": FAILED, "attempts": row.attempts},
+        values={"state": state, "claimed_at": at, "claimed_by": by, "last_error": reason},
+    )
+
+
+def finish(sessions: sessionmaker[Session], claim: Claim, at: datetime, **values: Any) -> bool:
+    """Record the outcome of a claim this ticker holds. An `abandoned` outcome is stamped `at`,
+    so the notice to admins is dated from when it was given up on."""
+    if values.get("state") == ABANDONED:
+        values["claimed_at"] = at
+    return _change(
+        sessions,
+        claim.delivery_id,
+        expect={"state": SENDING, "attempts": claim.attempts, "claimed_by": claim.by},
+        values=values,
+    )
+
+
+def _row(
+    occurrence: Occurrence,
+    at: datetime,
+    by: str,
+    *,
+    state: str,
+    attempts: int,
+    error: str | None = None,
+) -> Delivery:
+    return Delivery(
+        key=occurrence.key,
+        kind=occurrence.kind,
+        target=occurrence.target,
+        due_at=occurrence.due_at,
+        claimed_at=at,
+        claimed_by=by,
+        state=state,
+        attempts=attempts,
+        last_error=error,
+    )
+
+
+def _insert(sessions: sessionmaker[Session], row: Delivery) -> bool:
+    # Its own session and transaction: after a unique violation the transaction is rolled back
+    # and the session closed (PostgreSQL refuses anything more in an aborted transaction), and
+    # the caller carries on with fresh ones.
+    try:
+        with unit_of_work(sessions) as session:
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _change(
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    expect: dict[str, Any],
+    values: dict[str, Any],
+) -> bool:
+    conditions = [getattr(Delivery, column) == value for column, value in expect.items()]
+    statement = (
+        update(Delivery)
+        .where(Delivery.id == delivery_id, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    with unit_of_work(sessions) as session:
+        result = cast(CursorResult[Any], session.execute(statement))
+        return result.rowcount == 1

@@ -1,0 +1,123 @@
+"""Linking a plan's leads to Slack users: by e-mail, with names from users.info."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.domain import ref_sort_key
+from bot.runtime import Runtime
+from bot.services.actions import assign
+from bot.services.context import Caller, Ctx
+from bot.services.people import unresolved_people
+from bot.services.plans import current_plan, get_or_create_workstream
+from bot.slack.client import make_client
+from bot.slack.people import forget_slack_users, link_people
+from bot.store.db import unit_of_work
+from bot.store.models import Action, Person
+from tests.conftest import ADMIN, NOW
+from tests.slack_standin import SlackStandIn
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    # A stand-in may reuse an earlier one's port, and the cache is keyed by the API's URL.
+    forget_slack_users()
+    with SlackStandIn() as running:
+        yield running
+
+
+def add_action(runtime: Runtime, ref: str, *leads: str) -> None:
+    with unit_of_work(runtime.sessions) as session:
+        plan = current_plan(session, NOW)
+        workstream, _ = get_or_create_workstream(session, plan, "Graduated Response")
+        session.add(
+            Action(
+                plan_id=plan.id,
+                workstream_id=workstream.id,
+                ref=ref,
+                sort_key=ref_sort_key(ref),
+                title=f"Action {ref}",
+                status="in progress",
+                created_at=NOW,
+            )
+        )
+        session.flush()
+        ctx = Ctx(session, Caller(ADMIN, source="import"), runtime.settings, NOW)
+        assign(ctx, ref, list(leads))
+
+
+def people(runtime: Runtime) -> dict[str, tuple[str | None, str]]:
+    with runtime.sessions() as session:
+        return {
+            p.email or p.slack_user_id or "": (p.slack_user_id, p.name)
+            for p in session.scalars(select(Person))
+            if p.slack_user_id != ADMIN
+        }
+
+
+def leads_of(runtime: Runtime, ref: str) -> list[str | None]:
+    with runtime.sessions() as session:
+        action = session.scalars(select(Action).where(Action.ref == ref)).one()
+        return [p.slack_user_id for p in action.leads]
+
+
+def test_leads_named_by_email_become_slack_users(runtime: Runtime, standin: SlackStandIn) -> None:
+    add_action(runtime, "11F", "sam.jones@council.example", "nobody@council.example", "U0NAMELESS")
+    standin.add_user("U0SAM", "Sam.Jones@council.example", "Samantha Jones")
+    standin.add_user("U0NAMELESS", "n@council.example", "Priya Shah")
+    client = make_client(runtime.settings.model_copy(update={"slack_api_url": standin.url}))
+
+    with unit_of_work(runtime.sessions) as session:
+        report = link_people(session, client)
+
+    assert report.linked == ["sam.jones@council.example → U0SAM"]
+    assert report.unresolved == ["nobody@council.example"]
+    assert "U0NAMELESS → Priya Shah" in report.named
+    assert report.stopped is None
+    found = people(runtime)
+    assert found["sam.jones@council.example"] == ("U0SAM", "Samantha Jones")
+    assert found["U0NAMELESS"] == ("U0NAMELESS", "Priya Shah")
+    assert sorted(leads_of(runtime, "11F"), key=str) == sorted(
+        ["U0SAM", None, "U0NAMELESS"], key=str
+    )
+    with runtime.sessions() as session:
+        assert [p.email for p in unresolved_people(session)] == ["nobody@council.example"]
+
+    # Answers are cached for the life of the process: a second pass asks Slack nothing new.
+    asked = len(standin.calls)
+    with unit_of_work(runtime.sessions) as session:
+        again = link_people(session, client)
+    assert again.unresolved == ["nobody@council.example"] and again.linked == []
+    assert len(standin.calls) == asked
+
+
+def test_an_email_lead_who_already_used_the_bot_becomes_one_person(
+    runtime: Runtime, standin: SlackStandIn
+) -> None:
+    add_action(runtime, "12B", "alison@council.example")
+    add_action(runtime, "12C", "U0ALISON", "alison@council.example")
+    standin.add_user("U0ALISON", "alison@council.example", "Alison Whitfield")
+    client = make_client(runtime.settings.model_copy(update={"slack_api_url": standin.url}))
+
+    with unit_of_work(runtime.sessions) as session:
+        report = link_people(session, client)
+
+    assert report.linked == ["alison@council.example → U0ALISON"]
+    assert people(runtime) == {"alison@council.example": ("U0ALISON", "Alison Whitfield")}
+    assert leads_of(runtime, "12B") == ["U0ALISON"]
+    assert leads_of(runtime, "12C") == ["U0ALISON"]
+
+
+def test_linking_stops_in_words_when_slack_refuses(runtime: Runtime, standin: SlackStandIn) -> None:
+    add_action(runtime, "11F", "sam@council.example")
+    standin.error_next("users.lookupByEmail", "missing_scope")
+    client = make_client(runtime.settings.model_copy(update={"slack_api_url": standin.url}))
+
+    with unit_of_work(runtime.sessions) as session:
+        report = link_people(session, client)
+
+    assert report.stopped == "Slack answered missing_scope"
+    assert people(runtime)["sam@council.example"][0] is None
