@@ -70,3 +70,16 @@ def test_history_is_append_only(runtime: Runtime, console: Console, writes: list
     with unit_of_work(runtime.sessions) as session:
         after = [u.id for u in session.scalars(select(Update).order_by(Update.id))]
     assert after[: len(before)] == before and len(after) == len(before) + 3
+
+
+def test_the_migrations_match_the_models(runtime: Runtime) -> None:
+    """A model change without its migration would pass on a fresh test database and then fail
+    on a partnership's real one."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from bot.store.models import Base
+
+    with runtime.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert differences == []

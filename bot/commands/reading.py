@@ -91,17 +91,14 @@ def summary(ctx: Ctx, args: str) -> Reply:
         )
     )
     flagged: dict[int, dict[str, list[str]]] = {}
-    for workstream_id, rag, ref in queries.flagged_refs(ctx.session, plan.id):
+    for workstream_id, rag, ref in queries.flagged_refs(ctx.session, plan.id, REFS_LIMIT):
         flagged.setdefault(workstream_id, {"red": [], "amber": []})[rag].append(ref)
     for c in counts:
         by_rag = flagged.get(c.workstream_id)
         if not by_rag:
             continue
-        parts = [
-            f"{rag} {_refs_text(refs[:REFS_LIMIT], len(refs))}"
-            for rag, refs in by_rag.items()
-            if refs
-        ]
+        totals = {"red": c.red, "amber": c.amber}
+        parts = [f"{rag} {_refs_text(refs, totals[rag])}" for rag, refs in by_rag.items() if refs]
         reply.para(bold(f"{c.name}: "), plain("; ".join(parts)))
     if not flagged:
         reply.para(plain("No red or amber actions."))

@@ -103,8 +103,11 @@ class Action(Base):
     __tablename__ = "actions"
     __table_args__ = (
         UniqueConstraint("plan_id", "ref"),
-        Index("ix_actions_plan_rag", "plan_id", "rag"),
-        Index("ix_actions_plan_due", "plan_id", "due"),
+        # red/amber lists stop at their limit instead of sorting every match
+        Index("ix_actions_plan_rag_sort", "plan_id", "rag", "sort_key"),
+        Index("ix_actions_plan_due_status", "plan_id", "due", "status"),
+        # covers the RAG counts' GROUP BY
+        Index("ix_actions_plan_workstream_rag_status", "plan_id", "workstream_id", "rag", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,7 +128,9 @@ class Action(Base):
     last_update_at: Mapped[datetime | None] = mapped_column(index=True)
     last_note: Mapped[str | None] = mapped_column(Text)
 
-    workstream: Mapped[Workstream] = relationship(lazy="joined", innerjoin=True)
+    # An outer join: when an action is itself joined in (a follow-up's), an inner one nests
+    # and makes SQLite join every action to its workstream first.
+    workstream: Mapped[Workstream] = relationship(lazy="joined")
     leads: Mapped[list[Person]] = relationship(
         secondary=action_leads, lazy="selectin", order_by="Person.name"
     )

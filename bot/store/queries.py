@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain import Status
@@ -82,39 +82,47 @@ class WorkstreamCounts:
 
 
 def rag_counts(session: Session, plan_id: int) -> list[WorkstreamCounts]:
-    """RAG counts per workstream, in plan order: one statement."""
-    stmt = (
-        select(
-            Workstream.id,
-            Workstream.name,
-            _count_where(Action.rag == "red"),
-            _count_where(Action.rag == "amber"),
-            _count_where(Action.rag == "green"),
-            _count_where(Action.rag.is_(None) & Action.id.is_not(None)),
-            _count_where(Action.status.in_(CLOSED)),
-            func.count(Action.id),
-        )
-        .join(Action, Action.workstream_id == Workstream.id, isouter=True)
+    """RAG counts per workstream, in plan order: two statements, the first a GROUP BY over
+    the actions alone (an index covers it), the second the workstreams' names."""
+    grouped = session.execute(
+        select(Action.workstream_id, Action.rag, Action.status, func.count())
+        .where(Action.plan_id == plan_id)
+        .group_by(Action.workstream_id, Action.rag, Action.status)
+    ).all()
+    tally: dict[int, dict[str, int]] = {}
+    for workstream_id, rag, status, n in grouped:
+        counts = tally.setdefault(workstream_id, {})
+        key = rag or "unrated"
+        counts[key] = counts.get(key, 0) + n
+        if status in CLOSED:
+            counts["closed"] = counts.get("closed", 0) + n
+        counts["total"] = counts.get("total", 0) + n
+    names = session.execute(
+        select(Workstream.id, Workstream.name)
         .where(Workstream.plan_id == plan_id)
-        .group_by(Workstream.id, Workstream.name, Workstream.position)
         .order_by(Workstream.position)
+    ).all()
+    return [WorkstreamCounts(wid, name, **tally.get(wid, {})) for wid, name in names]
+
+
+def flagged_refs(session: Session, plan_id: int, per_group: int) -> list[tuple[int, str, str]]:
+    """(workstream id, rag, ref) for the first `per_group` red and the first `per_group` amber
+    actions of each workstream, in ref order: one statement, however many are flagged.
+    The totals are in `rag_counts`."""
+    position = (
+        func.row_number()
+        .over(partition_by=(Action.workstream_id, Action.rag), order_by=Action.sort_key)
+        .label("position")
     )
-    return [
-        WorkstreamCounts(wid, name, *(int(n or 0) for n in nums))
-        for wid, name, *nums in session.execute(stmt).all()
-    ]
-
-
-def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((condition, 1), else_=0))
-
-
-def flagged_refs(session: Session, plan_id: int) -> list[tuple[int, str, str]]:
-    """(workstream id, rag, ref) for every red or amber action, in ref order: one statement."""
-    stmt = (
-        select(Action.workstream_id, Action.rag, Action.ref)
+    ranked = (
+        select(Action.workstream_id, Action.rag, Action.ref, position)
         .where(Action.plan_id == plan_id, Action.rag.in_(("red", "amber")))
-        .order_by(Action.sort_key)
+        .subquery()
+    )
+    stmt = (
+        select(ranked.c.workstream_id, ranked.c.rag, ranked.c.ref)
+        .where(ranked.c.position <= per_group)
+        .order_by(ranked.c.workstream_id, ranked.c.rag, ranked.c.position)
     )
     return [(w, str(r), ref) for w, r, ref in session.execute(stmt).all()]
 
