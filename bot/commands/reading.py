@@ -133,10 +133,7 @@ def summary(ctx: Ctx, args: str) -> Reply:
     ["show 11F"],
 )
 def show(ctx: Ctx, args: str) -> Reply:
-    if not args:
-        raise Invalid("Which action? `show 11F`.")
-    plan = current_plan(ctx.session, ctx.now)
-    action = action_service.find_action(ctx.session, plan.id, args.split()[0])
+    action = _named_action(ctx, args, "show")
     rag = Rag(action.rag).value if action.rag else "not rated"
     reply = Reply(summary=f"{action.ref}: {shorten(action.title, 100)}")
     reply.heading(shorten(f"{action.ref} {action.title}", 150))
@@ -170,6 +167,13 @@ def show(ctx: Ctx, args: str) -> Reply:
             answered = f" ({len(f.answers)} answers)" if f.answers else " (no answer yet)"
             reply.para(bold(followup_service.label(f) + ": "), plain(f.question + answered))
     return reply
+
+
+def _named_action(ctx: Ctx, args: str, verb: str) -> Action:
+    if not args:
+        raise Invalid(f"Which action? `{verb} 11F`.")
+    plan = current_plan(ctx.session, ctx.now)
+    return action_service.find_action(ctx.session, plan.id, args.split()[0])
 
 
 def _show_buttons(ctx: Ctx, action: Action, followups: Sequence[FollowUp]) -> list[Button]:
@@ -296,10 +300,7 @@ def mine(ctx: Ctx, args: str) -> Reply:
     ["history 11F"],
 )
 def history(ctx: Ctx, args: str) -> Reply:
-    if not args:
-        raise Invalid("Which action? `history 11F`.")
-    plan = current_plan(ctx.session, ctx.now)
-    action = action_service.find_action(ctx.session, plan.id, args.split()[0])
+    action = _named_action(ctx, args, "history")
     updates = action_service.history(ctx.session, action)
     people = action_service.people_names(ctx.session, {u.by for u in updates})
     reply = Reply(summary=f"History of {action.ref}")
