@@ -91,7 +91,7 @@ def summary(ctx: Ctx, args: str) -> Reply:
         )
     )
     flagged: dict[int, dict[str, list[str]]] = {}
-    for workstream_id, rag, ref in queries.flagged_refs(ctx.session, plan.id, REFS_LIMIT):
+    for workstream_id, rag, ref in queries.flagged_refs(ctx.session, plan.id, counts, REFS_LIMIT):
         flagged.setdefault(workstream_id, {"red": [], "amber": []})[rag].append(ref)
     for c in counts:
         by_rag = flagged.get(c.workstream_id)

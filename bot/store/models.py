@@ -106,8 +106,15 @@ class Action(Base):
         # red/amber lists stop at their limit instead of sorting every match
         Index("ix_actions_plan_rag_sort", "plan_id", "rag", "sort_key"),
         Index("ix_actions_plan_due_status", "plan_id", "due", "status"),
-        # covers the RAG counts' GROUP BY
-        Index("ix_actions_plan_workstream_rag_status", "plan_id", "workstream_id", "rag", "status"),
+        # the first refs per workstream and rating, in order; with status, covers the RAG counts
+        Index(
+            "ix_actions_plan_workstream_rag_sort",
+            "plan_id",
+            "workstream_id",
+            "rag",
+            "sort_key",
+            "status",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

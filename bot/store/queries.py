@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.domain import Status
@@ -105,26 +106,45 @@ def rag_counts(session: Session, plan_id: int) -> list[WorkstreamCounts]:
     return [WorkstreamCounts(wid, name, **tally.get(wid, {})) for wid, name in names]
 
 
-def flagged_refs(session: Session, plan_id: int, per_group: int) -> list[tuple[int, str, str]]:
+def flagged_refs(
+    session: Session, plan_id: int, counts: list[WorkstreamCounts], per_group: int
+) -> list[tuple[int, str, str]]:
     """(workstream id, rag, ref) for the first `per_group` red and the first `per_group` amber
-    actions of each workstream, in ref order: one statement, however many are flagged.
-    The totals are in `rag_counts`."""
-    position = (
-        func.row_number()
-        .over(partition_by=(Action.workstream_id, Action.rag), order_by=Action.sort_key)
-        .label("position")
-    )
-    ranked = (
-        select(Action.workstream_id, Action.rag, Action.ref, position)
-        .where(Action.plan_id == plan_id, Action.rag.in_(("red", "amber")))
+    actions of each workstream, in ref order. One statement: a LIMIT per workstream and rating,
+    each read in order from ix_actions_plan_workstream_rag_sort, so a plan with thousands of
+    flagged actions reads no more rows than one with forty. The totals are in `counts`."""
+    groups = [
+        (c.workstream_id, rag) for c in counts for rag in ("red", "amber") if getattr(c, rag) > 0
+    ]
+    if not groups:
+        return []
+    params: dict[str, object] = {"plan_id": plan_id, "per_group": per_group}
+    for i, (workstream_id, rag) in enumerate(groups):
+        params[f"w{i}"], params[f"r{i}"] = workstream_id, rag
+    rows = session.execute(_flagged_statement(len(groups)), params).all()
+    return [(w, str(r), ref) for w, r, ref in rows]
+
+
+@functools.cache
+def _flagged_statement(n_groups: int) -> Select[int, str | None, str]:
+    """Built once per number of groups: building sixteen subqueries costs more than running
+    them."""
+    firsts = [
+        select(Action.workstream_id, Action.rag, Action.ref, Action.sort_key)
+        .where(
+            Action.plan_id == bindparam("plan_id"),
+            Action.workstream_id == bindparam(f"w{i}"),
+            Action.rag == bindparam(f"r{i}"),
+        )
+        .order_by(Action.sort_key)
+        .limit(bindparam("per_group", type_=Integer))
         .subquery()
+        for i in range(n_groups)
+    ]
+    flagged = union_all(*(select(*first.c) for first in firsts)).subquery()
+    return select(flagged.c.workstream_id, flagged.c.rag, flagged.c.ref).order_by(
+        flagged.c.workstream_id, flagged.c.rag, flagged.c.sort_key
     )
-    stmt = (
-        select(ranked.c.workstream_id, ranked.c.rag, ranked.c.ref)
-        .where(ranked.c.position <= per_group)
-        .order_by(ranked.c.workstream_id, ranked.c.rag, ranked.c.position)
-    )
-    return [(w, str(r), ref) for w, r, ref in session.execute(stmt).all()]
 
 
 def open_followups(
@@ -165,11 +185,13 @@ def stale_leads(
 
 
 def refs(session: Session, plan_id: int, f: Filter, limit: int) -> tuple[list[str], int]:
-    """Just the refs of matching actions (no leads loaded), at most `limit`, and the total."""
-    where = _conditions(plan_id, f)
-    found = list(
-        session.scalars(select(Action.ref).where(*where).order_by(Action.sort_key).limit(limit))
-    )
-    if len(found) < limit:
-        return found, len(found)
-    return found, session.scalar(select(func.count()).select_from(Action).where(*where)) or 0
+    """Just the refs of matching actions (no leads loaded), at most `limit`, and the total:
+    one statement, the total a window count over the same scan."""
+    total = func.count().over().label("total")
+    rows = session.execute(
+        select(Action.ref, total)
+        .where(*_conditions(plan_id, f))
+        .order_by(Action.sort_key)
+        .limit(limit)
+    ).all()
+    return [ref for ref, _ in rows], rows[0][1] if rows else 0

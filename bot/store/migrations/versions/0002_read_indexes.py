@@ -18,14 +18,14 @@ def upgrade() -> None:
     op.create_index("ix_actions_plan_rag_sort", "actions", ["plan_id", "rag", "sort_key"])
     op.create_index("ix_actions_plan_due_status", "actions", ["plan_id", "due", "status"])
     op.create_index(
-        "ix_actions_plan_workstream_rag_status",
+        "ix_actions_plan_workstream_rag_sort",
         "actions",
-        ["plan_id", "workstream_id", "rag", "status"],
+        ["plan_id", "workstream_id", "rag", "sort_key", "status"],
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_actions_plan_workstream_rag_status", table_name="actions")
+    op.drop_index("ix_actions_plan_workstream_rag_sort", table_name="actions")
     op.drop_index("ix_actions_plan_due_status", table_name="actions")
     op.drop_index("ix_actions_plan_rag_sort", table_name="actions")
     op.create_index("ix_actions_plan_due", "actions", ["plan_id", "due"])
