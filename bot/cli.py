@@ -18,6 +18,7 @@ from bot.services.context import Caller, Ctx
 from bot.store.db import unit_of_work, upgrade
 
 DEMO_DATABASE = "wsoa-demo.db"
+LEAD_OF_11F = ", the lead of 11F, 12B and 12A.1"
 FORMATS: dict[str, Literal["csv", "xlsx", "md"]] = {"csv": "csv", "xlsx": "xlsx", "md": "md"}
 
 
@@ -140,7 +141,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         banner = (
             f"{info.plan_name}: a demo plan of {info.actions} actions in {path}.\n"
-            f"You are {user}, the lead of 11F, 12B and 12A.1. Try:\n"
+            f"You are {user}{LEAD_OF_11F if user == info.console_user else ''}. Try:\n"
             "  summary · show 11F · update 11F amber Toolkit pilot live · history 11F · mine\n"
             f"Run `wsoa demo --user {sorted(info.admins)[0]}` to act as the programme manager. "
             "`help` lists everything; Ctrl-D quits."
