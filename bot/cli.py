@@ -88,7 +88,7 @@ def _instant(text: str) -> datetime:
         at = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"“{text}” is not an ISO 8601 instant") from None
-    return at if at.tzinfo else at.replace(tzinfo=Settings().tz)
+    return at  # a naive instant is local time: cmd_tick gives it WSOA_TIMEZONE
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -102,7 +102,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
     from scheduler.deliveries import run_tick
 
-    report = run_tick(settings, at=args.at)
+    at = args.at
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=settings.tz)
+    report = run_tick(settings, at=at)
     print(report)
     return 0
 

@@ -9,9 +9,7 @@ from typing import TextIO
 from bot.commands import execute
 from bot.render.text import render_text
 from bot.runtime import Runtime
-from bot.services.context import Caller
-
-CONSOLE_CHANNEL = "console"
+from bot.services.context import CONSOLE_CHANNEL, Caller
 
 
 def run_line(runtime: Runtime, user_id: str, line: str) -> str:

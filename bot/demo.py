@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import Rag, Status, normalise_ref, ref_sort_key
 from bot.plans.dates import parse_due
+from bot.services.context import CONSOLE_CHANNEL
 from bot.services.plans import current_plan, find_workstream, get_or_create_workstream
 from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Person, Update
 
@@ -129,7 +130,7 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
                 plan_id=plan.id,
                 name=b["name"],
                 starts_at=starts,
-                channel_id="console",
+                channel_id=CONSOLE_CHANNEL,
                 created_by=data["console_user"],
                 created_at=now,
             )

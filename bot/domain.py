@@ -107,9 +107,6 @@ _STATUS_WORDS: dict[str, Status] = {s.value: s for s in Status} | {
     "stopped": Status.HALTED,
 }
 
-# The longest status is two words; update's parser tries two-word and one-word phrases.
-STATUS_MAX_WORDS = 2
-
 RAG_EMOJI = {Rag.RED: "🔴", Rag.AMBER: "🟠", Rag.GREEN: "🟢"}
 
 MAX_NOTE_CHARS = 3000

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.presenters import when
 from bot.replies import Reply, bold, code, plain
-from bot.services import boards
 from bot.services.digests import DigestFor, build_digest, build_lead_reminder
 from bot.store.models import BoardMeeting, Delivery, Person
 from scheduler.occurrences import ADMIN_NOTICE, BOARD_DIGEST, REMINDER, WEEKLY, Occurrence
@@ -55,7 +54,7 @@ def _current_board(session: Session, occurrence: Occurrence) -> BoardMeeting | N
     board = session.get(BoardMeeting, occurrence.board_id) if occurrence.board_id else None
     if board is None or board.removed_at is not None:
         return None
-    if boards.starts_stamp(board.starts_at) != occurrence.key.split(":")[2]:
+    if board.starts_at != occurrence.deadline:
         return None  # moved since it fell due: the new time is a new occurrence
     return board
 

@@ -30,7 +30,7 @@ ANSWER_BUTTONS = 5
 def home_reply(ctx: Ctx) -> Reply:
     """The caller's actions (RAG, due, last update), their open follow-ups, the next board."""
     plan = current_plan(ctx.session, ctx.now)
-    reply = Reply(summary=f"{plan.name}: your actions").heading(shorten(plan.name, 150))
+    reply = Reply(summary=f"{plan.name}: your actions").heading(plan.name)
     person = ctx.session.scalars(
         select(Person).where(Person.slack_user_id == ctx.caller.user_id)
     ).first()

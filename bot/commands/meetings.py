@@ -134,7 +134,7 @@ def _digest_state(ctx: Ctx, meeting: BoardMeeting, delivery: Delivery | None) ->
 def digest(ctx: Ctx, args: str) -> Reply:
     words = args.split()
     sub = words[0].lower() if words else "preview"
-    channel = ctx.caller.channel_id or "console"
+    channel = ctx.channel
     if sub == "preview":
         reply = build_digest(ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel))
         reply.visibility = "private"

@@ -80,7 +80,7 @@ def summary(ctx: Ctx, args: str) -> Reply:
         if only is None or c.workstream_id == only.id
     ]
     title = f"{plan.name}: summary" + (f" of {only.name}" if only else "")
-    reply = Reply(visibility="channel", summary=title).heading(shorten(title, 150))
+    reply = Reply(visibility="channel", summary=title).heading(title)
     reply.add(
         Table(
             columns=["Workstream", "Red", "Amber", "Green", "Not rated", "Closed", "Actions"],
@@ -136,7 +136,7 @@ def show(ctx: Ctx, args: str) -> Reply:
     action = _named_action(ctx, args, "show")
     rag = Rag(action.rag).value if action.rag else "not rated"
     reply = Reply(summary=f"{action.ref}: {shorten(action.title, 100)}")
-    reply.heading(shorten(f"{action.ref} {action.title}", 150))
+    reply.heading(f"{action.ref} {action.title}")
     reply.para(plain(action.title))
     leads = _joined([person_span(p) for p in action.leads]) or [plain("none yet")]
     reply.para(bold("Workstream: "), plain(action.workstream.name))
@@ -304,7 +304,7 @@ def history(ctx: Ctx, args: str) -> Reply:
     updates = action_service.history(ctx.session, action)
     people = action_service.people_names(ctx.session, {u.by for u in updates})
     reply = Reply(summary=f"History of {action.ref}")
-    reply.heading(shorten(f"History of {action.ref} {action.title}", 150))
+    reply.heading(f"History of {action.ref} {action.title}")
     reply.para(plain(f"{len(updates)} changes, newest first."))
     for u in updates:
         reply.add(_update_paragraph(ctx, u, people))

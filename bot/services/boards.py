@@ -9,7 +9,6 @@ is its ISO week in WSOA_TIMEZONE, so a week has one however the clocks change.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -134,7 +133,7 @@ def add(ctx: Ctx, day_text: str, time_text: str, name: str) -> BoardMeeting:
         plan_id=current_plan(ctx.session, ctx.now).id,
         name=name,
         starts_at=starts_at,
-        channel_id=ctx.caller.channel_id or "console",
+        channel_id=ctx.channel,
         digest_hours_before=DEFAULT_DIGEST_HOURS,
         created_by=ctx.caller.user_id,
         created_at=ctx.now,
@@ -210,7 +209,7 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
     ctx.require_admin("set up weekly digests")
     weekday = parse_day(day_text)
     hour, minute = parse_time(time_text)
-    channel = ctx.caller.channel_id or "console"
+    channel = ctx.channel
     subscription = ctx.session.scalars(
         select(Subscription).where(Subscription.channel_id == channel)
     ).first()
@@ -234,7 +233,7 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
 
 def weekly_off(ctx: Ctx) -> Subscription:
     ctx.require_admin("turn off weekly digests")
-    channel = ctx.caller.channel_id or "console"
+    channel = ctx.channel
     subscription = ctx.session.scalars(
         select(Subscription).where(Subscription.channel_id == channel, Subscription.active)
     ).first()
@@ -243,7 +242,3 @@ def weekly_off(ctx: Ctx) -> Subscription:
     subscription.active = False
     subscription.changed_at = ctx.now
     return subscription
-
-
-def subscriptions(ctx: Ctx) -> Sequence[Subscription]:
-    return ctx.session.scalars(select(Subscription).where(Subscription.active)).all()

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.domain import Forbidden
 
+# Where the console's commands come from: board meetings and weekly digests set up there are
+# kept, but have no Slack channel to be delivered to.
+CONSOLE_CHANNEL = "console"
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -26,6 +30,10 @@ class Ctx:
     caller: Caller
     settings: Settings
     now: datetime
+
+    @property
+    def channel(self) -> str:
+        return self.caller.channel_id or CONSOLE_CHANNEL
 
     @property
     def is_admin(self) -> bool:

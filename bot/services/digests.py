@@ -74,7 +74,7 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
     else:
         title = f"WSoA digest, {day(today)}"
         summary = title
-    reply = Reply(visibility="channel", summary=summary).heading(shorten(title, 150))
+    reply = Reply(visibility="channel", summary=summary).heading(title)
     if target.board is not None:
         reply.para(bold("Meeting: "), plain(when(target.board.starts_at, tz)))
 
@@ -302,7 +302,7 @@ def build_lead_reminder(
             f"{total} of your WSoA {noun} {'needs' if total == 1 else 'need'} an update "
             f"before {board.name}"
         ),
-    ).heading(shorten(f"Update needed before {board.name}", 150))
+    ).heading(f"Update needed before {board.name}")
     reply.para(
         plain(f"{board.name} meets {when(board.starts_at, tz)}. "),
         plain(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.domain import Status
 from bot.store.models import Action, BoardMeeting, FollowUp, Person, Workstream, action_leads
 
-CLOSED = (Status.COMPLETE.value, Status.SIGNED_OFF.value, Status.HALTED.value)
+CLOSED = tuple(s.value for s in Status if s.is_closed)
 
 
 @dataclass(frozen=True)
