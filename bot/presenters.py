@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import Rag
 from bot.replies import ActionLine, ActionList, Span, mention
-from bot.store.models import Action, Person
+from bot.store.models import Action, Person, Update
 
 
 def person_span(person: Person) -> Span:
@@ -55,6 +55,16 @@ def action_list(
         more_hint=hint,
         empty=empty,
     )
+
+
+def describe_change(update: Update) -> list[str]:
+    """What an update changed, in words: `RAG red → amber`, `status new → in progress`."""
+    changes = []
+    if update.rag_from != update.rag_to:
+        changes.append(f"RAG {update.rag_from or 'not rated'} → {update.rag_to or 'not rated'}")
+    if update.status_from != update.status_to:
+        changes.append(f"status {update.status_from or 'new'} → {update.status_to}")
+    return changes
 
 
 def when(at: datetime, tz: ZoneInfo) -> str:

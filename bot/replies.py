@@ -39,6 +39,20 @@ def mention(name: str, user_id: str | None) -> Span:
     return Span(text=name, user_id=user_id)
 
 
+def joined(spans: list[Span], separator: str = ", ") -> list[Span]:
+    """The spans with a plain separator between each: names in a list."""
+    out: list[Span] = []
+    for i, span in enumerate(spans):
+        if i:
+            out.append(plain(separator))
+        out.append(span)
+    return out
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 class Heading(BaseModel):
     kind: Literal["heading"] = "heading"
     text: str

@@ -8,9 +8,9 @@ from bot.commands.registry import command
 from bot.domain import Invalid, looks_like_ref
 from bot.presenters import shorten, user_span, when
 from bot.replies import Reply, bold, plain
-from bot.services import actions as action_service
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
+from bot.services.people import people_by_slack_id
 from bot.services.plans import current_plan, find_workstream
 
 USAGE = [
@@ -81,7 +81,7 @@ def split_target(ctx: Ctx, text: str) -> tuple[str, str]:
 
 def _listing(ctx: Ctx, which: str) -> Reply:
     title, found = followup_service.listing(ctx, which)
-    people = action_service.people_names(
+    people = people_by_slack_id(
         ctx.session, {f.raised_by for f in found} | {a.by for f in found for a in f.answers}
     )
     reply = Reply(summary=f"{title}: {len(found)}").heading(f"{title} ({len(found)})")

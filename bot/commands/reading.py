@@ -6,16 +6,33 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.commands.registry import COMMANDS, command
 from bot.domain import Invalid, Rag
-from bot.presenters import action_list, due_text, person_span, shorten, user_span, when
-from bot.replies import Button, Buttons, Paragraph, Reply, Span, Table, bold, code, plain
+from bot.presenters import (
+    action_list,
+    describe_change,
+    due_text,
+    person_span,
+    shorten,
+    user_span,
+    when,
+)
+from bot.replies import (
+    Button,
+    Buttons,
+    Paragraph,
+    Reply,
+    Span,
+    Table,
+    bold,
+    code,
+    joined,
+    plain,
+)
 from bot.services import actions as action_service
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
-from bot.services.people import unresolved_people
+from bot.services.people import find_by_slack_id, people_by_slack_id, unresolved_people
 from bot.services.plans import current_plan, require_workstream
 from bot.store import queries
 from bot.store.models import Action, FollowUp, Person, Update, Workstream
@@ -138,7 +155,7 @@ def show(ctx: Ctx, args: str) -> Reply:
     reply = Reply(summary=f"{action.ref}: {shorten(action.title, 100)}")
     reply.heading(f"{action.ref} {action.title}")
     reply.para(plain(action.title))
-    leads = _joined([person_span(p) for p in action.leads]) or [plain("none yet")]
+    leads = joined([person_span(p) for p in action.leads]) or [plain("none yet")]
     reply.para(bold("Workstream: "), plain(action.workstream.name))
     reply.para(bold("Leads: "), *leads)
     reply.para(
@@ -157,7 +174,7 @@ def show(ctx: Ctx, args: str) -> Reply:
     if action.measure:
         reply.para(bold("Success measure: "), plain(action.measure))
     updates = action_service.history(ctx.session, action, limit=3)
-    people = action_service.people_names(ctx.session, {u.by for u in updates})
+    people = people_by_slack_id(ctx.session, {u.by for u in updates})
     reply.para(bold("Latest updates" if updates else "No updates yet."))
     for u in updates:
         reply.add(_update_paragraph(ctx, u, people))
@@ -199,11 +216,7 @@ def _overdue(ctx: Ctx, action: Action) -> bool:
 
 
 def _update_paragraph(ctx: Ctx, u: Update, people: dict[str, Person]) -> Paragraph:
-    changes = []
-    if u.rag_from != u.rag_to:
-        changes.append(f"RAG {u.rag_from or 'not rated'} → {u.rag_to or 'not rated'}")
-    if u.status_from != u.status_to:
-        changes.append(f"{u.status_from or 'new'} → {u.status_to}")
+    changes = describe_change(u)
     kind = {"signoff": "signed off", "assign": "leads changed", "created": "created"}.get(u.kind)
     if kind:
         changes.insert(0, kind)
@@ -217,15 +230,6 @@ def _update_paragraph(ctx: Ctx, u: Update, people: dict[str, Person]) -> Paragra
     if u.note:
         spans.append(plain(f" · {u.note}"))
     return Paragraph(spans=spans)
-
-
-def _joined(spans: list[Span]) -> list[Span]:
-    out: list[Span] = []
-    for i, span in enumerate(spans):
-        if i:
-            out.append(plain(", "))
-        out.append(span)
-    return out
 
 
 LIST_WORDS = "red|amber|green|overdue|stale|all|WORKSTREAM"
@@ -275,9 +279,7 @@ def list_(ctx: Ctx, args: str) -> Reply:
 @command("mine", "mine", "the actions you lead", ["mine"])
 def mine(ctx: Ctx, args: str) -> Reply:
     plan = current_plan(ctx.session, ctx.now)
-    person = ctx.session.scalars(
-        select(Person).where(Person.slack_user_id == ctx.caller.user_id)
-    ).first()
+    person = find_by_slack_id(ctx.session, ctx.caller.user_id)
     if person is None:
         return Reply(summary="You lead no actions").para(
             plain("You do not lead any actions yet. A programme manager can add you: "),
@@ -302,7 +304,7 @@ def mine(ctx: Ctx, args: str) -> Reply:
 def history(ctx: Ctx, args: str) -> Reply:
     action = _named_action(ctx, args, "history")
     updates = action_service.history(ctx.session, action)
-    people = action_service.people_names(ctx.session, {u.by for u in updates})
+    people = people_by_slack_id(ctx.session, {u.by for u in updates})
     reply = Reply(summary=f"History of {action.ref}")
     reply.heading(f"History of {action.ref} {action.title}")
     reply.para(plain(f"{len(updates)} changes, newest first."))

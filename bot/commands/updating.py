@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.commands.registry import command
 from bot.domain import Invalid, Rag, Status
-from bot.presenters import shorten
+from bot.presenters import describe_change, shorten
 from bot.replies import Reply, UpdateForm, bold, plain
 from bot.services import actions as action_service
 from bot.services.actions import Change
@@ -78,12 +78,7 @@ def update(ctx: Ctx, args: str) -> Reply:
 
 def update_reply(ctx: Ctx, update: Update) -> Reply:
     action = ctx.session.get_one(Action, update.action_id)
-    changes = []
-    if update.rag_from != update.rag_to:
-        changes.append(f"RAG {update.rag_from or 'not rated'} → {update.rag_to}")
-    if update.status_from != update.status_to:
-        changes.append(f"status {update.status_from} → {update.status_to}")
-    what = "; ".join(changes) or "no change to RAG or status"
+    what = "; ".join(describe_change(update)) or "no change to RAG or status"
     return Reply(summary=f"Updated {action.ref}").para(
         bold(f"Updated {action.ref}"),
         plain(f" ({shorten(action.title, 80)}): {what}. Note recorded."),

@@ -34,6 +34,7 @@ from bot.replies import (
     Span,
     Table,
     UpdateForm,
+    plural,
 )
 
 Block = dict[str, Any]
@@ -189,10 +190,6 @@ def _date(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def _plain_text(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
@@ -300,7 +297,7 @@ def _table(table: Table) -> list[Block]:
         body = tabulate(rows[:count], headers=headers, tablefmt="simple", disable_numparse=True)
         text = f"```\n{escape(body)}\n```"
         if count < total:
-            text += f"\n…and {_plural(total - count, 'more row')}"
+            text += f"\n…and {plural(total - count, 'more row')}"
         return text
 
     def fits(count: int) -> bool:
@@ -309,7 +306,7 @@ def _table(table: Table) -> list[Block]:
     if fits(len(rows)) and len(rows) == total:
         return [_section(render(total))]
     if not fits(0):
-        return [_section(f"_A table too wide to show here ({_plural(total, 'row')})._")]
+        return [_section(f"_A table too wide to show here ({plural(total, 'row')})._")]
     # A table only grows as rows are added, so the fitting row counts form a prefix.
     low, high = 0, len(rows)
     while low < high:

@@ -15,6 +15,7 @@ from bot.replies import (
     Reply,
     Span,
     Table,
+    joined,
 )
 
 
@@ -56,7 +57,7 @@ def _action_list(actions: ActionList) -> str:
 def _action_line(item: ActionLine) -> str:
     facts = []
     if item.leads:
-        facts.append(spans_text(_joined(item.leads)))
+        facts.append(spans_text(joined(item.leads)))
     if item.due:
         facts.append(f"due {day(item.due)}")
     if item.status:
@@ -69,12 +70,3 @@ def _action_line(item: ActionLine) -> str:
         note = " ".join(item.note.split())
         line += f"\n  {'':<7} {'':<6}latest: {note}"
     return line
-
-
-def _joined(spans: list[Span]) -> list[Span]:
-    out: list[Span] = []
-    for i, span in enumerate(spans):
-        if i:
-            out.append(Span(text=", "))
-        out.append(span)
-    return out

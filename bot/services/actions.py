@@ -19,9 +19,9 @@ from bot.domain import (
     normalise_ref,
 )
 from bot.services.context import Ctx
-from bot.services.people import person_for_user, resolve_lead
+from bot.services.people import person_for_user, resolve_leads
 from bot.services.plans import current_plan
-from bot.store.models import Action, Person, Update
+from bot.store.models import Action, Update
 
 
 def find_action(session: Session, plan_id: int, text: str) -> Action:
@@ -90,18 +90,11 @@ def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
         raise Invalid("Name at least one lead: `assign 11F @sam @priya`.")
     plan = current_plan(ctx.session, ctx.now)
     action = find_action(ctx.session, plan.id, ref)
-    people = _unique([resolve_lead(ctx.session, text) for text in leads])
+    people = resolve_leads(ctx.session, leads)
     before = ", ".join(p.label for p in action.leads) or "none"
     action.leads = people
     note = f"Leads: {', '.join(p.label for p in people)} (were: {before})"
     return _apply(ctx, action, None, None, note, kind="assign")
-
-
-def _unique(people: list[Person]) -> list[Person]:
-    seen: dict[int, Person] = {}
-    for person in people:
-        seen.setdefault(person.id, person)
-    return list(seen.values())
 
 
 def _apply(
@@ -142,11 +135,3 @@ def history(session: Session, action: Action, limit: int | None = None) -> Seque
     if limit is not None:
         stmt = stmt.limit(limit)
     return session.scalars(stmt).all()
-
-
-def people_names(session: Session, ids: set[str]) -> dict[str, Person]:
-    """The people behind Slack user ids, for showing who did what: one statement."""
-    if not ids:
-        return {}
-    found = session.scalars(select(Person).where(Person.slack_user_id.in_(ids)))
-    return {p.slack_user_id: p for p in found if p.slack_user_id}

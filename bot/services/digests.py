@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.domain import Rag
 from bot.presenters import action_list, day, shorten, when
-from bot.replies import ActionLine, ActionList, Paragraph, Reply, Table, bold, code, plain
+from bot.replies import (
+    ActionLine,
+    ActionList,
+    Paragraph,
+    Reply,
+    Table,
+    bold,
+    code,
+    plain,
+    plural,
+)
 from bot.services.followups import about, label
 from bot.services.plans import current_plan
 from bot.store import queries
@@ -199,8 +209,8 @@ def _changes(
         spans=[
             bold(period),
             plain(
-                f"{_plural(n_updates or 0, 'progress update')}, "
-                f"{_plural(n_moves or 0, 'RAG change')}, {_plural(n_signoffs or 0, 'sign-off')}."
+                f"{plural(n_updates or 0, 'progress update')}, "
+                f"{plural(n_moves or 0, 'RAG change')}, {plural(n_signoffs or 0, 'sign-off')}."
             ),
         ]
     )
@@ -217,10 +227,6 @@ def _changes(
 
 def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _move(update: Update) -> str:

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from bot.domain import Status, ref_sort_key
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
 from bot.services.context import Ctx
-from bot.services.people import resolve_lead, unresolved_people
+from bot.services.people import resolve_leads, unresolved_people
 from bot.services.plans import current_plan, get_or_create_workstream
-from bot.store.models import Action, Person, Plan, Update
+from bot.store.models import Action, Plan, Update
 
 
 @dataclass
@@ -56,14 +56,6 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     return report
 
 
-def _leads(ctx: Ctx, texts: list[str]) -> list[Person]:
-    people: dict[int, Person] = {}
-    for text in texts:
-        person = resolve_lead(ctx.session, text)
-        people.setdefault(person.id, person)
-    return list(people.values())
-
-
 def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
     workstream, _ = get_or_create_workstream(ctx.session, plan, row.workstream)
     status = row.status or Status.NOT_STARTED
@@ -79,7 +71,7 @@ def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
         rag=row.rag.value if row.rag else None,
         status=status.value,
         created_at=ctx.now,
-        leads=_leads(ctx, row.leads),
+        leads=resolve_leads(ctx.session, row.leads),
     )
     ctx.session.add(action)
     ctx.session.flush()
@@ -114,7 +106,7 @@ def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
     if "workstream" in edits:
         action.workstream_id = workstream.id
     if row.leads:
-        leads = _leads(ctx, row.leads)
+        leads = resolve_leads(ctx.session, row.leads)
         if {p.id for p in leads} != {p.id for p in action.leads}:
             action.leads = leads
             edits.append("leads")

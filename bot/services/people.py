@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,8 +25,20 @@ def slack_id_of(text: str) -> str | None:
     return text if _SLACK_ID.match(text) else None
 
 
+def find_by_slack_id(session: Session, user_id: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.slack_user_id == user_id)).first()
+
+
+def people_by_slack_id(session: Session, ids: set[str]) -> dict[str, Person]:
+    """The people behind Slack user ids, for showing who did what: one statement."""
+    if not ids:
+        return {}
+    found = session.scalars(select(Person).where(Person.slack_user_id.in_(ids)))
+    return {p.slack_user_id: p for p in found if p.slack_user_id}
+
+
 def person_for_user(session: Session, user_id: str, name: str | None = None) -> Person:
-    person = session.scalars(select(Person).where(Person.slack_user_id == user_id)).first()
+    person = find_by_slack_id(session, user_id)
     if person is None:
         person = Person(slack_user_id=user_id, name=name or user_id)
         session.add(person)
@@ -61,6 +74,15 @@ def resolve_lead(session: Session, text: str) -> Person:
         session.add(person)
         session.flush()
     return person
+
+
+def resolve_leads(session: Session, texts: Iterable[str]) -> list[Person]:
+    """Each lead a plan or a command names, once, in the order named."""
+    people: dict[int, Person] = {}
+    for text in texts:
+        person = resolve_lead(session, text)
+        people.setdefault(person.id, person)
+    return list(people.values())
 
 
 def _name_from_email(email: str) -> str:

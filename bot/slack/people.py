@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.services.people import find_by_slack_id
 from bot.store.models import Person, Update, action_leads
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def _link(session: Session, person: Person, user: SlackUser) -> None:
     """Give `person` their Slack ID. When someone already has that ID (the same human, who
     used the bot or was named by ID before their e-mail reached a plan), the two become one:
     the e-mail person's actions and history move to the existing one."""
-    existing = session.scalars(select(Person).where(Person.slack_user_id == user.user_id)).first()
+    existing = find_by_slack_id(session, user.user_id)
     if existing is None:
         person.slack_user_id = user.user_id
         if user.real_name:
