@@ -127,6 +127,9 @@ class Reply(BaseModel):
     # A one-line summary: Slack's notification text, and the fallback where blocks are not shown.
     summary: str = ""
     form: UpdateForm | None = None
+    # The caller's own work changed (an update, an answer): views of it, like Slack's Home tab,
+    # are out of date.
+    changed_own_work: bool = False
 
     def add(self, *elements: Element) -> Reply:
         self.elements.extend(elements)

@@ -178,6 +178,10 @@ def test_a_typed_update_is_recorded_and_refreshes_the_home_tab(
     refused = slack.reply("update 11F green Not mine to change", READER)
     assert "leads" in said(refused)
     assert action_11f(demo).rag == "amber"
+    # A refusal changed nothing, so nobody's Home tab is published again.
+    slack.reply("update 11F yellow Wrong word", LEAD_11F)
+    time.sleep(0.5)  # a publish would follow the acknowledgement within milliseconds
+    assert len(slack.standin.calls_to("views.publish")) == 1
 
 
 def test_update_with_only_a_ref_opens_the_form(demo: Runtime, slack: SlackHarness) -> None:

@@ -45,7 +45,7 @@ def followup(ctx: Ctx, args: str) -> Reply:
                 "Answer needs the id and the answer: `followup answer FU-3 46 over 30 weeks`."
             )
         answer = followup_service.answer(ctx, text_id, text)
-        return Reply(summary="Answer recorded").para(
+        return Reply(summary="Answer recorded", changed_own_work=True).para(
             bold(f"Answer recorded on FU-{answer.followup_id}. "),
             plain("It stays open until a programme manager closes it."),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.presenters import action_line, day, shorten, when
@@ -129,12 +129,10 @@ def _least_recently_updated(ctx: Ctx, person: Person, plan_id: int) -> Sequence[
 def _open_followups(ctx: Ctx, person: Person, plan_id: int) -> tuple[Sequence[FollowUp], int]:
     """Open follow-ups the caller can answer as a lead: on an action they lead, or on a
     workstream where they lead an action (the rule `followups.can_answer` applies)."""
-    led = select(action_leads.c.action_id).where(action_leads.c.person_id == person.id)
-    their_workstreams = select(Action.workstream_id).where(Action.id.in_(led))
     where = [
         FollowUp.plan_id == plan_id,
         FollowUp.closed_at.is_(None),
-        or_(FollowUp.action_id.in_(led), FollowUp.workstream_id.in_(their_workstreams)),
+        followup_service.answerable_by(person.id),
     ]
     found = ctx.session.scalars(
         select(FollowUp).where(*where).order_by(FollowUp.id).limit(FOLLOWUPS_LIMIT)

@@ -79,7 +79,7 @@ def update(ctx: Ctx, args: str) -> Reply:
 def update_reply(ctx: Ctx, update: Update) -> Reply:
     action = ctx.session.get_one(Action, update.action_id)
     what = "; ".join(describe_change(update)) or "no change to RAG or status"
-    return Reply(summary=f"Updated {action.ref}").para(
+    return Reply(summary=f"Updated {action.ref}", changed_own_work=True).para(
         bold(f"Updated {action.ref}"),
         plain(f" ({shorten(action.title, 80)}): {what}. Note recorded."),
     )

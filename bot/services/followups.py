@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, or_, select
 
 from bot.domain import Forbidden, Invalid, NotFound, clean_note, looks_like_ref
-from bot.services.actions import find_action, is_lead
+from bot.services.actions import find_action
 from bot.services.context import Ctx
+from bot.services.people import find_by_slack_id
 from bot.services.plans import current_plan, find_workstream, require_workstream
-from bot.store.models import Action, Answer, FollowUp
+from bot.store.models import Action, Answer, FollowUp, action_leads
 
 _ID = re.compile(r"^(?:FU)?-?(\d{1,9})$", re.IGNORECASE)
 
@@ -66,22 +67,28 @@ def get(ctx: Ctx, text_id: str) -> FollowUp:
     return followup
 
 
+def answerable_by(person_id: int) -> ColumnElement[bool]:
+    """Follow-ups a lead may answer: on an action they lead, or on a workstream where they lead
+    an action. The one statement of the rule, for checks and for lists alike."""
+    led = select(action_leads.c.action_id).where(action_leads.c.person_id == person_id)
+    their_workstreams = select(Action.workstream_id).where(Action.id.in_(led))
+    return or_(FollowUp.action_id.in_(led), FollowUp.workstream_id.in_(their_workstreams))
+
+
 def can_answer(ctx: Ctx, followup: FollowUp) -> bool:
-    """Admins, the action's leads, or for a workstream question any lead in that workstream."""
     if ctx.is_admin:
         return True
-    if followup.action is not None:
-        return is_lead(followup.action, ctx.caller.user_id)
-    if followup.workstream_id is None:
+    person = find_by_slack_id(ctx.session, ctx.caller.user_id)
+    if person is None:
         return False
-    leads_here = ctx.session.scalars(
-        select(Action).where(Action.workstream_id == followup.workstream_id)
+    return bool(
+        ctx.session.scalar(
+            select(exists().where(FollowUp.id == followup.id, answerable_by(person.id)))
+        )
     )
-    return any(is_lead(a, ctx.caller.user_id) for a in leads_here)
 
 
-def answer(ctx: Ctx, text_id: str, text: str) -> Answer:
-    followup = get(ctx, text_id)
+def require_answerable(ctx: Ctx, followup: FollowUp) -> None:
     if followup.closed_at is not None:
         raise Invalid(f"{label(followup)} is closed. Ask a programme manager to reopen it.")
     if not can_answer(ctx, followup):
@@ -89,6 +96,11 @@ def answer(ctx: Ctx, text_id: str, text: str) -> Answer:
             f"Only the leads for {about(followup)} or a programme manager can answer "
             f"{label(followup)}. Nothing was changed."
         )
+
+
+def answer(ctx: Ctx, text_id: str, text: str) -> Answer:
+    followup = get(ctx, text_id)
+    require_answerable(ctx, followup)
     reply = Answer(
         followup_id=followup.id, at=ctx.now, by=ctx.caller.user_id, text=clean_note(text, "answer")
     )

@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 
 from bot.commands import execute
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
-from bot.commands.registry import split_verb
 from bot.commands.updating import update_reply
-from bot.domain import MAX_NOTE_CHARS, Forbidden, Invalid, Rag, Status, UserError
+from bot.domain import MAX_NOTE_CHARS, Rag, Status, UserError
 from bot.render.blockkit import (
     NOTE_BLOCK,
     UPDATE_CALLBACK,
@@ -130,14 +129,8 @@ def run_wsoa_command(
         blocks=payload["blocks"],
         response_type="in_channel" if reply.visibility == "channel" else "ephemeral",
     )
-    if _changes_own_work(text):
+    if reply.changed_own_work:
         publish_home(runtime, client, caller)
-
-
-def _changes_own_work(text: str) -> bool:
-    """An update or an answer changes what the caller's Home tab shows."""
-    verb, args = split_verb(text)
-    return verb == "update" or (verb == "followup" and args.lower().startswith("answer"))
 
 
 # --- the update form ---------------------------------------------------------------------------
@@ -223,15 +216,12 @@ def question_to_answer(runtime: Runtime, caller: Caller, text_id: str) -> Questi
     with unit_of_work(runtime.sessions) as session:
         ctx = _ctx(runtime, session, caller)
         followup = followup_service.get(ctx, text_id)
-        label = followup_service.label(followup)
-        if followup.closed_at is not None:
-            raise Invalid(f"{label} is closed. Ask a programme manager to reopen it.")
-        if not followup_service.can_answer(ctx, followup):
-            raise Forbidden(
-                f"Only the leads for {followup_service.about(followup)} or a programme manager "
-                f"can answer {label}."
-            )
-        return Question(label=label, about=followup_service.about(followup), text=followup.question)
+        followup_service.require_answerable(ctx, followup)
+        return Question(
+            label=followup_service.label(followup),
+            about=followup_service.about(followup),
+            text=followup.question,
+        )
 
 
 def answer_modal(question: Question, origin: FormOrigin) -> dict[str, Any]:
