@@ -104,7 +104,7 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
     due = boards.reminder_due_at(meeting)
     stale_before = due - timedelta(days=settings.stale_days)
     found = []
-    for person, _actions in queries.stale_leads(session, meeting.plan_id, stale_before):
+    for person in queries.stale_leads(session, meeting.plan_id, stale_before):
         user_id = person.slack_user_id
         found.append(
             Occurrence(

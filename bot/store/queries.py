@@ -172,16 +172,14 @@ def next_board(session: Session, plan_id: int, now: datetime) -> BoardMeeting | 
     ).first()
 
 
-def stale_leads(
-    session: Session, plan_id: int, stale_before: datetime
-) -> list[tuple[Person, list[Action]]]:
-    """Each lead with open actions that have had no update since `stale_before`."""
-    actions, _ = find_actions(session, plan_id, Filter(stale_before=stale_before))
-    by_person: dict[int, tuple[Person, list[Action]]] = {}
-    for action in actions:
-        for person in action.leads:
-            by_person.setdefault(person.id, (person, []))[1].append(action)
-    return sorted(by_person.values(), key=lambda pa: pa[0].name)
+def stale_leads(session: Session, plan_id: int, stale_before: datetime) -> Sequence[Person]:
+    """The leads with open actions that have had no update since `stale_before`, by name: one
+    statement, no actions loaded (the reminder itself lists them when it is sent)."""
+    where = _conditions(plan_id, Filter(stale_before=stale_before))
+    stale = select(action_leads.c.person_id).join(Action, Action.id == action_leads.c.action_id)
+    return session.scalars(
+        select(Person).where(Person.id.in_(stale.where(*where))).order_by(Person.name, Person.id)
+    ).all()
 
 
 def refs(session: Session, plan_id: int, f: Filter, limit: int) -> tuple[list[str], int]:
