@@ -17,16 +17,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.db import unit_of_work
-from bot.store.models import Delivery
+from bot.store.models import (
+    ABANDONED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SKIPPED,
+    Delivery,
+)
 from scheduler.occurrences import Occurrence
 
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-ABANDONED = "abandoned"
-SKIPPED = "skipped"
-# "pending" is the column's default; a row left in it is treated like an interrupted send.
-UNFINISHED = (SENDING, "pending", FAILED)
+# PENDING is the column's default; a row left in it is treated like an interrupted send.
+UNFINISHED = (SENDING, PENDING, FAILED)
 
 
 @dataclass(frozen=True)

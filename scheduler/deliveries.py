@@ -49,12 +49,11 @@ from bot.render.blockkit import message
 from bot.runtime import Runtime
 from bot.slack.client import make_client
 from bot.store.db import unit_of_work
-from bot.store.models import Delivery
+from bot.store.models import ABANDONED, ADMIN_NOTICE, FAILED, SENT, SKIPPED, Delivery
 from scheduler import claims
-from scheduler.claims import ABANDONED, FAILED, SENT, SKIPPED, Claim
+from scheduler.claims import Claim
 from scheduler.messages import compose
 from scheduler.occurrences import (
-    ADMIN_NOTICE,
     SCHEDULED,
     Occurrence,
     admin_notices,

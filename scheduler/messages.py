@@ -10,8 +10,16 @@ from bot.config import Settings
 from bot.presenters import when
 from bot.replies import Reply, bold, code, plain
 from bot.services.digests import DigestFor, build_digest, build_lead_reminder
-from bot.store.models import BoardMeeting, Delivery, Person
-from scheduler.occurrences import ADMIN_NOTICE, BOARD_DIGEST, REMINDER, WEEKLY, Occurrence
+from bot.store.models import (
+    ADMIN_NOTICE,
+    BOARD_DIGEST,
+    REMINDER,
+    WEEKLY,
+    BoardMeeting,
+    Delivery,
+    Person,
+)
+from scheduler.occurrences import Occurrence
 
 KIND_WORDS = {
     BOARD_DIGEST: "pre-board digest",

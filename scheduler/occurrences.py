@@ -20,12 +20,17 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.services import boards
 from bot.store import queries
-from bot.store.models import BoardMeeting, Delivery, Subscription
+from bot.store.models import (
+    ABANDONED,
+    ADMIN_NOTICE,
+    BOARD_DIGEST,
+    REMINDER,
+    WEEKLY,
+    BoardMeeting,
+    Delivery,
+    Subscription,
+)
 
-BOARD_DIGEST = "board-digest"
-REMINDER = "reminder"
-WEEKLY = "weekly"
-ADMIN_NOTICE = "admin-notice"
 SCHEDULED = (BOARD_DIGEST, REMINDER, WEEKLY)
 
 # A weekly digest more than a day late is old news: the next one is not far off.
@@ -155,7 +160,7 @@ def admin_notices(session: Session, settings: Settings, at: datetime) -> list[Oc
     abandoned: Sequence[Delivery] = session.scalars(
         select(Delivery)
         .where(
-            Delivery.state == "abandoned",
+            Delivery.state == ABANDONED,
             Delivery.kind.in_(SCHEDULED),
             Delivery.claimed_at > at - NOTICE_GRACE,
             Delivery.claimed_at <= at,

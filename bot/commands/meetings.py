@@ -9,7 +9,7 @@ from bot.replies import Reply, Table, bold, plain
 from bot.services import boards as board_service
 from bot.services.context import Ctx
 from bot.services.digests import DigestFor, build_digest, record_manual_digest
-from bot.store.models import BoardMeeting, Delivery
+from bot.store.models import ABANDONED, FAILED, SENT, SKIPPED, BoardMeeting, Delivery
 
 BOARD_USAGE = [
     "board add YYYY-MM-DD HH:MM NAME",
@@ -114,13 +114,13 @@ def _digest_state(ctx: Ctx, meeting: BoardMeeting, delivery: Delivery | None) ->
     tz = ctx.settings.tz
     if delivery is None:
         return "due now" if board_service.digest_due_at(meeting) <= ctx.now else "not yet due"
-    if delivery.state == "sent" and delivery.sent_at:
+    if delivery.state == SENT and delivery.sent_at:
         return f"delivered {when(delivery.sent_at, tz)}"
-    if delivery.state == "failed":
+    if delivery.state == FAILED:
         return f"failed {delivery.attempts}×, retrying"
-    if delivery.state == "abandoned":
+    if delivery.state == ABANDONED:
         return "not delivered (admins told)"
-    if delivery.state == "skipped":
+    if delivery.state == SKIPPED:
         return f"not sent: {delivery.last_error or 'skipped'}"
     return "sending"
 

@@ -17,7 +17,14 @@ from sqlalchemy import select
 from bot.domain import Invalid, NotFound, clean_note
 from bot.services.context import Ctx
 from bot.services.plans import current_plan
-from bot.store.models import BoardMeeting, Delivery, Subscription
+from bot.store.models import (
+    BOARD_DIGEST,
+    REMINDER,
+    WEEKLY,
+    BoardMeeting,
+    Delivery,
+    Subscription,
+)
 
 DEFAULT_DIGEST_HOURS = 48
 # A digest more than two weeks ahead of its meeting would be stale by the time the board sits.
@@ -73,24 +80,24 @@ def parse_stamp(stamp: str) -> datetime | None:
 
 def board_digest_key(board: BoardMeeting) -> str:
     """The claim key of a board's digest: a moved meeting is a new occurrence."""
-    return f"board-digest:{board.id}:{starts_stamp(board.starts_at)}"
+    return f"{BOARD_DIGEST}:{board.id}:{starts_stamp(board.starts_at)}"
 
 
 def reminder_key(board: BoardMeeting, lead: str) -> str:
     """One lead's reminder before one meeting (`lead` is a Slack user id, or `person-<id>`)."""
-    return f"reminder:{board.id}:{starts_stamp(board.starts_at)}:{lead}"
+    return f"{REMINDER}:{board.id}:{starts_stamp(board.starts_at)}:{lead}"
 
 
 def weekly_key(channel_id: str, local_day: date) -> str:
     """A channel's weekly digest for the ISO week of `local_day`: at most one a week."""
     year, week, _ = local_day.isocalendar()
-    return f"weekly:{channel_id}:{year}-W{week:02d}"
+    return f"{WEEKLY}:{channel_id}:{year}-W{week:02d}"
 
 
 def meeting_start_in_key(key: str) -> datetime | None:
     """The meeting start recorded in a board digest's or reminder's key (its deadline)."""
     parts = key.split(":")
-    if len(parts) >= 3 and parts[0] in ("board-digest", "reminder"):
+    if len(parts) >= 3 and parts[0] in (BOARD_DIGEST, REMINDER):
         return parse_stamp(parts[2])
     return None
 

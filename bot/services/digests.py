@@ -30,7 +30,17 @@ from bot.replies import (
 from bot.services.followups import about, label
 from bot.services.plans import current_plan
 from bot.store import queries
-from bot.store.models import Action, BoardMeeting, Delivery, Person, Update
+from bot.store.models import (
+    BOARD_DIGEST,
+    DIGEST_NOW,
+    SENT,
+    WEEKLY,
+    Action,
+    BoardMeeting,
+    Delivery,
+    Person,
+    Update,
+)
 
 # How many actions one list in a digest names before it points to the full list.
 LIST_LIMIT = 25
@@ -42,7 +52,7 @@ NOTE_BRIEF = 160
 WORKSTREAM_BRIEF = 50
 QUESTION_BRIEF = 60
 MOVES_LIMIT = 20
-DIGEST_KINDS = ("board-digest", "weekly", "digest-now")
+DIGEST_KINDS = (BOARD_DIGEST, WEEKLY, DIGEST_NOW)
 # "What changed" covers this long for a channel's first digest.
 DEFAULT_PERIOD = timedelta(days=7)
 
@@ -61,7 +71,7 @@ def previous_digest_at(
     where = [
         Delivery.target == channel_id,
         Delivery.kind.in_(DIGEST_KINDS),
-        Delivery.state == "sent",
+        Delivery.state == SENT,
     ]
     if before is not None:
         where.append(Delivery.sent_at < before)
@@ -265,12 +275,12 @@ def record_manual_digest(session: Session, channel_id: str, now: datetime, by: s
     session.add(
         Delivery(
             key=f"digest-now:{channel_id}:{now.isoformat()}",
-            kind="digest-now",
+            kind=DIGEST_NOW,
             target=channel_id,
             due_at=now,
             claimed_at=now,
             claimed_by=by,
-            state="sent",
+            state=SENT,
             attempts=1,
             sent_at=now,
         )

@@ -232,6 +232,22 @@ class Subscription(Base):
     changed_at: Mapped[datetime]
 
 
+# What a delivery is (Delivery.kind; also the first part of its key).
+BOARD_DIGEST = "board-digest"
+REMINDER = "reminder"
+WEEKLY = "weekly"
+DIGEST_NOW = "digest-now"
+ADMIN_NOTICE = "admin-notice"
+
+# Where it stands (Delivery.state).
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+ABANDONED = "abandoned"
+SKIPPED = "skipped"
+
+
 class Delivery(Base):
     """One scheduled occurrence. The unique key is the claim: only its inserter sends."""
 
@@ -245,7 +261,7 @@ class Delivery(Base):
     claimed_at: Mapped[datetime]
     claimed_by: Mapped[str] = mapped_column(String(100))
     # pending, sent, failed (retrying), abandoned (gave up, admins told), skipped
-    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(20), default=PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     message_ts: Mapped[str | None] = mapped_column(String(40))
