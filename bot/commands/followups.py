@@ -11,7 +11,7 @@ from bot.replies import Reply, bold, plain
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
 from bot.services.people import people_by_slack_id
-from bot.services.plans import current_plan, find_workstream
+from bot.services.plans import match_workstream, workstreams
 
 USAGE = [
     "followup add REF|WORKSTREAM QUESTION",
@@ -70,10 +70,10 @@ def split_target(ctx: Ctx, text: str) -> tuple[str, str]:
         raise Invalid(
             "Follow-up needs what it is about and the question: `followup add 12B How many …?`"
         )
-    plan = current_plan(ctx.session, ctx.now)
+    candidates = workstreams(ctx.session, ctx.plan)
     for n in range(min(6, len(words) - 1), 0, -1):
         name = " ".join(words[:n])
-        found = find_workstream(ctx.session, plan, name)
+        found = match_workstream(candidates, name)
         if found is not None and (n > 1 or not looks_like_ref(name)):
             return found.name, text.split(None, n)[-1]
     return words[0], text.split(None, 1)[-1]

@@ -16,7 +16,6 @@ from bot.replies import ActionList, Button, Buttons, Reply, bold, code, plain
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
 from bot.services.people import find_by_slack_id
-from bot.services.plans import current_plan
 from bot.store import queries
 from bot.store.models import Action, FollowUp, Person, action_leads
 
@@ -30,7 +29,7 @@ ANSWER_BUTTONS = 5
 
 def home_reply(ctx: Ctx) -> Reply:
     """The caller's actions (RAG, due, last update), their open follow-ups, the next board."""
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     reply = Reply(summary=f"{plan.name}: your actions").heading(plan.name)
     person = find_by_slack_id(ctx.session, ctx.caller.user_id)
     if ctx.is_admin:

@@ -33,7 +33,7 @@ from bot.services import actions as action_service
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
 from bot.services.people import find_by_slack_id, people_by_slack_id, unresolved_people
-from bot.services.plans import current_plan, require_workstream
+from bot.services.plans import require_workstream
 from bot.store import queries
 from bot.store.models import Action, FollowUp, Person, Update, Workstream
 
@@ -89,7 +89,7 @@ def _refs_text(found: list[str], total: int) -> str:
     ["summary", "summary graduated response"],
 )
 def summary(ctx: Ctx, args: str) -> Reply:
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     only: Workstream | None = require_workstream(ctx.session, plan, args) if args else None
     counts = [
         c
@@ -189,7 +189,7 @@ def show(ctx: Ctx, args: str) -> Reply:
 def _named_action(ctx: Ctx, args: str, verb: str) -> Action:
     if not args:
         raise Invalid(f"Which action? `{verb} 11F`.")
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     return action_service.find_action(ctx.session, plan.id, args.split()[0])
 
 
@@ -245,7 +245,7 @@ def list_(ctx: Ctx, args: str) -> Reply:
     word = args.strip().lower()
     if not word:
         raise Invalid(f"List what? `list {LIST_WORDS}`.")
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     rag = Rag.lookup(word) if word in ("red", "amber", "green") else None
     if rag is not None:
         f, title = queries.Filter(rag=rag.value), f"{rag.value.capitalize()} actions"
@@ -278,7 +278,7 @@ def list_(ctx: Ctx, args: str) -> Reply:
 
 @command("mine", "mine", "the actions you lead", ["mine"])
 def mine(ctx: Ctx, args: str) -> Reply:
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     person = find_by_slack_id(ctx.session, ctx.caller.user_id)
     if person is None:
         return Reply(summary="You lead no actions").para(

@@ -9,7 +9,6 @@ from bot.replies import Reply, UpdateForm, bold, plain
 from bot.services import actions as action_service
 from bot.services.actions import Change
 from bot.services.context import Ctx
-from bot.services.plans import current_plan
 from bot.store.models import Action, Update
 
 RAG_WORDS = {r.value: r for r in Rag}
@@ -61,7 +60,7 @@ def parse_update(args: str) -> tuple[str, Change | None]:
 def update(ctx: Ctx, args: str) -> Reply:
     ref, change = parse_update(args)
     if change is None:
-        plan = current_plan(ctx.session, ctx.now)
+        plan = ctx.plan
         action = action_service.find_action(ctx.session, plan.id, ref)
         action_service.require_can_update(ctx, action)
         return Reply(

@@ -20,7 +20,6 @@ from bot.domain import (
 )
 from bot.services.context import Ctx
 from bot.services.people import person_for_user, resolve_leads
-from bot.services.plans import current_plan
 from bot.store.models import Action, Update
 
 
@@ -63,7 +62,7 @@ def require_can_update(ctx: Ctx, action: Action) -> None:
 
 def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
     """A lead's (or an admin's) progress update: RAG and status optional, a note always."""
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     action = find_action(ctx.session, plan.id, ref)
     require_can_update(ctx, action)
     if change.status is Status.SIGNED_OFF:
@@ -77,7 +76,7 @@ def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
 
 def sign_off(ctx: Ctx, ref: str, note: str) -> Update:
     ctx.require_admin("sign off an action")
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     action = find_action(ctx.session, plan.id, ref)
     if action.status == Status.SIGNED_OFF:
         raise Invalid(f"{action.ref} is already signed off.")
@@ -88,7 +87,7 @@ def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
     ctx.require_admin("set an action's leads")
     if not leads:
         raise Invalid("Name at least one lead: `assign 11F @sam @priya`.")
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     action = find_action(ctx.session, plan.id, ref)
     people = resolve_leads(ctx.session, leads)
     before = ", ".join(p.label for p in action.leads) or "none"

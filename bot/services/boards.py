@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from bot.domain import Invalid, NotFound, clean_note
 from bot.services.context import Ctx
-from bot.services.plans import current_plan
 from bot.store.models import (
     BOARD_DIGEST,
     REMINDER,
@@ -137,7 +136,7 @@ def add(ctx: Ctx, day_text: str, time_text: str, name: str) -> BoardMeeting:
     if len(name) > 200:
         raise Invalid("A meeting name can be 200 characters at most.")
     board = BoardMeeting(
-        plan_id=current_plan(ctx.session, ctx.now).id,
+        plan_id=ctx.plan.id,
         name=name,
         starts_at=starts_at,
         channel_id=ctx.channel,
@@ -195,7 +194,7 @@ def _get(ctx: Ctx, text_id: str) -> BoardMeeting:
 
 def upcoming(ctx: Ctx) -> list[tuple[BoardMeeting, Delivery | None]]:
     """Meetings not yet started, each with its digest's delivery if it has been claimed."""
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     boards = ctx.session.scalars(
         select(BoardMeeting)
         .where(
@@ -222,7 +221,7 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
     ).first()
     if subscription is None:
         subscription = Subscription(
-            plan_id=current_plan(ctx.session, ctx.now).id,
+            plan_id=ctx.plan.id,
             channel_id=channel,
             created_by=ctx.caller.user_id,
             weekday=weekday,

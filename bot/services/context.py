@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.domain import Forbidden
+from bot.services.plans import current_plan
+from bot.store.models import Plan
 
 # Where the console's commands come from: board meetings and weekly digests set up there are
 # kept, but have no Slack channel to be delivered to.
@@ -30,6 +33,11 @@ class Ctx:
     caller: Caller
     settings: Settings
     now: datetime
+
+    @cached_property
+    def plan(self) -> Plan:
+        """The partnership's plan, read once per unit of work."""
+        return current_plan(self.session, self.now)
 
     @property
     def channel(self) -> str:

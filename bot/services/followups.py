@@ -11,7 +11,7 @@ from bot.domain import Forbidden, Invalid, NotFound, clean_note, looks_like_ref
 from bot.services.actions import find_action
 from bot.services.context import Ctx
 from bot.services.people import find_by_slack_id
-from bot.services.plans import current_plan, find_workstream, require_workstream
+from bot.services.plans import find_workstream, require_workstream
 from bot.store.models import Action, Answer, FollowUp, action_leads
 
 _ID = re.compile(r"^(?:FU)?-?(\d{1,9})$", re.IGNORECASE)
@@ -37,7 +37,7 @@ def about(followup: FollowUp) -> str:
 def add(ctx: Ctx, target: str, question: str) -> FollowUp:
     """`target` is an action ref or a workstream name."""
     ctx.require_admin("log follow-up questions")
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     question = clean_note(question, "question")
     action: Action | None = None
     workstream = find_workstream(ctx.session, plan, target)
@@ -60,7 +60,7 @@ def add(ctx: Ctx, target: str, question: str) -> FollowUp:
 
 
 def get(ctx: Ctx, text_id: str) -> FollowUp:
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     followup = ctx.session.get(FollowUp, parse_id(text_id))
     if followup is None or followup.plan_id != plan.id:
         raise NotFound(f"No follow-up {text_id.upper()}. `followup list` shows the open ones.")
@@ -121,7 +121,7 @@ def close(ctx: Ctx, text_id: str) -> FollowUp:
 
 def listing(ctx: Ctx, which: str) -> tuple[str, Sequence[FollowUp]]:
     """(what was listed, the follow-ups): `open` (default), `answered`, `all`, or a ref."""
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     stmt = select(FollowUp).where(FollowUp.plan_id == plan.id).order_by(FollowUp.id)
     word = which.strip().lower() or "open"
     if word == "open":

@@ -15,7 +15,7 @@ from bot.domain import Status, ref_sort_key
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
 from bot.services.context import Ctx
 from bot.services.people import resolve_leads, unresolved_people
-from bot.services.plans import current_plan, get_or_create_workstream
+from bot.services.plans import get_or_create_workstream
 from bot.store.models import Action, Plan, Update
 
 
@@ -30,7 +30,7 @@ class ImportReport:
 
 
 def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
-    plan = current_plan(ctx.session, ctx.now)
+    plan = ctx.plan
     if parsed.name and plan.name != parsed.name:
         plan.name = parsed.name
     existing = {

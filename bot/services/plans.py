@@ -54,11 +54,14 @@ def workstreams(session: Session, plan: Plan) -> list[Workstream]:
 
 
 def find_workstream(session: Session, plan: Plan, text: str) -> Workstream | None:
-    """A workstream by name, or by an unambiguous start of a word in it ("graduated")."""
+    return match_workstream(workstreams(session, plan), text)
+
+
+def match_workstream(candidates: list[Workstream], text: str) -> Workstream | None:
+    """A workstream by name, or by an unambiguous part of its name ("graduated")."""
     key = workstream_key(text)
     if not key:
         return None
-    candidates = workstreams(session, plan)
     for w in candidates:
         if w.key == key:
             return w
