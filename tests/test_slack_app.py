@@ -15,6 +15,9 @@ from sqlalchemy import create_engine, select
 
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.render.blockkit import (
+    ANSWER_ACTION,
+    ANSWER_BLOCK,
+    ANSWER_CALLBACK,
     NOTE_ACTION,
     NOTE_BLOCK,
     RAG_ACTION,
@@ -26,7 +29,6 @@ from bot.render.blockkit import (
 from bot.runtime import Runtime
 from bot.slack.app import build_app
 from bot.slack.client import make_client
-from bot.slack.listeners import ANSWER_ACTION, ANSWER_BLOCK, ANSWER_CALLBACK
 from bot.store.models import Action, Answer, FollowUp
 from tests.conftest import ADMIN, LEAD_11F, READER
 from tests.slack_fixtures import (

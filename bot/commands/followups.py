@@ -12,6 +12,7 @@ from bot.services import followups as followup_service
 from bot.services.context import Ctx
 from bot.services.people import people_by_slack_id
 from bot.services.plans import match_workstream, workstreams
+from bot.store.models import Answer
 
 USAGE = [
     "followup add REF|WORKSTREAM QUESTION",
@@ -44,11 +45,7 @@ def followup(ctx: Ctx, args: str) -> Reply:
             raise Invalid(
                 "Answer needs the id and the answer: `followup answer FU-3 46 over 30 weeks`."
             )
-        answer = followup_service.answer(ctx, text_id, text)
-        return Reply(summary="Answer recorded", changed_own_work=True).para(
-            bold(f"Answer recorded on FU-{answer.followup_id}. "),
-            plain("It stays open until a programme manager closes it."),
-        )
+        return answer_reply(followup_service.answer(ctx, text_id, text))
     if sub == "close":
         closed = followup_service.close(ctx, rest)
         return Reply(summary=f"Closed {followup_service.label(closed)}").para(
@@ -57,6 +54,14 @@ def followup(ctx: Ctx, args: str) -> Reply:
     if sub in ("list", ""):
         return _listing(ctx, rest)
     raise Invalid(f"`followup {sub[:20]}` is not a follow-up command. Use: " + "; ".join(USAGE))
+
+
+def answer_reply(answer: Answer) -> Reply:
+    label = f"FU-{answer.followup_id}"
+    return Reply(summary=f"Answer recorded on {label}", changed_own_work=True).para(
+        bold(f"Answer recorded on {label}. "),
+        plain("It stays open until a programme manager closes it."),
+    )
 
 
 def split_target(ctx: Ctx, text: str) -> tuple[str, str]:

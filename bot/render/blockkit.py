@@ -34,6 +34,8 @@ from bot.replies import (
     Span,
     Table,
     UpdateForm,
+    bold,
+    plain,
     plural,
 )
 
@@ -81,6 +83,9 @@ STATUS_BLOCK = "wsoa_update_status"
 STATUS_ACTION = "status"
 NOTE_BLOCK = "wsoa_update_note"
 NOTE_ACTION = "note"
+ANSWER_CALLBACK = "wsoa_followup_answer_form"
+ANSWER_BLOCK = "wsoa_answer"
+ANSWER_ACTION = "answer"
 
 NO_RAG_EMOJI = "⚪"
 ELLIPSIS = "…"
@@ -651,11 +656,12 @@ def _select(action_id: str, placeholder: str, options: list[dict[str, Any]], ini
     return element
 
 
-def _modal_title(ref: str) -> str:
-    for title in (f"Update {ref}", ref):
+def _modal_title(*choices: str) -> str:
+    """The first of the titles that fits Slack's limit, or the last one cut to fit."""
+    for title in choices:
         if _escaped_size(title) <= MODAL_TITLE:
             return escape(title)
-    return _fit(ref, MODAL_TITLE)
+    return _fit(choices[-1], MODAL_TITLE)
 
 
 def update_modal(form: UpdateForm, *, private_metadata: str) -> dict[str, Any]:
@@ -673,7 +679,7 @@ def update_modal(form: UpdateForm, *, private_metadata: str) -> dict[str, Any]:
         "type": "modal",
         "callback_id": UPDATE_CALLBACK,
         "private_metadata": private_metadata,
-        "title": _plain_text(_modal_title(form.ref)),
+        "title": _plain_text(_modal_title(f"Update {form.ref}", form.ref)),
         "submit": _plain_text("Save"),
         "close": _plain_text("Cancel"),
         "blocks": [
@@ -718,6 +724,51 @@ def update_modal(form: UpdateForm, *, private_metadata: str) -> dict[str, Any]:
                 },
             },
         ],
+    }
+
+
+def answer_modal(label: str, about: str, question: str, *, private_metadata: str) -> dict[str, Any]:
+    """The form for answering a follow-up (`FU-3`, about `12B`). Read its submission with
+    `read_answer_submission`; report problems on ANSWER_BLOCK."""
+    # The question is user text of up to 3,000 characters: `message` budgets and escapes it.
+    shown = message(Reply().para(bold(f"{label} · {about}"), plain(f"\n{question}")))
+    return {
+        "type": "modal",
+        "callback_id": ANSWER_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": _plain_text(_modal_title(f"Answer {label}", "Answer")),
+        "submit": _plain_text("Save"),
+        "close": _plain_text("Cancel"),
+        "blocks": [
+            *shown["blocks"],
+            {
+                "type": "input",
+                "block_id": ANSWER_BLOCK,
+                "label": _plain_text("Your answer"),
+                "hint": _plain_text("Figures and evidence only: never details of a child."),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ANSWER_ACTION,
+                    "multiline": True,
+                    "max_length": MAX_NOTE_CHARS,
+                },
+            },
+        ],
+    }
+
+
+def read_answer_submission(state_values: Mapping[str, Any]) -> str:
+    value = _action_state(state_values, ANSWER_BLOCK, ANSWER_ACTION).get("value")
+    return value if isinstance(value, str) else ""
+
+
+def notice_modal(reply: Reply) -> dict[str, Any]:
+    """What replaces a form when its submission could not be saved."""
+    return {
+        "type": "modal",
+        "title": _plain_text("WSoA bot"),
+        "close": _plain_text("Close"),
+        "blocks": message(reply)["blocks"],
     }
 
 

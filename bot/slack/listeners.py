@@ -21,17 +21,23 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
 from bot.commands import execute
+from bot.commands.followups import answer_reply
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.commands.updating import update_reply
-from bot.domain import MAX_NOTE_CHARS, Rag, Status, UserError
+from bot.domain import Rag, Status, UserError
 from bot.render.blockkit import (
+    ANSWER_BLOCK,
+    ANSWER_CALLBACK,
     NOTE_BLOCK,
     UPDATE_CALLBACK,
+    answer_modal,
     message,
+    notice_modal,
+    read_answer_submission,
     read_update_submission,
     update_modal,
 )
-from bot.replies import Reply, UpdateForm, bold, plain, say
+from bot.replies import UpdateForm, say
 from bot.runtime import Runtime
 from bot.services import actions as action_service
 from bot.services import followups as followup_service
@@ -42,10 +48,6 @@ from bot.store.db import unit_of_work
 log = logging.getLogger(__name__)
 
 COMMAND = "/wsoa"
-ANSWER_CALLBACK = "wsoa_followup_answer_form"
-ANSWER_BLOCK = "wsoa_answer"
-ANSWER_ACTION = "answer"
-MODAL_TITLE_CHARS = 24
 
 # The renderer numbers repeated action ids in one block (`wsoa_update_open:2`), so match them all.
 UPDATE_CLICK = re.compile(rf"^{re.escape(UPDATE_BUTTON)}(:\d+)?$")
@@ -224,41 +226,6 @@ def question_to_answer(runtime: Runtime, caller: Caller, text_id: str) -> Questi
         )
 
 
-def answer_modal(question: Question, origin: FormOrigin) -> dict[str, Any]:
-    title = f"Answer {question.label}"
-    # The question is user text of up to 3,000 characters: the renderer budgets and escapes it.
-    shown = message(
-        Reply().para(bold(f"{question.label} · {question.about}"), plain(f"\n{question.text}"))
-    )
-    return {
-        "type": "modal",
-        "callback_id": ANSWER_CALLBACK,
-        "private_metadata": origin.model_dump_json(exclude_none=True),
-        "title": _plain_text(title if len(title) <= MODAL_TITLE_CHARS else "Answer"),
-        "submit": _plain_text("Save"),
-        "close": _plain_text("Cancel"),
-        "blocks": [
-            *shown["blocks"],
-            {
-                "type": "input",
-                "block_id": ANSWER_BLOCK,
-                "label": _plain_text("Your answer"),
-                "hint": _plain_text("Figures and evidence only: never details of a child."),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ANSWER_ACTION,
-                    "multiline": True,
-                    "max_length": MAX_NOTE_CHARS,
-                },
-            },
-        ],
-    }
-
-
-def _plain_text(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
 def open_answer_form_from_button(
     ack: Ack,
     action: dict[str, Any],
@@ -273,30 +240,31 @@ def open_answer_form_from_button(
     question = question_to_answer(runtime, caller, str(action.get("value") or ""))
     ack()
     origin = FormOrigin(subject=question.label, response_url=context.response_url)
-    client.views_open(trigger_id=body["trigger_id"], view=answer_modal(question, origin))
+    view = answer_modal(
+        question.label,
+        question.about,
+        question.text,
+        private_metadata=origin.model_dump_json(exclude_none=True),
+    )
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def save_answer_form(
     ack: Ack, view: dict[str, Any], caller: Caller, runtime: Runtime, client: WebClient
 ) -> None:
     origin = FormOrigin.model_validate_json(view["private_metadata"])
-    state = (view["state"]["values"].get(ANSWER_BLOCK) or {}).get(ANSWER_ACTION) or {}
-    text = state.get("value") or ""
+    text = read_answer_submission(view["state"]["values"])
     if not text.strip():
         ack(response_action="errors", errors={ANSWER_BLOCK: "Write the answer first."})
         return
     try:
         with unit_of_work(runtime.sessions) as session:
             answer = followup_service.answer(_ctx(runtime, session, caller), origin.subject, text)
-            label = f"FU-{answer.followup_id}"
     except UserError as refusal:
         ack(response_action="errors", errors={ANSWER_BLOCK: str(refusal)})
         return
     ack()
-    confirmation = say(
-        f"Answer recorded on {label}. It stays open until a programme manager closes it."
-    )
-    tell_privately(client, origin.reply_to(caller.user_id), message(confirmation))
+    tell_privately(client, origin.reply_to(caller.user_id), message(answer_reply(answer)))
     publish_home(runtime, client, caller)
 
 
@@ -341,7 +309,7 @@ def explain_error(
     waiting = response is not None
     if waiting and kind == "view_submission":
         return BoltResponse(
-            status=200, body={"response_action": "update", "view": notice_modal(text)}
+            status=200, body={"response_action": "update", "view": notice_modal(say(text))}
         )
     if waiting and kind == "slash_command":
         return BoltResponse(status=200, body={"response_type": "ephemeral", **message(say(text))})
@@ -363,13 +331,3 @@ def _tell_quietly(client: WebClient, reply_to: ReplyTo, text: str) -> None:
         tell_privately(client, reply_to, message(say(text)))
     except Exception:
         log.exception("could not tell %s about an error", reply_to.user_id)
-
-
-def notice_modal(text: str) -> dict[str, Any]:
-    """What replaces a form when its submission could not be saved."""
-    return {
-        "type": "modal",
-        "title": _plain_text("WSoA bot"),
-        "close": _plain_text("Close"),
-        "blocks": message(say(text))["blocks"],
-    }
