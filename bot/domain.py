@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -159,3 +160,18 @@ def clean_note(text: str, what: str = "note") -> str:
 def ref_sort_key(ref: str) -> str:
     """A key that sorts refs as people read them: 2A.3 < 2B < 11A.2 < 11F < 12A.1."""
     return re.sub(r"\d+", lambda m: m.group(0).zfill(4), ref)
+
+
+# Not strftime: `%a` and `%b` follow the process locale, and partners read English names.
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day_text(d: date) -> str:
+    """`1 Dec 2026`."""
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def moment_text(local: datetime) -> str:
+    """`Tue 1 Dec 2026 14:00`, for a time already in the partnership's timezone."""
+    return f"{_DAYS[local.weekday()]} {day_text(local.date())} {local:%H:%M}"

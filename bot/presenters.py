@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import Rag
+from bot.domain import Rag, day_text, moment_text
 from bot.replies import ActionLine, ActionList, Span, mention
 from bot.store.models import Action, Person, Update
 
@@ -69,17 +69,12 @@ def describe_change(update: Update) -> list[str]:
 
 def when(at: datetime, tz: ZoneInfo) -> str:
     """`Tue 1 Dec 2026 14:00` in the partnership's timezone."""
-    local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
-
-
-def day(d: date) -> str:
-    return f"{d.day} {d:%b %Y}"
+    return moment_text(at.astimezone(tz))
 
 
 def due_text(action: Action) -> str:
     if action.due is not None:
-        return day(action.due)
+        return day_text(action.due)
     return action.due_text or "no date"
 
 

@@ -344,3 +344,12 @@ def test_rag_and_status_words() -> None:
         Rag.parse("yellow")
     with pytest.raises(Invalid, match="not started, in progress"):
         Status.parse("sort of")
+
+
+def test_dates_read_in_english_whatever_the_locale() -> None:
+    from datetime import date, datetime
+
+    from bot.domain import day_text, moment_text
+
+    assert day_text(date(2026, 12, 1)) == "1 Dec 2026"
+    assert moment_text(datetime(2026, 12, 1, 14, 5)) == "Tue 1 Dec 2026 14:05"

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
-from bot.presenters import action_line, day, shorten, when
+from bot.domain import day_text
+from bot.presenters import action_line, shorten, when
 from bot.replies import ActionList, Button, Buttons, Reply, bold, code, plain
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
@@ -102,7 +103,7 @@ def home_reply(ctx: Ctx) -> Reply:
 def _last_update(ctx: Ctx, action: Action) -> str:
     if action.last_update_at is None:
         return "No update yet."
-    stamp = day(action.last_update_at.astimezone(ctx.settings.tz).date())
+    stamp = day_text(action.last_update_at.astimezone(ctx.settings.tz).date())
     return f"Last update {stamp}: {action.last_note}" if action.last_note else f"Updated {stamp}."
 
 

@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel
 
-from bot.domain import Invalid
+from bot.domain import Invalid, day_text
 from bot.plans.dates import stable_due_wording
 from bot.plans.read import FORMULA_STARTS
 
@@ -259,15 +259,11 @@ def _md_due(due: date | None, due_text: str | None) -> str:
     wording = stable_due_wording(due, due_text)
     if wording:
         return wording
-    return _human_date(due) if due else due_text or ""
+    return day_text(due) if due else due_text or ""
 
 
 def _md_note(row: ExportRow) -> str:
     if not row.latest_note:
         return ""
-    when = f" ({_human_date(row.latest_update_at.date())})" if row.latest_update_at else ""
+    when = f" ({day_text(row.latest_update_at.date())})" if row.latest_update_at else ""
     return row.latest_note + when
-
-
-def _human_date(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"

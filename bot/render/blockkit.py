@@ -15,12 +15,11 @@ import bisect
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from tabulate import tabulate
 
-from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Rag, Status
+from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Rag, Status, day_text
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -96,7 +95,6 @@ _MARKERS = {"bold": "*", "italic": "_", "code": "`"}
 # Inside styled text these would close the styling early or open another; lookalikes keep the
 # words readable without letting user text break out.
 _BREAKOUT = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -188,11 +186,6 @@ def spans_to_mrkdwn(spans: list[Span]) -> str:
 
 def _plain_words(spans: Iterable[Span]) -> str:
     return "".join(span.text for span in spans)
-
-
-def _date(day: date) -> str:
-    # Not strftime: `%b` follows the process locale, and partners read English month names.
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _plain_text(text: str) -> dict[str, Any]:
@@ -373,7 +366,7 @@ def _action_line(line: ActionLine) -> str:
     if line.leads:
         text += " — " + _leads(line.leads)
     if line.due is not None:
-        text += f" · due {_date(line.due)}"
+        text += f" · due {day_text(line.due)}"
     if line.status:
         text += f" · {_fit(line.status, STATUS_CHARS)}"
     if line.note:

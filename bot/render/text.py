@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from bot.presenters import day
+from bot.domain import day_text
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -59,7 +59,7 @@ def _action_line(item: ActionLine) -> str:
     if item.leads:
         facts.append(spans_text(joined(item.leads)))
     if item.due:
-        facts.append(f"due {day(item.due)}")
+        facts.append(f"due {day_text(item.due)}")
     if item.status:
         facts.append(item.status)
     rag = item.rag.value if item.rag else ""

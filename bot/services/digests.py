@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.domain import Rag
-from bot.presenters import action_list, day, shorten, when
+from bot.domain import Rag, day_text
+from bot.presenters import action_list, shorten, when
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -89,10 +89,10 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
         title = f"WSoA digest before {target.board.name}"
         summary = f"{title}, {when(target.board.starts_at, tz)}"
     elif target.weekly:
-        title = f"Weekly WSoA digest, {day(today)}"
+        title = f"Weekly WSoA digest, {day_text(today)}"
         summary = title
     else:
-        title = f"WSoA digest, {day(today)}"
+        title = f"WSoA digest, {day_text(today)}"
         summary = title
     reply = Reply(visibility="channel", summary=summary).heading(title)
     if target.board is not None:
