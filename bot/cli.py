@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.console import run_console, run_line
 from bot.domain import UserError
 from bot.runtime import Runtime
-from bot.services.context import Caller, Ctx
+from bot.services.context import Caller
 from bot.store.db import unit_of_work, upgrade
 
 DEMO_DATABASE = "wsoa-demo.db"
@@ -168,13 +168,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         parsed = read_plan(args.file)
     runtime = Runtime.start(settings)
     try:
-        with unit_of_work(runtime.sessions) as session:
-            ctx = Ctx(
-                session=session,
-                caller=Caller(user_id="import", source="import"),
-                settings=settings,
-                now=runtime.clock(),
-            )
+        with runtime.work(Caller(user_id="import", source="import")) as ctx:
             report = apply_plan(ctx, parsed, args.file.name)
         links = _link_people(runtime) if settings.slack_bot_token else None
     finally:

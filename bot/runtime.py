@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -10,7 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.store.db import ensure_schema, make_engine, session_factory
+from bot.services.context import Caller, Ctx
+from bot.store.db import ensure_schema, make_engine, session_factory, unit_of_work
 
 
 def utcnow() -> datetime:
@@ -31,6 +33,12 @@ class Runtime:
         if migrate:
             ensure_schema(engine)
         return cls(settings=settings, engine=engine, sessions=session_factory(engine))
+
+    @contextmanager
+    def work(self, caller: Caller) -> Iterator[Ctx]:
+        """One unit of work for `caller`: committed when the block ends, rolled back on error."""
+        with unit_of_work(self.sessions) as session:
+            yield Ctx(session=session, caller=caller, settings=self.settings, now=self.clock())
 
     def close(self) -> None:
         self.engine.dispose()

@@ -12,7 +12,6 @@ from bot.domain import UserError, nearest
 from bot.replies import Reply, code, plain, say
 from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
-from bot.store.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +73,7 @@ def execute(runtime: Runtime, caller: Caller, text: str) -> Reply:
             plain(f"There is no command “{verb[:40]}”.{hint} "), code("help"), plain(" lists them.")
         )
     try:
-        with unit_of_work(runtime.sessions) as session:
-            ctx = Ctx(
-                session=session, caller=caller, settings=runtime.settings, now=runtime.clock()
-            )
+        with runtime.work(caller) as ctx:
             return found.handler(ctx, args.strip())
     except UserError as refusal:
         return say(str(refusal))

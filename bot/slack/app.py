@@ -41,14 +41,17 @@ def _quiet_unused_token_warning() -> None:
         bolt_log.addFilter(_TokenFromTheClient())
 
 
+MISSING_BOT_TOKEN = (
+    "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app's "
+    "OAuth & Permissions page. See docs/slack-setup.md."
+)
+
+
 def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
     """`client` defaults to one from the settings (SLACK_BOT_TOKEN, SLACK_API_URL, retries)."""
     client = client or make_client(runtime.settings)
     if not client.token:
-        raise SlackSetupError(
-            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your "
-            "Slack app's OAuth & Permissions page. See docs/slack-setup.md."
-        )
+        raise SlackSetupError(MISSING_BOT_TOKEN)
     _quiet_unused_token_warning()
     app = App(
         name="wsoa",

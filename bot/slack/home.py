@@ -9,13 +9,11 @@ from slack_sdk import WebClient
 from bot.commands.home import home_reply
 from bot.render.blockkit import home_view
 from bot.runtime import Runtime
-from bot.services.context import Caller, Ctx
-from bot.store.db import unit_of_work
+from bot.services.context import Caller
 
 
 def home_for(runtime: Runtime, caller: Caller) -> dict[str, Any]:
-    with unit_of_work(runtime.sessions) as session:
-        ctx = Ctx(session=session, caller=caller, settings=runtime.settings, now=runtime.clock())
+    with runtime.work(caller) as ctx:
         reply = home_reply(ctx)
     return home_view(reply, more_hint="/wsoa mine")
 

@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.orm import Session
 
 from bot.commands import execute
 from bot.commands.followups import answer_reply
@@ -41,9 +40,8 @@ from bot.replies import UpdateForm, say
 from bot.runtime import Runtime
 from bot.services import actions as action_service
 from bot.services import followups as followup_service
-from bot.services.context import Caller, Ctx
+from bot.services.context import Caller
 from bot.slack.home import publish_home
-from bot.store.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +102,6 @@ class FormOrigin(BaseModel):
 
     def reply_to(self, user_id: str) -> ReplyTo:
         return ReplyTo(user_id=user_id, response_url=self.response_url)
-
-
-def _ctx(runtime: Runtime, session: Session, caller: Caller) -> Ctx:
-    return Ctx(session=session, caller=caller, settings=runtime.settings, now=runtime.clock())
 
 
 # --- /wsoa -------------------------------------------------------------------------------------
@@ -184,8 +178,7 @@ def save_update_form(
         )
         return
     try:
-        with unit_of_work(runtime.sessions) as session:
-            ctx = _ctx(runtime, session, caller)
+        with runtime.work(caller) as ctx:
             # Only what the person changed: a status left as it was is no change (so a lead
             # can add a note to a signed-off action without being refused for signing it off).
             change = action_service.Change(
@@ -215,8 +208,7 @@ class Question:
 
 def question_to_answer(runtime: Runtime, caller: Caller, text_id: str) -> Question:
     """The follow-up behind an Answer button, if the caller may still answer it."""
-    with unit_of_work(runtime.sessions) as session:
-        ctx = _ctx(runtime, session, caller)
+    with runtime.work(caller) as ctx:
         followup = followup_service.get(ctx, text_id)
         followup_service.require_answerable(ctx, followup)
         return Question(
@@ -258,8 +250,8 @@ def save_answer_form(
         ack(response_action="errors", errors={ANSWER_BLOCK: "Write the answer first."})
         return
     try:
-        with unit_of_work(runtime.sessions) as session:
-            answer = followup_service.answer(_ctx(runtime, session, caller), origin.subject, text)
+        with runtime.work(caller) as ctx:
+            answer = followup_service.answer(ctx, origin.subject, text)
     except UserError as refusal:
         ack(response_action="errors", errors={ANSWER_BLOCK: str(refusal)})
         return

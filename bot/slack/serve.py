@@ -24,7 +24,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.slack.app import SlackSetupError, build_app
+from bot.slack.app import MISSING_BOT_TOKEN, SlackSetupError, build_app
 from bot.slack.client import make_client
 from bot.slack.people import link_people
 from bot.store.db import unit_of_work
@@ -53,10 +53,7 @@ def check_settings(settings: Settings, mode: str) -> None:
     if mode not in MODES:
         raise SlackSetupError(f"Unknown serving mode “{mode}”: use http or socket.")
     if not settings.slack_bot_token:
-        raise SlackSetupError(
-            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your "
-            f"Slack app's OAuth & Permissions page. {SETUP_GUIDE}"
-        )
+        raise SlackSetupError(MISSING_BOT_TOKEN)
     if mode == "http" and not settings.slack_signing_secret:
         raise SlackSetupError(
             "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check that requests come "
