@@ -133,7 +133,7 @@ def summary(ctx: Ctx, args: str) -> Reply:
         bold(f"Due in the next {ctx.settings.due_soon_days} days ({n_soon}): "),
         plain(_refs_text(soon, n_soon)),
     )
-    _, n_followups = queries.open_followups(ctx.session, plan.id, limit=0)
+    n_followups = queries.count_open_followups(ctx.session, plan.id)
     reply.para(bold("Open follow-ups: "), plain(f"{n_followups} (`/wsoa followup list`)"))
     board = queries.next_board(ctx.session, plan.id, ctx.now)
     reply.para(

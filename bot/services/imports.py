@@ -85,9 +85,7 @@ def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
     """Apply a row to an existing action. Blank RAG, status or leads cells leave them as they
     are: a tracker with an empty cell is not taken to mean "clear the rating"."""
     edits: list[str] = []
-    workstream, _ = get_or_create_workstream(
-        ctx.session, ctx.session.get_one(Plan, action.plan_id), row.workstream
-    )
+    workstream, _ = get_or_create_workstream(ctx.session, ctx.plan, row.workstream)
     fields: list[tuple[str, object, object]] = [
         ("title", action.title, row.title),
         ("measure", action.measure, row.measure),

@@ -147,16 +147,26 @@ def _flagged_statement(n_groups: int) -> Select[int, str | None, str]:
     )
 
 
+def _open_followup(plan_id: int) -> list[ColumnElement[bool]]:
+    return [FollowUp.plan_id == plan_id, FollowUp.closed_at.is_(None)]
+
+
 def open_followups(
     session: Session, plan_id: int, limit: int | None = None
 ) -> tuple[Sequence[FollowUp], int]:
-    where = [FollowUp.plan_id == plan_id, FollowUp.closed_at.is_(None)]
-    stmt = select(FollowUp).where(*where).order_by(FollowUp.raised_at, FollowUp.id)
+    stmt = (
+        select(FollowUp).where(*_open_followup(plan_id)).order_by(FollowUp.raised_at, FollowUp.id)
+    )
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = session.scalars(stmt).all()
-    total = session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0
-    return rows, total
+    return session.scalars(stmt).all(), count_open_followups(session, plan_id)
+
+
+def count_open_followups(session: Session, plan_id: int) -> int:
+    return (
+        session.scalar(select(func.count()).select_from(FollowUp).where(*_open_followup(plan_id)))
+        or 0
+    )
 
 
 def next_board(session: Session, plan_id: int, now: datetime) -> BoardMeeting | None:
