@@ -121,8 +121,21 @@ class UpdateForm(BaseModel):
     status: str
 
 
+class Attachment(BaseModel):
+    """A file that goes with a reply: a chart (PNG) or a board pack (Word). Slack uploads it;
+    Teams shows an image inside the card or links to a download; the console saves it."""
+
+    filename: str
+    media_type: str
+    data: bytes
+    title: str
+    # what a screen reader says for an image: required for charts
+    alt_text: str | None = None
+
+
 class Reply(BaseModel):
     elements: list[Element] = Field(default_factory=list)
+    files: list[Attachment] = Field(default_factory=list)
     visibility: Literal["private", "channel"] = "private"
     # A one-line summary: Slack's notification text, and the fallback where blocks are not shown.
     summary: str = ""

@@ -21,6 +21,7 @@ from bot.replies import (
 
 def render_text(reply: Reply) -> str:
     parts = [_element(e) for e in reply.elements]
+    parts += [f"[{f.title}: {f.filename}, {len(f.data):,} bytes]" for f in reply.files]
     return "\n\n".join(p for p in parts if p).rstrip() + "\n"
 
 
