@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply database migrations").set_defaults(
         handler=cmd_db_upgrade
     )
+    _add_teams_parser(sub)
     return parser
 
 
@@ -253,3 +254,34 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --- wsoa teams --------------------------------------------------------------------------------
+
+
+def _add_teams_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    teams = sub.add_parser("teams", help="Microsoft Teams: the app package")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True)
+    package = teams_sub.add_parser(
+        "package", help="write the Teams app package (manifest and icons) a tenant admin uploads"
+    )
+    package.add_argument(
+        "-o", dest="output", type=Path, default=Path("wsoa-teams.zip"), help="the zip to write"
+    )
+    package.set_defaults(handler=cmd_teams_package)
+
+
+def cmd_teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.teams.package import PLACEHOLDER_URL, write_package
+    from bot.teams.settings import TeamsSettings
+
+    teams = TeamsSettings()
+    written = write_package(teams, args.output)
+    print(f"Wrote {written}: upload it in Teams admin center → Teams apps → Manage apps.")
+    if not teams.public_url:
+        print(
+            f"WSOA_PUBLIC_URL is not set: the app's website, privacy and terms links point at "
+            f"{PLACEHOLDER_URL}. Set it and package again before publishing.",
+            file=sys.stderr,
+        )
+    return 0
