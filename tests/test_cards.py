@@ -526,3 +526,22 @@ def test_a_huge_title_keeps_the_inputs_within_budget() -> None:
     card = cards.dialog_card(cards.update_dialog(update_form(title="word " * 20000)))
     assert cards.size(card) <= cards.DIALOG_BYTES
     assert list(inputs(card)) == ["rag", "status", "note"]
+
+
+def test_the_form_as_a_card_submits_by_execute() -> None:
+    card = cards.dialog_card(cards.update_dialog(update_form()), submit="card")
+    assert card_errors(card) == []
+    [save] = card["actions"]
+    assert save["type"] == "Action.Execute" and save["verb"] == cards.FORM_SUBMIT_VERB
+    assert save["data"] == {"purpose": "update", "key": "11F"}
+    answer = cards.invoke_card(card)
+    assert answer["statusCode"] == 200 and answer["type"] == cards.CARD_CONTENT_TYPE
+
+
+def test_a_button_that_opens_the_dialog() -> None:
+    action = cards.open_dialog_action("Update 11F", "update", "11F")
+    card = cards.adaptive_card([{"type": "TextBlock", "text": "x"}], fallback="x", actions=[action])
+    assert card_errors(card) == []
+    assert action["data"]["msteams"] == {"type": "task/fetch"}
+    assert cards.submission_target(action["data"]) == ("update", "11F")
+    assert cards.invoke_message("Saved " + "x" * 400)["value"].endswith("…")

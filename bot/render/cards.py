@@ -80,6 +80,9 @@ CELL_CHARS = 200
 BUTTON_LABEL = 60
 DIALOG_TITLE = 60
 
+# The verb of a form's Save when the form is a card replacing a message (not a dialog).
+FORM_SUBMIT_VERB = "wsoa_form_submit"
+
 # The command people type in Teams, in hints such as "…and 5 more: @WSoA list amber".
 TEAMS_INVOCATION = "@WSoA "
 
@@ -670,9 +673,19 @@ def _input(form_field: FormField) -> Node:
     return node
 
 
-def dialog_card(dialog: Dialog, errors: Mapping[str, str] | None = None) -> Node:
+def dialog_card(
+    dialog: Dialog,
+    errors: Mapping[str, str] | None = None,
+    *,
+    submit: Literal["dialog", "card"] = "dialog",
+) -> Node:
     """The dialog as a card with inputs and one submit action. `errors` (by field id, or `""`
-    for the form as a whole) are shown in red above the field they concern."""
+    for the form as a whole) are shown in red above the field they concern.
+
+    `submit="dialog"`: the card of a dialog (`task/fetch`), submitted by `Action.Submit` as
+    `task/submit`. `submit="card"`: a card with inputs that replaces a message (the answer to
+    an `Action.Execute` button), submitted by `Action.Execute` with verb FORM_SUBMIT_VERB.
+    Either way the submission's data carries `purpose` and `key` beside the inputs."""
     errors = errors or {}
     nodes: list[Node] = []
     if dialog.intro:
@@ -687,13 +700,16 @@ def dialog_card(dialog: Dialog, errors: Mapping[str, str] | None = None) -> Node
                 _text_block(_fit(errors[form_field.id], MAX_NOTE_CHARS), color="Attention")
             )
         nodes.append(_input(form_field))
-    submit: Node = {
+    action: Node = {
         "type": "Action.Submit",
         "title": _fit(dialog.submit_label, BUTTON_LABEL) or "Save",
         "style": "positive",
         "data": {"purpose": dialog.purpose, "key": dialog.key, **dialog.extra},
     }
-    card = adaptive_card(nodes, fallback=_fit(dialog.title, DIALOG_TITLE), actions=[submit])
+    if submit == "card":
+        action["type"] = "Action.Execute"
+        action["verb"] = FORM_SUBMIT_VERB
+    card = adaptive_card(nodes, fallback=_fit(dialog.title, DIALOG_TITLE), actions=[action])
     if size(card) > DIALOG_BYTES:
         # Only the intro is unbounded user text; the inputs must survive.
         card["body"] = [n for n in nodes if n["type"].startswith("Input.")]
@@ -712,6 +728,30 @@ def dialog_task(dialog: Dialog, errors: Mapping[str, str] | None = None) -> Node
                 "card": card_attachment(dialog_card(dialog, errors)),
             },
         }
+    }
+
+
+def open_dialog_action(title: str, purpose: str, key: str) -> Node:
+    """A button that opens a dialog (`task/fetch` carrying `purpose` and `key`): Teams opens
+    dialogs only from `Action.Submit` buttons marked this way."""
+    return {
+        "type": "Action.Submit",
+        "title": _fit(title, BUTTON_LABEL) or "Open",
+        "data": {"msteams": {"type": "task/fetch"}, "purpose": purpose, "key": key},
+    }
+
+
+def invoke_card(card: Node) -> Node:
+    """The answer to an `adaptiveCard/action` invoke that replaces the card it came from."""
+    return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card}
+
+
+def invoke_message(text: str) -> Node:
+    """The answer to an `adaptiveCard/action` invoke that shows a short message instead."""
+    return {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": shorten(text, 300),
     }
 
 
