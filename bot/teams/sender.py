@@ -1,0 +1,63 @@
+"""Scheduled deliveries to Teams: a `Reply` rendered as a card and posted to an address learned
+from an earlier activity (a channel, a group chat, or a person's personal chat).
+
+Shaped for the core's `Sender` protocol (a Reply and an Address in, the post's id out); the core's
+typed `Address` maps onto `TeamsAddress` field for field. Unlike Slack, a bot cannot read a Teams
+channel's history without Graph permissions, so there is no looking for a post already made after
+a crash: exactly-once rests on the scheduler's claims alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.render import cards
+from bot.replies import Reply
+from bot.teams.connector import Connector
+
+
+@dataclass(frozen=True)
+class TeamsAddress:
+    service_url: str
+    tenant_id: str
+    # a channel or chat; None for a person reached in their personal chat
+    conversation_id: str | None = None
+    # a person's Bot Connector id (`29:…`), for reminders
+    user_id: str | None = None
+    # the root message of a channel thread to post into; None starts a new post
+    thread_id: str | None = None
+
+
+def bot_account_id(app_id: str) -> str:
+    """The bot's id in conversations: `28:` and its app id."""
+    return app_id if app_id.startswith("28:") else f"28:{app_id}"
+
+
+@dataclass
+class TeamsSender:
+    connector: Connector
+    bot_id: str
+    invocation: str = cards.TEAMS_INVOCATION
+
+    def send(self, reply: Reply, address: TeamsAddress, *, more_hint: str | None = None) -> str:
+        """Posts the reply; returns the new activity's id."""
+        if address.conversation_id is None:
+            if address.user_id is None:
+                raise ValueError("a Teams address needs a conversation or a person")
+            conversation = self.connector.create_personal_conversation(
+                address.service_url,
+                bot_id=self.bot_id,
+                user_id=address.user_id,
+                tenant_id=address.tenant_id,
+            )
+            activity = cards.message(reply, more_hint=more_hint, invocation="")
+            return self.connector.send(address.service_url, conversation, activity)
+        # A channel id learned from a thread carries `;messageid=`: the bare id posts anew.
+        conversation = address.conversation_id.split(";", 1)[0]
+        if address.thread_id:
+            conversation += f";messageid={address.thread_id}"
+        personal = conversation.startswith("a:")
+        activity = cards.message(
+            reply, more_hint=more_hint, invocation="" if personal else self.invocation
+        )
+        return self.connector.send(address.service_url, conversation, activity)
