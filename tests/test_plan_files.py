@@ -144,7 +144,8 @@ def test_council_tracker_loads_every_action(filename: str) -> None:
 
     assert plan.problems == []
     assert [row.ref for row in plan.rows] == TRACKER_REFS
-    assert plan.ignored_columns == ["Comments"]
+    assert plan.ignored_columns == []  # Comments is the progress-update column
+    assert by_ref(plan)["2A.3"].note == "Deep dive held 27/09/23"
     assert plan.name is None
     # The header is on row 4 under a title and a blank row, so the first action is row 5.
     assert plan.rows[0].row == 5
@@ -202,28 +203,53 @@ def test_blue_in_the_rag_column_means_complete() -> None:
 def test_broken_rows_are_reported_and_good_rows_still_load() -> None:
     plan = read_plan(FIXTURES / "broken_tracker.csv", today=TODAY)
 
-    assert [(row.row, row.ref) for row in plan.rows] == [(2, "2A.3"), (8, "11F")]
-    problems = {p.row: (p.ref, p.reason) for p in plan.problems}
+    # A row with a ref and a title always loads; only the unreadable cell is left out.
+    assert [(row.row, row.ref) for row in plan.rows] == [
+        (2, "2A.3"),
+        (3, "2A.4"),
+        (4, "7A"),
+        (8, "11F"),
+        (9, "12B"),
+    ]
+    problems = {p.row: (p.ref, p.column, p.value, p.loaded, p.reason) for p in plan.problems}
     assert problems == {
-        3: ("2A.4", "unknown RAG word “Yellow”: use red, amber or green"),
-        4: ("7A", "“someday” is not a date: use 31/01/2027, 2027-01-31, March 2027 or Ongoing"),
-        5: (None, "no ref"),
-        6: ("2A.3", "2A.3 appears again (first on row 2)"),
-        9: ("12B", problems[9][1]),
+        3: (
+            "2A.4",
+            "RAG",
+            "Yellow",
+            True,
+            "RAG: unknown RAG word “Yellow”: use red, amber or green (or red/amber, "
+            "amber/green, blue for complete) — loaded not rated (an action already in the plan "
+            "keeps its rating)",
+        ),
+        4: (
+            "7A",
+            "Due",
+            "someday",
+            True,
+            "Due: “someday” is not a date: use 31/01/2027, 2027-01-31, March 2027 or Ongoing — "
+            "loaded without a due date (an action already in the plan keeps its date)",
+        ),
+        5: (None, None, None, False, "no ref"),
+        6: ("2A.3", None, None, False, "2A.3 appears again (first on row 2)"),
+        9: ("12B", "Status", "Blocked", True, problems[9][4]),
     }
-    assert problems[9][1].startswith("unknown status “Blocked”: use not started, in progress")
+    assert problems[9][4].startswith("Status: “Blocked” states no status (use not started")
+    rows = by_ref(plan)
+    assert (rows["2A.4"].rag, rows["2A.4"].unread) == (None, ["rag"])
+    assert (rows["7A"].due, rows["7A"].unread, rows["7A"].rag) == (None, ["due"], Rag.GREEN)
+    assert (rows["12B"].status, rows["12B"].unread) == (None, ["status"])
 
 
-def test_a_row_gets_every_one_of_its_problems(tmp_path: Path) -> None:
+def test_a_row_without_a_title_gets_every_one_of_its_problems(tmp_path: Path) -> None:
     path = tmp_path / "plan.csv"
-    path.write_text("Ref,Title,RAG,Due\n7A,,Yellow,someday\n8C,Fine,red,\n")
+    path.write_text("Ref,Title,RAG,Due\n7A,,Yellow,someday\n7A,Fine,red,\n8C,Fine,red,\n")
 
     plan = read_plan(path)
 
-    [problem] = plan.problems
-    assert problem.row == 2
-    assert "no title" in problem.reason
-    assert "Yellow" in problem.reason and "someday" in problem.reason
+    [no_title, again] = plan.problems
+    assert (no_title.row, no_title.reason, no_title.loaded) == (2, "no title", False)
+    assert (again.row, again.reason) == (3, "7A appears again (first on row 2)")
     assert [row.ref for row in plan.rows] == ["8C"]
 
 
@@ -235,8 +261,11 @@ def test_over_long_cells_are_problems_not_cut_short(tmp_path: Path) -> None:
 
     reasons = {p.ref: p.reason for p in plan.problems}
     assert reasons["7A"] == "the title is 501 characters; the limit is 500"
-    assert reasons["8C"] == "the measure is 2,001 characters; the limit is 2,000"
-    assert [row.ref for row in plan.rows] == ["9A"]
+    assert reasons["8C"] == (
+        "Measure: the measure is 2,001 characters; the limit is 2,000 — loaded without a "
+        "measure (an action already in the plan keeps its measure)"
+    )
+    assert [(row.ref, row.measure) for row in plan.rows] == [("8C", None), ("9A", None)]
 
 
 def test_bad_refs_are_problems(tmp_path: Path) -> None:
@@ -453,6 +482,7 @@ def test_yaml_plan() -> None:
         (1, "2A.3", "Joint Commissioning"),
         (2, "2B", "Joint Commissioning"),
         (3, "11F", "Graduated Response"),
+        (4, "12B", "Graduated Response"),  # loaded, its unreadable rating left out
     ]
     rows = by_ref(plan)
     assert rows["2A.3"].leads == ["U012ABC", "jo.lang@council.example"]
@@ -466,8 +496,9 @@ def test_yaml_plan() -> None:
         "No child waits over 30 weeks\nMonthly waiting list reported to the board"
     )
     [problem] = plan.problems
-    assert (problem.row, problem.ref) == (4, "12B")
+    assert (problem.row, problem.ref, problem.column, problem.loaded) == (4, "12B", "rag", True)
     assert "purple" in problem.reason
+    assert rows["12B"].rag is None
 
 
 def test_yaml_duplicates_are_counted_by_action() -> None:
@@ -565,9 +596,11 @@ def assert_round_trip(plan: ParsedPlan, rows: list[ExportRow]) -> None:
         assert read.rag == (Rag(wrote.rag) if wrote.rag else None)
         assert read.measure == wrote.measure
     due_texts = [row.due_text for row in plan.rows]
-    # Wording that names its own date survives; "End of March" comes back as the date it meant.
-    assert due_texts == ["March 2027", "Ongoing", "Q3 2026/27", None]
-    assert plan.ignored_columns == ["Latest note", "Latest update", "Open follow-ups"]
+    # Every wording survives beside its date, even "End of March", whose date depends on the day.
+    assert due_texts == ["March 2027", "Ongoing", "Q3 2026/27", "End of March"]
+    # The latest note is read back as the tracker's note; the import records it only when new.
+    assert [row.note for row in plan.rows] == [wrote.latest_note for wrote in rows]
+    assert plan.ignored_columns == ["Latest update", "Open follow-ups"]
 
 
 def test_csv_export_round_trips(tmp_path: Path) -> None:
@@ -616,8 +649,20 @@ def test_xlsx_export_is_laid_out_for_people(tmp_path: Path) -> None:
     fills = [sheet.cell(line, rag).fill.fgColor.rgb for line in (2, 4, 5)]
     assert fills == ["00FFC000", "00F8696B", "0063BE7B"]
     assert sheet.cell(3, rag).fill.fill_type is None
-    assert sheet.cell(4, COLUMNS.index("Due") + 1).value == "Q3 2026/27"
-    assert sheet.cell(5, COLUMNS.index("Due") + 1).value == datetime(2027, 3, 31)
+    # Dates in one column, the plan's wording in the next: never mixed in one column.
+    due, wording = COLUMNS.index("Due") + 1, COLUMNS.index("Due as written") + 1
+    assert [sheet.cell(line, due).value for line in (2, 3, 4, 5)] == [
+        datetime(2027, 3, 31),
+        None,
+        datetime(2026, 12, 31),
+        datetime(2027, 3, 31),
+    ]
+    assert [sheet.cell(line, wording).value for line in (2, 3, 4, 5)] == [
+        "March 2027",
+        "Ongoing",
+        "Q3 2026/27",
+        "End of March",
+    ]
     assert sheet.cell(2, COLUMNS.index("Latest update") + 1).value == datetime(2027, 1, 5, 9, 30)
     widths = {
         heading: sheet.column_dimensions[chr(65 + i)].width for i, heading in enumerate(COLUMNS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -17,10 +17,33 @@ from typing import Any, TypeVar
 
 import openpyxl
 import yaml
+from openpyxl.utils import column_index_from_string
 from pydantic import BaseModel
 
-from bot.domain import Invalid, Rag, Status, UserError, normalise_ref
+from bot.domain import (
+    FIVE_POINT_RAGS,
+    MAX_NOTE_CHARS,
+    Invalid,
+    Rag,
+    Status,
+    UserError,
+    normalise_ref,
+)
+from bot.plans.colours import COMPLETE, Colour, fill_meaning, theme_colours
 from bot.plans.dates import parse_due
+from bot.plans.leads import link_names_to_emails, split_leads
+from bot.plans.limits import (
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_PROBLEMS_LISTED,
+    MAX_ROWS,
+    TooLarge,
+    check_xlsx_archive,
+    load_plan_yaml,
+    too_many_columns,
+    too_many_rows,
+)
+from bot.plans.status import StatusReading, read_status
 
 
 class PlanRow(BaseModel):
@@ -34,20 +57,42 @@ class PlanRow(BaseModel):
     status: Status | None
     rag: Rag | None
     measure: str | None
+    sheet: str | None = None  # the workbook sheet the row is on, when the workbook has several
+    # Fields whose cell could not be read: a new action leaves them empty, an action already
+    # in the plan keeps what it had. Each is also a RowProblem.
+    unread: list[str] = []
+    # The tracker's latest progress update, and the status cell when it was a sentence
+    # ("Progress halted due to staff changes"): recorded as notes from the import.
+    note: str | None = None
+    status_note: str | None = None
+    # From a sign-off sentence: "Objective met – signed off by SEND Ops 26/11/19".
+    signed_off_by: str | None = None
+    signed_off_on: date | None = None
+    # The "Strategic priority" column, as a list of priority names.
+    priorities: list[str] = []
+    rag_from_colour: bool = False  # the RAG came from the cell's fill, the cell being empty
 
 
 class RowProblem(BaseModel):
     row: int
     ref: str | None
-    reason: str
+    reason: str  # what was wrong and, for a row that loaded, what was done instead
+    sheet: str | None = None
+    column: str | None = None  # the heading, as the file writes it, of a cell that was not read
+    value: str | None = None  # that cell, as written
+    loaded: bool = False  # the row loaded without that cell
 
 
 class ParsedPlan(BaseModel):
     name: str | None
     rows: list[PlanRow]
-    problems: list[RowProblem]
+    problems: list[RowProblem]  # at most MAX_PROBLEMS_LISTED; see problems_left_off
     ignored_columns: list[str] = []
     notes: list[str] = []  # things about the whole file worth telling whoever imported it
+    problems_left_off: int = 0  # problems beyond those listed
+    rag_scale: int = 3  # 5 when the tracker uses the five-point delivery-confidence scale
+    sheets_read: list[str] = []
+    sheets_skipped: list[str] = []  # each with its reason: "Cover (no header row)"
 
 
 class PlanFileError(UserError):
@@ -69,8 +114,9 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     ),
     "lead": ("Lead", "Leads", "Lead Officer", "Owner", "Responsible Officer"),
     "due": ("Due", "Timescale", "Deadline", "Due date", "Target date", "By when"),
+    "due_text": ("Due as written", "Due wording", "Timescale as written"),
     "status": ("Status",),
-    "rag": ("RAG", "RAG Rating", "RAG status"),
+    "rag": ("RAG", "RAG Rating", "RAG status", "Delivery confidence"),
     "measure": (
         "Measure",
         "Success Measure",
@@ -79,10 +125,26 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "Success criteria",
         "Impact",
     ),
+    "note": (
+        "Latest note",
+        "Progress update",
+        "Progress updates",
+        "Latest update",
+        "Commentary",
+        "Update",
+        "Progress to date",
+        "Comments",
+    ),
+    "priorities": (
+        "Strategic priority",
+        "Strategic priorities",
+        "Link to strategic priority",
+        "Strategic priority link",
+    ),
 }
 REQUIRED_FIELDS = ("ref", "title")
 DEFAULT_WORKSTREAM = "General"
-HEADER_SEARCH_ROWS = 10  # council trackers put titles and blank rows above the header
+HEADER_SEARCH_ROWS = 15  # council trackers put titles, keys and blank rows above the header
 ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".yaml", ".yml")
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
@@ -93,15 +155,16 @@ MAX_WORKSTREAM_CHARS = 300
 MAX_LEAD_CHARS = 320
 MAX_DUE_TEXT_CHARS = 100
 MAX_PLAN_NAME_CHARS = 200
+MAX_PRIORITY_CHARS = 200
 
 # A RAG column saying "blue" or "complete" means the action is done, not rated.
 RAG_MEANING_COMPLETE = frozenset({"blue", "b", "complete", "completed", "done"})
 RAG_MEANING_UNRATED = frozenset({"n/a", "na", "-", "–", "—", "tbc", "none", "not rated"})
+# Due wordings that mean "no date yet": loaded without a date, and said so.
+DUE_NOT_SET = frozenset({"tbc", "tbd", "to be confirmed", "to be decided"})
 
 # Exports put a ' before these so a spreadsheet shows the text instead of running a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-
-_LEAD_SEPARATORS = re.compile(r"[;\r\n]+")
 
 T = TypeVar("T")
 
@@ -169,14 +232,25 @@ class _Header:
     row_index: int  # position in the rows read, counting from 0
     columns: dict[str, int]  # plan field -> column position
     ignored: list[str]
+    headings: dict[str, str] = field(default_factory=dict)  # plan field -> heading as written
+    hidden: list[str] = field(default_factory=list)  # headings of hidden columns, not read
 
 
-def _map_header(cells: Sequence[object], row_index: int) -> _Header:
+def _map_header(
+    cells: Sequence[object], row_index: int, hidden: frozenset[int] = frozenset()
+) -> _Header:
     columns: dict[str, int] = {}
     ignored: list[str] = []
+    headings: dict[str, str] = {}
+    hidden_headings: list[str] = []
     for position, cell in enumerate(cells):
         heading = _cell_text(cell)
         if not heading:
+            continue
+        if position in hidden:
+            # What the programme manager sees is what loads: a hidden column is often an old
+            # rating or a lookup kept for formulas.
+            hidden_headings.append(heading)
             continue
         found = field_for_heading(heading)
         # When two columns name the same field, the first one is the plan's.
@@ -184,12 +258,15 @@ def _map_header(cells: Sequence[object], row_index: int) -> _Header:
             ignored.append(heading)
         else:
             columns[found] = position
-    return _Header(row_index, columns, ignored)
+            headings[found] = heading
+    return _Header(row_index, columns, ignored, headings, hidden_headings)
 
 
-def _find_header(rows: Sequence[Sequence[object]]) -> _Header | None:
+def _find_header(
+    rows: Sequence[Sequence[object]], hidden: frozenset[int] = frozenset()
+) -> _Header | None:
     for row_index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        header = _map_header(cells, row_index)
+        header = _map_header(cells, row_index, hidden)
         if all(required in header.columns for required in REQUIRED_FIELDS):
             return header
     return None
@@ -234,8 +311,23 @@ def _leads(value: object) -> list[str]:
     parts: Iterable[object] = value if isinstance(value, list) else [value]
     leads: list[str] = []
     for part in parts:
-        leads += [lead.strip() for lead in _LEAD_SEPARATORS.split(_cell_text(part))]
-    return [lead for lead in leads if lead]
+        leads += split_leads(_cell_text(part))
+    return leads
+
+
+def _priorities(value: object) -> list[str]:
+    """Priority names are often phrases with "and" or "/" in them: only ;, commas and line
+    breaks separate them."""
+    parts: Iterable[object] = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for part in parts:
+        names += [" ".join(p.split()) for p in re.split(r"[;,\n]", _cell_text(part))]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _shown(value: object) -> str:
+    text = " ".join(_cell_text(value).split())
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 # --- Rows ----------------------------------------------------------------------------------
@@ -248,10 +340,15 @@ class _Reading:
     unit: str  # what a `row` number counts: "row" in a sheet, "action" in YAML
     today: date | None = None
     workstream: str | None = None
-    first_seen: dict[str, int] = field(default_factory=dict)  # ref -> row
+    sheet: str | None = None  # the sheet being read, when the workbook has several
+    headings: dict[str, str] = field(default_factory=dict)  # plan field -> heading as written
+    first_seen: dict[str, tuple[str | None, int]] = field(default_factory=dict)  # ref -> where
     rows: list[PlanRow] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     defaulted_rows: list[int] = field(default_factory=list)
+    unrated: list[str] = field(default_factory=list)
+    from_colour: list[str] = field(default_factory=list)
+    date_not_set: list[str] = field(default_factory=list)
 
 
 class _RowRejected(Exception):
@@ -261,7 +358,49 @@ class _RowRejected(Exception):
         super().__init__("; ".join(reasons))
 
 
-def _read_row(values: dict[str, object], number: int, reading: _Reading) -> None:
+# What a row that loads without one of its cells gets instead, by field.
+_INSTEAD = {
+    "due": "loaded without a due date (an action already in the plan keeps its date)",
+    "status": "loaded without a status (new actions start not started; others keep theirs)",
+    "rag": "loaded not rated (an action already in the plan keeps its rating)",
+    "measure": "loaded without a measure (an action already in the plan keeps its measure)",
+    "lead": "that lead left out",
+    "note": "the note not recorded",
+    "priorities": "that priority left out",
+    "workstream": f"put under ‘{DEFAULT_WORKSTREAM}’",
+    "due_text": "the wording left out, the date kept",
+}
+
+
+@dataclass
+class _Cells:
+    """The cell problems of one row that still loads."""
+
+    reading: _Reading
+    number: int
+    ref: str
+    unread: list[str] = field(default_factory=list)
+
+    def problem(self, name: str, value: object, why: str) -> None:
+        heading = self.reading.headings.get(name, name)
+        self.reading.problems.append(
+            RowProblem(
+                row=self.number,
+                ref=self.ref,
+                sheet=self.reading.sheet,
+                column=heading,
+                value=_shown(value),
+                loaded=True,
+                reason=f"{heading}: {why} — {_INSTEAD[name]}",
+            )
+        )
+        if name not in self.unread:
+            self.unread.append(name)
+
+
+def _read_row(
+    values: dict[str, object], number: int, reading: _Reading, colour: Colour = None
+) -> None:
     """Reads one action into `reading`: a row, a problem, or nothing for a blank row.
 
     A blank workstream inherits the one above, as merged cells in council sheets leave only
@@ -279,9 +418,11 @@ def _read_row(values: dict[str, object], number: int, reading: _Reading) -> None
     ref: str | None = None
     try:
         ref = _ref(values.get("ref"), number, reading)
-        reading.rows.append(_plan_row(values, number, ref, reading))
+        reading.rows.append(_plan_row(values, number, ref, reading, colour))
     except _RowRejected as rejected:
-        reading.problems.append(RowProblem(row=number, ref=ref, reason=str(rejected)))
+        reading.problems.append(
+            RowProblem(row=number, ref=ref, reason=str(rejected), sheet=reading.sheet)
+        )
 
 
 def _ref(value: object, number: int, reading: _Reading) -> str:
@@ -293,34 +434,83 @@ def _ref(value: object, number: int, reading: _Reading) -> str:
         ref = normalise_ref(text)
     except Invalid as error:
         raise _RowRejected([str(error)]) from None
-    reading.first_seen.setdefault(ref, number)
+    reading.first_seen.setdefault(ref, (reading.sheet, number))
     return ref
 
 
-def _plan_row(values: dict[str, object], number: int, ref: str, reading: _Reading) -> PlanRow:
-    """The row as an action; _RowRejected with every reason it cannot be loaded."""
+def _plan_row(
+    values: dict[str, object], number: int, ref: str, reading: _Reading, colour: Colour
+) -> PlanRow:
+    """The row as an action. Only a missing title or a repeated ref stops it loading
+    (_RowRejected); any other cell that cannot be read is left out and reported."""
     reasons: list[str] = []
-    first = reading.first_seen[ref]
-    if first != number:
-        reasons.append(f"{ref} appears again (first on {reading.unit} {first})")
+    sheet, first = reading.first_seen[ref]
+    if (sheet, first) != (reading.sheet, number):
+        on_sheet = f" of sheet ‘{sheet}’" if sheet and sheet != reading.sheet else ""
+        reasons.append(f"{ref} appears again (first on {reading.unit} {first}{on_sheet})")
     title = _cell_text(values.get("title"))
     if not title:
         reasons.append("no title")
     reasons += _too_long("title", title, MAX_TITLE_CHARS)
-    measure = _cell_text(values.get("measure")) or None
-    reasons += _too_long("measure", measure, MAX_MEASURE_CHARS)
-    workstream = reading.workstream or DEFAULT_WORKSTREAM
-    reasons += _too_long("workstream", workstream, MAX_WORKSTREAM_CHARS)
-    leads = _leads(values.get("lead"))
-    for lead in leads:
-        reasons += _too_long("lead", lead, MAX_LEAD_CHARS)
-    due, due_text = _collect(reasons, _due, values.get("due"), _NO_DUE, reading.today)
-    status = _collect(reasons, _status, values.get("status"), None)
-    rag, rag_says_complete = _collect(reasons, _rag, values.get("rag"), _NO_RAG)
     if reasons:
         raise _RowRejected(reasons)
-    if rag_says_complete and status is None:
+
+    cells = _Cells(reading, number, ref)
+    measure = _cell_text(values.get("measure")) or None
+    if _too_long("measure", measure, MAX_MEASURE_CHARS):
+        cells.problem("measure", measure, _too_long("measure", measure, MAX_MEASURE_CHARS)[0])
+        measure = None
+    workstream = reading.workstream or DEFAULT_WORKSTREAM
+    if _too_long("workstream", workstream, MAX_WORKSTREAM_CHARS):
+        cells.problem("workstream", workstream, f"over {MAX_WORKSTREAM_CHARS} characters")
+        workstream = DEFAULT_WORKSTREAM
+    leads: list[str] = []
+    for lead in _leads(values.get("lead")):
+        if len(lead) > MAX_LEAD_CHARS:
+            cells.problem("lead", lead, f"a lead of {len(lead):,} characters is not a name")
+        else:
+            leads.append(lead)
+    due, due_text = _due_cells(values, cells)
+    if due is None and due_text and due_text.lower() in DUE_NOT_SET:
+        reading.date_not_set.append(ref)
+
+    status_reading = StatusReading(None)
+    try:
+        status_reading = read_status(_cell_text(values.get("status")))
+    except Invalid as error:
+        cells.problem("status", values.get("status"), f"“{_shown(values.get('status'))}” {error}")
+    status = status_reading.status
+
+    rag: Rag | None = None
+    complete = False
+    rag_from_colour = False
+    try:
+        rag, complete = _rag(values.get("rag"))
+    except Invalid as error:
+        cells.problem("rag", values.get("rag"), str(error))
+    if rag is None and not complete and "rag" not in cells.unread and colour is not None:
+        # The cell is empty but coloured: the colour is the rating.
+        rag_from_colour = True
+        complete = colour == COMPLETE
+        rag = colour if isinstance(colour, Rag) else None
+        reading.from_colour.append(ref)
+    if complete and status is None:
         status = Status.COMPLETE
+    closed = status is not None and status.is_closed
+    if rag is None and not complete and not closed and "rag" not in cells.unread:
+        reading.unrated.append(ref)
+
+    note = _cell_text(values.get("note")) or None
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        cells.problem("note", note, f"{len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}")
+        note = None
+    priorities: list[str] = []
+    for name in _priorities(values.get("priorities")):
+        if len(name) > MAX_PRIORITY_CHARS:
+            cells.problem("priorities", name, f"over {MAX_PRIORITY_CHARS} characters")
+        else:
+            priorities.append(name)
+
     if reading.workstream is None:
         reading.defaulted_rows.append(number)
     return PlanRow(
@@ -334,22 +524,41 @@ def _plan_row(values: dict[str, object], number: int, ref: str, reading: _Readin
         status=status,
         rag=rag,
         measure=measure,
+        sheet=reading.sheet,
+        unread=cells.unread,
+        note=note,
+        status_note=status_reading.sentence,
+        signed_off_by=status_reading.signed_off_by,
+        signed_off_on=status_reading.signed_off_on,
+        priorities=priorities,
+        rag_from_colour=rag_from_colour,
     )
 
 
-_NO_DUE: tuple[date | None, str | None] = (None, None)
-_NO_RAG: tuple[Rag | None, bool] = (None, False)
-
-
-def _collect(
-    reasons: list[str], read: Callable[..., T], value: object, fallback: T, *more: object
-) -> T:
-    """Runs one cell reader, turning its Invalid into a reason so a row's every problem shows."""
+def _due_cells(values: dict[str, object], cells: _Cells) -> tuple[date | None, str | None]:
+    """The due date, and its wording: from the due column, or from a `Due as written` column
+    that our own CSV and Excel exports write beside an ISO date (see write.py)."""
+    due: date | None = None
+    due_text: str | None = None
     try:
-        return read(value, *more)
+        due, due_text = _due(values.get("due"), cells.reading.today)
     except Invalid as error:
-        reasons.append(str(error))
-        return fallback
+        cells.problem("due", values.get("due"), str(error))
+        return None, None
+    wording = " ".join(_cell_text(values.get("due_text")).split()) or None
+    if wording is None:
+        return due, due_text
+    if len(wording) > MAX_DUE_TEXT_CHARS:
+        cells.problem("due_text", wording, f"over {MAX_DUE_TEXT_CHARS} characters")
+        return due, due_text
+    if due is None and due_text is None:
+        # No date beside the wording: the wording is the date.
+        try:
+            return _due(wording, cells.reading.today)
+        except Invalid as error:
+            cells.problem("due", wording, str(error))
+            return None, None
+    return due, wording
 
 
 def _too_long(what: str, text: str | None, limit: int) -> list[str]:
@@ -367,27 +576,19 @@ def _due(value: object, today: date | None) -> tuple[date | None, str | None]:
     return due, due_text
 
 
-def _status(value: object) -> Status | None:
-    text = _cell_text(value)
-    if not text:
-        return None
-    status = Status.lookup(text)
-    if status is None:
-        words = ", ".join(s.value for s in Status)
-        raise Invalid(f"unknown status “{text}”: use {words}")
-    return status
-
-
 def _rag(value: object) -> tuple[Rag | None, bool]:
     """The rating, and whether the cell instead says the action is complete ("Blue")."""
-    text = _cell_text(value)
+    text = " ".join(_cell_text(value).split())
     if not text or text.lower() in RAG_MEANING_UNRATED:
         return None, False
     if text.lower() in RAG_MEANING_COMPLETE:
         return None, True
-    rag = Rag.lookup(text)
+    rag = Rag.lookup(text) or Rag.lookup(re.sub(r"\s*[/\-–]\s*", "/", text))
     if rag is None:
-        raise Invalid(f"unknown RAG word “{text}”: use red, amber or green")
+        raise Invalid(
+            f"unknown RAG word “{_shown(text)}”: use red, amber or green "
+            "(or red/amber, amber/green, blue for complete)"
+        )
     return rag, False
 
 
@@ -401,10 +602,113 @@ def _finish(reading: _Reading, filename: str, name: str | None = None) -> Parsed
         notes.append(
             f"No workstream for {reading.unit}s {rows}{more}: put under ‘{DEFAULT_WORKSTREAM}’."
         )
-    return ParsedPlan(name=name, rows=reading.rows, problems=reading.problems, notes=notes)
+    notes += _lead_notes(reading.rows)
+    if reading.from_colour:
+        notes.append(
+            f"RAG read from the cell colour for {_refs(reading.from_colour)} "
+            "(the RAG cell was empty)."
+        )
+    if reading.unrated:
+        notes.append(
+            f"No RAG for {_refs(reading.unrated)}: loaded not rated "
+            "(an action already in the plan keeps its rating)."
+        )
+    if reading.date_not_set:
+        notes.append(f"Due date to be confirmed for {_refs(reading.date_not_set)}: no date set.")
+    five_point = any(row.rag in FIVE_POINT_RAGS for row in reading.rows)
+    if five_point:
+        notes.append(
+            "This tracker uses the five-point delivery-confidence scale (red, red/amber, amber, "
+            "amber/green, green): the plan keeps it."
+        )
+    listed = reading.problems[:MAX_PROBLEMS_LISTED]
+    left_off = len(reading.problems) - len(listed)
+    if left_off:
+        notes.append(
+            f"…and {left_off:,} more problems not listed: fix the first "
+            f"{MAX_PROBLEMS_LISTED} and import again."
+        )
+    return ParsedPlan(
+        name=name,
+        rows=reading.rows,
+        problems=listed,
+        problems_left_off=left_off,
+        notes=notes,
+        rag_scale=5 if five_point else 3,
+    )
+
+
+def _refs(refs: list[str], limit: int = 12) -> str:
+    more = f" and {len(refs) - limit} more" if len(refs) > limit else ""
+    return ", ".join(refs[:limit]) + more
+
+
+def _lead_notes(rows: list[PlanRow]) -> list[str]:
+    """One person named by name on one row and by e-mail on another is one person."""
+    links = link_names_to_emails(lead for row in rows for lead in row.leads)
+    notes: list[str] = []
+    if links.linked:
+        for row in rows:
+            row.leads = list(dict.fromkeys(links.linked.get(lead, lead) for lead in row.leads))
+        pairs = ", ".join(f"{name} is {email}" for name, email in links.linked.items())
+        notes.append(f"Leads named both ways in the file, taken as one person: {pairs}.")
+    if links.unmatched:
+        names = ", ".join(links.unmatched[:20])
+        more = f" and {len(links.unmatched) - 20} more" if len(links.unmatched) > 20 else ""
+        notes.append(
+            f"Leads given only by name, with no e-mail anywhere in the file: {names}{more}. "
+            "They are kept by name and cannot be reminded until linked; "
+            "add their e-mail to the tracker."
+        )
+    return notes
 
 
 # --- Sheets: CSV and Excel -----------------------------------------------------------------
+
+# "Area of Weakness 1: Identification…", "Pillar 2 – Joint commissioning", "Priority 3. …"
+_SECTION = re.compile(
+    r"^(?:area\s+of\s+weakness|area\s+for\s+(?:improvement|development)|aow|pillar|priority|"
+    r"workstream|work\s+stream|strand|theme|section|weakness|objective)\s*\d*[a-z]?\s*[:.\-–—]",
+    re.IGNORECASE,
+)
+
+
+def _section_heading(cells: Sequence[object], header: _Header) -> str | None:
+    """A row that is a heading for the rows under it: one text, either spread across merged
+    cells or worded like "Area of Weakness 1: …". A lone text that is neither is left to be
+    read as a row (and reported when it has no ref), so nothing is silently taken as a heading.
+    """
+    positions = [i for i, cell in enumerate(cells) if _cell_text(cell)]
+    texts = {_cell_text(cells[i]) for i in positions}
+    if len(texts) != 1:
+        return None
+    text = " ".join(texts.pop().split())
+    if positions == [header.columns.get("workstream")]:
+        return None  # a workstream cell alone: _read_row's heading row
+    merged_across = len(positions) > 1
+    if not (merged_across or _SECTION.match(text)) or len(text) > MAX_WORKSTREAM_CHARS:
+        return None
+    return text
+
+
+def _read_sheet(
+    rows: Sequence[Sequence[object]],
+    header: _Header,
+    reading: _Reading,
+    colours: dict[int, Colour] | None = None,
+) -> None:
+    reading.headings = header.headings
+    for index in range(header.row_index + 1, len(rows)):
+        cells = rows[index]
+        section = _section_heading(cells, header)
+        if section is not None:
+            reading.workstream = section
+            continue
+        values = {
+            name: cells[position] if position < len(cells) else None
+            for name, position in header.columns.items()
+        }
+        _read_row(values, index + 1, reading, (colours or {}).get(index))
 
 
 def _read_table(rows: Sequence[Sequence[object]], filename: str, today: date | None) -> ParsedPlan:
@@ -413,23 +717,22 @@ def _read_table(rows: Sequence[Sequence[object]], filename: str, today: date | N
     if header is None:
         raise _no_header_error(rows, filename)
     reading = _Reading(unit="row", today=today)
-    for index in range(header.row_index + 1, len(rows)):
-        cells = rows[index]
-        values = {
-            name: cells[position] if position < len(cells) else None
-            for name, position in header.columns.items()
-        }
-        _read_row(values, index + 1, reading)
+    _read_sheet(rows, header, reading)
     plan = _finish(reading, filename)
     plan.ignored_columns = header.ignored
     if "workstream" not in header.columns:
+        _note_no_workstream_column(plan)
+    return plan
+
+
+def _note_no_workstream_column(plan: ParsedPlan) -> None:
+    if all(row.workstream == DEFAULT_WORKSTREAM for row in plan.rows):
         also = ", ".join(COLUMN_NAMES["workstream"][1:])
         plan.notes.insert(
             0,
             f"No workstream column (also accepted: {also}): "
             f"every action is under ‘{DEFAULT_WORKSTREAM}’.",
         )
-    return plan
 
 
 def _read_csv(data: bytes, filename: str, today: date | None) -> ParsedPlan:
@@ -479,21 +782,41 @@ def _delimiters(text: str) -> list[str]:
 
 
 def _csv_rows(text: str, delimiter: str, filename: str) -> list[list[str]]:
+    rows: list[list[str]] = []
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            if len(rows) >= MAX_ROWS:
+                raise PlanFileError(str(too_many_rows(filename, "")))
+            if len(row) > MAX_COLUMNS:
+                raise PlanFileError(str(too_many_columns(filename, len(row), "")))
+            rows.append(row)
     except csv.Error as error:
         raise PlanFileError(f"{filename} cannot be read as CSV: {error}.") from None
+    return rows
 
 
 def _read_xlsx(data: bytes, filename: str, today: date | None) -> ParsedPlan:
-    """The first sheet with a header row; other sheets (covers, notes, lookups) are left alone."""
+    """Every visible sheet with a header row; covers, notes and lookups are skipped, and said so.
+
+    The workbook's size is checked from the zip directory, then row by row in a streaming pass,
+    before it is loaded whole (merged cells, hidden columns and fill colours need that).
+    """
     damaged = PlanFileError(
         f"{filename} cannot be opened as an Excel workbook: it may be damaged, "
         "password-protected, or another kind of file named .xlsx."
     )
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        check_xlsx_archive(data, filename)
+        _check_sheet_sizes(data, filename)
+    except TooLarge as error:
+        raise PlanFileError(str(error)) from None
+    except UserError:
+        raise
     except Exception:  # openpyxl raises many kinds for a damaged or mislabelled file
+        raise damaged from None
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    except Exception:
         raise damaged from None
     try:
         return _read_workbook(workbook, filename, today)
@@ -505,22 +828,135 @@ def _read_xlsx(data: bytes, filename: str, today: date | None) -> ParsedPlan:
         workbook.close()
 
 
+def _check_sheet_sizes(data: bytes, filename: str) -> None:
+    """Counts rows, columns and filled cells in a streaming pass, in little memory."""
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        filled = 0
+        for sheet in workbook.worksheets:
+            # Some programs record a wrong sheet size; without one openpyxl reads what is there.
+            sheet.reset_dimensions()
+            where = f" on sheet ‘{sheet.title}’"
+            for count, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if count > MAX_ROWS:
+                    raise too_many_rows(filename, where)
+                if len(row) > MAX_COLUMNS:
+                    raise too_many_columns(filename, len(row), where)
+                filled += sum(1 for value in row if value is not None)
+                if filled > MAX_CELLS:
+                    raise TooLarge(
+                        f"{filename} has more than {MAX_CELLS:,} filled cells; a plan has far "
+                        "fewer. Delete unused sheets or rows. Nothing was loaded."
+                    )
+    finally:
+        workbook.close()
+
+
+@dataclass
+class _Sheet:
+    title: str
+    rows: list[list[object]]
+    header: _Header
+    colours: dict[int, Colour]
+
+
 def _read_workbook(workbook: Any, filename: str, today: date | None) -> ParsedPlan:
-    first_sheet_top: list[tuple[object, ...]] | None = None
-    for position, sheet in enumerate(workbook.worksheets):
-        # Some programs record a wrong sheet size; without one openpyxl reads every row there is.
-        sheet.reset_dimensions()
-        top = list(sheet.iter_rows(min_row=1, max_row=HEADER_SEARCH_ROWS, values_only=True))
-        if _find_header(top) is None:
-            first_sheet_top = top if first_sheet_top is None else first_sheet_top
+    theme = theme_colours(getattr(workbook, "loaded_theme", None))
+    sheets: list[_Sheet] = []
+    skipped: list[str] = []
+    first_sheet_top: list[list[object]] | None = None
+    for sheet in workbook.worksheets:
+        if sheet.sheet_state != "visible":
+            skipped.append(f"‘{sheet.title}’ (hidden)")
             continue
-        plan = _read_table(list(sheet.iter_rows(min_row=1, values_only=True)), filename, today)
-        if position > 0:
-            plan.notes.append(f"Read sheet ‘{sheet.title}’, the first with a header row.")
-        return plan
-    if first_sheet_top is None:
-        raise PlanFileError(f"{filename} has no sheets.")
-    raise _no_header_error(first_sheet_top, filename)
+        rows = _sheet_rows(sheet)
+        header = _find_header(rows, _hidden_columns(sheet))
+        if header is None:
+            first_sheet_top = (
+                rows[:HEADER_SEARCH_ROWS] if first_sheet_top is None else first_sheet_top
+            )
+            skipped.append(f"‘{sheet.title}’ (no header row with ref and title)")
+            continue
+        sheets.append(_Sheet(sheet.title, rows, header, _rag_colours(sheet, header, rows, theme)))
+    if not sheets:
+        if first_sheet_top is None:
+            raise PlanFileError(f"{filename} has no sheets.")
+        raise _no_header_error(first_sheet_top, filename)
+
+    several = len(sheets) > 1
+    reading = _Reading(unit="row", today=today)
+    for sheet_read in sheets:
+        # With one sheet per pillar, the sheet's name is the workstream of its rows unless a
+        # workstream column or a section row says otherwise.
+        reading.sheet = sheet_read.title if several else None
+        reading.workstream = " ".join(sheet_read.title.split()) if several else None
+        _read_sheet(sheet_read.rows, sheet_read.header, reading, sheet_read.colours)
+    plan = _finish(reading, filename)
+    plan.ignored_columns = list(
+        dict.fromkeys(heading for s in sheets for heading in s.header.ignored)
+    )
+    plan.sheets_read = [s.title for s in sheets]
+    plan.sheets_skipped = skipped
+    hidden = list(dict.fromkeys(h for s in sheets for h in s.header.hidden))
+    if hidden:
+        plan.notes.insert(0, f"Hidden columns not read: {', '.join(hidden)}.")
+    if several:
+        read = ", ".join(f"‘{s.title}’" for s in sheets)
+        plan.notes.insert(0, f"Read sheets {read}: each sheet's name is its rows' workstream.")
+    elif skipped:
+        plan.notes.insert(0, f"Read sheet ‘{sheets[0].title}’, the first with a header row.")
+    if skipped:
+        plan.notes.insert(1, f"Sheets not read: {', '.join(skipped)}.")
+    if not several and "workstream" not in sheets[0].header.columns:
+        _note_no_workstream_column(plan)
+    return plan
+
+
+def _sheet_rows(sheet: Any) -> list[list[object]]:
+    """The sheet's values, with each merged range's value in every cell of the range."""
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    for merged in sheet.merged_cells.ranges:
+        value = sheet.cell(merged.min_row, merged.min_col).value
+        for row_number in range(merged.min_row, min(merged.max_row, len(rows)) + 1):
+            cells = rows[row_number - 1]
+            if len(cells) < merged.max_col:
+                cells.extend([None] * (merged.max_col - len(cells)))
+            for column in range(merged.min_col, merged.max_col + 1):
+                cells[column - 1] = value
+    return rows
+
+
+def _hidden_columns(sheet: Any) -> frozenset[int]:
+    hidden: set[int] = set()
+    for letter, dimension in sheet.column_dimensions.items():
+        if not dimension.hidden:
+            continue
+        first = dimension.min or column_index_from_string(letter)
+        last = dimension.max or first
+        hidden.update(range(first - 1, min(last, MAX_COLUMNS)))
+    return frozenset(hidden)
+
+
+def _rag_colours(
+    sheet: Any, header: _Header, rows: Sequence[Sequence[object]], theme: list[str]
+) -> dict[int, Colour]:
+    """What the RAG column's fills say, by row position; a merged cell's fill is its first's."""
+    column = header.columns.get("rag")
+    if column is None:
+        return {}
+    top_left: dict[int, int] = {}
+    for merged in sheet.merged_cells.ranges:
+        if merged.min_col <= column + 1 <= merged.max_col:
+            for row_number in range(merged.min_row + 1, merged.max_row + 1):
+                top_left[row_number] = merged.min_row
+    colours: dict[int, Colour] = {}
+    for index in range(header.row_index + 1, len(rows)):
+        row_number = top_left.get(index + 1, index + 1)
+        cell = sheet._cells.get((row_number, column + 1))  # no cell: no fill, and none created
+        meaning = fill_meaning(cell.fill, theme) if cell is not None else None
+        if meaning is not None:
+            colours[index] = meaning
+    return colours
 
 
 # --- YAML ----------------------------------------------------------------------------------
@@ -540,6 +976,8 @@ def _read_yaml(data: bytes, filename: str, today: date | None) -> ParsedPlan:
         name, actions = _yaml_workstream(workstream, position, filename)
         for action in actions:
             number += 1
+            if number > MAX_ROWS:
+                raise PlanFileError(str(too_many_rows(filename, "")).replace("rows", "actions"))
             values = _yaml_values(action) if isinstance(action, dict) else {}
             if not any(_cell_text(value) for value in values.values()):
                 reason = "not an action: give it a ref, a title, and its lead, due, status…"
@@ -551,7 +989,9 @@ def _read_yaml(data: bytes, filename: str, today: date | None) -> ParsedPlan:
 
 def _load_yaml(data: bytes, filename: str) -> object:
     try:
-        return yaml.safe_load(_decode(data, filename))
+        return load_plan_yaml(_decode(data, filename), filename)
+    except TooLarge as error:
+        raise PlanFileError(str(error)) from None
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" near line {where.line + 1}" if where is not None else ""

@@ -2,6 +2,10 @@
 
 A RAG or status change is recorded as an update from "import"; other changed fields (title,
 due date, leads…) as an "edit" update naming them, so the history shows every change.
+
+What a tracker says in words is recorded too, once: its progress-update column and a status
+written as a sentence become a note from the import, and a sign-off sentence makes the status
+change a sign-off. A cell the reader could not read leaves that field as it was.
 """
 
 from __future__ import annotations
@@ -9,14 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from bot.domain import Status, ref_sort_key
+from bot.domain import FIVE_POINT_RAGS, Rag, Status, ref_sort_key
+from bot.plans.leads import is_named_only
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
 from bot.services.context import Ctx
 from bot.services.people import resolve_leads, unresolved_people
 from bot.services.plans import get_or_create_workstream
-from bot.store.models import Action, Plan, Update
+from bot.store.models import Action, Person, Plan, Update
 
 
 @dataclass
@@ -27,6 +32,12 @@ class ImportReport:
     not_in_file: list[str] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     unlinked_leads: list[str] = field(default_factory=list)
+    problems_left_off: int = 0  # problems beyond those listed in `problems`
+    notes_recorded: list[str] = field(default_factory=list)  # refs given a note from the file
+    # Leads named only by name that matched no one already known: new people, by name alone.
+    unmatched_leads: list[str] = field(default_factory=list)
+    # Five-point ratings the store could not keep and stored as the nearer three-point one.
+    ratings_narrowed: list[str] = field(default_factory=list)
 
 
 def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
@@ -36,15 +47,25 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     existing = {
         a.ref: a for a in ctx.session.scalars(select(Action).where(Action.plan_id == plan.id))
     }
-    report = ImportReport(problems=list(parsed.problems))
+    report = ImportReport(
+        problems=list(parsed.problems), problems_left_off=parsed.problems_left_off
+    )
+    report.unmatched_leads = _unmatched_names(ctx, parsed.rows)
+    _narrow_ratings(parsed.rows, report)
+    noted = _notes_already_imported(ctx, plan)
     note = f"Imported from {source_name}"
     for row in parsed.rows:
         action = existing.get(row.ref)
         if action is None:
-            _create(ctx, plan, row, note)
+            action = _create(ctx, plan, row, note)
             report.created.append(row.ref)
+            if _record_notes(ctx, action, row, noted):
+                report.notes_recorded.append(row.ref)
             continue
         changes = _update(ctx, action, row, note)
+        if _record_notes(ctx, action, row, noted):
+            report.notes_recorded.append(row.ref)
+            changes.append("note")
         if changes:
             report.changed[row.ref] = changes
         else:
@@ -93,7 +114,7 @@ def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
         ("workstream", action.workstream_id, workstream.id),
     ]
     for name, before, after in fields:
-        if before != after:
+        if before != after and name not in row.unread:
             edits.append(name)
     if "title" in edits:
         action.title = row.title
@@ -130,13 +151,77 @@ def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
     if status != action.status:
         moved.append("status")
     if moved:
+        kind = _kind_of_status_change(row, status, action.status)
         ctx.session.add(
-            _update_row(ctx, action, "update", action.rag, rag, action.status, status, note)
+            _update_row(ctx, action, kind, action.rag, rag, action.status, status, note)
         )
         action.rag, action.status = rag, status
         action.last_update_at = ctx.now
         action.last_note = note
     return edits + moved
+
+
+def _kind_of_status_change(row: PlanRow, status: str, before: str) -> str:
+    """A move to signed off that the tracker states as a sign-off is recorded as one."""
+    signed_off = status == Status.SIGNED_OFF.value and before != status
+    return "signoff" if signed_off and row.status == Status.SIGNED_OFF else "update"
+
+
+def _notes_already_imported(ctx: Ctx, plan: Plan) -> set[tuple[int, str]]:
+    """(action, note) pairs some import has recorded, so an unchanged file adds none again."""
+    found = ctx.session.execute(
+        select(Update.action_id, Update.note)
+        .join(Action, Action.id == Update.action_id)
+        .where(Action.plan_id == plan.id, Update.source == "import", Update.kind == "note")
+    )
+    return {(action_id, note) for action_id, note in found if note}
+
+
+def _tracker_note(row: PlanRow) -> str | None:
+    """What the row says in words: the status sentence, then the progress update."""
+    parts = [text for text in (row.status_note, row.note) if text]
+    return "\n".join(dict.fromkeys(parts)) or None
+
+
+def _record_notes(ctx: Ctx, action: Action, row: PlanRow, noted: set[tuple[int, str]]) -> bool:
+    """Records the row's note as the action's latest, once: not when an import already recorded
+    that text for the action, nor when it is already the latest note (an export read back)."""
+    text = _tracker_note(row)
+    if text is None or (action.id, text) in noted or text == action.last_note:
+        return False
+    ctx.session.add(
+        _update_row(ctx, action, "note", action.rag, action.rag, action.status, action.status, text)
+    )
+    noted.add((action.id, text))
+    action.last_note = text
+    action.last_update_at = ctx.now
+    return True
+
+
+def _unmatched_names(ctx: Ctx, rows: list[PlanRow]) -> list[str]:
+    """Leads named by name alone (after the reader paired names with e-mails in the file) that
+    match nobody the bot already knows: they become new people known only by name."""
+    names = {lead for row in rows for lead in row.leads if is_named_only(lead)}
+    if not names:
+        return []
+    known = {
+        name.lower()
+        for name in ctx.session.scalars(
+            select(Person.name).where(func.lower(Person.name).in_([n.lower() for n in names]))
+        )
+    }
+    return sorted(name for name in names if name.lower() not in known)
+
+
+def _narrow_ratings(rows: list[PlanRow], report: ImportReport) -> None:
+    """Until the store's rating column holds the five-point words, keep the nearer three-point
+    rating (red/amber → red, amber/green → amber: the cautious side) and say so."""
+    width = getattr(Action.__table__.c.rag.type, "length", None)
+    for row in rows:
+        if row.rag in FIVE_POINT_RAGS and width is not None and len(row.rag.value) > width:
+            narrower = Rag.RED if row.rag == Rag.RED_AMBER else Rag.AMBER
+            report.ratings_narrowed.append(f"{row.ref} ({row.rag.value} → {narrower.value})")
+            row.rag = narrower
 
 
 def _due_label(due: date | None, text: str | None) -> str:
