@@ -51,10 +51,10 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
         problems=list(parsed.problems), problems_left_off=parsed.problems_left_off
     )
     report.unmatched_leads = _unmatched_names(ctx, parsed.rows)
-    _narrow_ratings(parsed.rows, report)
+    rows = _narrow_ratings(parsed.rows, report)
     noted = _notes_already_imported(ctx, plan)
     note = f"Imported from {source_name}"
-    for row in parsed.rows:
+    for row in rows:
         action = existing.get(row.ref)
         if action is None:
             action = _create(ctx, plan, row, note)
@@ -167,32 +167,35 @@ def _kind_of_status_change(row: PlanRow, status: str, before: str) -> str:
     return "signoff" if signed_off and row.status == Status.SIGNED_OFF else "update"
 
 
-def _notes_already_imported(ctx: Ctx, plan: Plan) -> set[tuple[int, str]]:
-    """(action, note) pairs some import has recorded, so an unchanged file adds none again."""
+def _notes_already_imported(ctx: Ctx, plan: Plan) -> dict[int, list[str]]:
+    """The notes imports have recorded, by action, so an unchanged file adds none again."""
     found = ctx.session.execute(
         select(Update.action_id, Update.note)
         .join(Action, Action.id == Update.action_id)
         .where(Action.plan_id == plan.id, Update.source == "import", Update.kind == "note")
     )
-    return {(action_id, note) for action_id, note in found if note}
+    noted: dict[int, list[str]] = {}
+    for action_id, note in found:
+        if note:
+            noted.setdefault(action_id, []).append(note)
+    return noted
 
 
-def _tracker_note(row: PlanRow) -> str | None:
-    """What the row says in words: the status sentence, then the progress update."""
-    parts = [text for text in (row.status_note, row.note) if text]
-    return "\n".join(dict.fromkeys(parts)) or None
-
-
-def _record_notes(ctx: Ctx, action: Action, row: PlanRow, noted: set[tuple[int, str]]) -> bool:
-    """Records the row's note as the action's latest, once: not when an import already recorded
-    that text for the action, nor when it is already the latest note (an export read back)."""
-    text = _tracker_note(row)
-    if text is None or (action.id, text) in noted or text == action.last_note:
+def _record_notes(ctx: Ctx, action: Action, row: PlanRow, noted: dict[int, list[str]]) -> bool:
+    """Records what the row says in words (the status sentence, then the progress update) as the
+    action's latest note, once: only when some part of it is in no note an import recorded for
+    the action before, and it is not already the latest note (an export read back)."""
+    parts = list(dict.fromkeys(text for text in (row.status_note, row.note) if text))
+    before = noted.get(action.id, [])
+    text = "\n".join(parts)
+    if not parts or text == action.last_note:
+        return False
+    if all(any(part in old for old in before) for part in parts):
         return False
     ctx.session.add(
         _update_row(ctx, action, "note", action.rag, action.rag, action.status, action.status, text)
     )
-    noted.add((action.id, text))
+    noted.setdefault(action.id, []).append(text)
     action.last_note = text
     action.last_update_at = ctx.now
     return True
@@ -213,15 +216,18 @@ def _unmatched_names(ctx: Ctx, rows: list[PlanRow]) -> list[str]:
     return sorted(name for name in names if name.lower() not in known)
 
 
-def _narrow_ratings(rows: list[PlanRow], report: ImportReport) -> None:
-    """Until the store's rating column holds the five-point words, keep the nearer three-point
-    rating (red/amber → red, amber/green → amber: the cautious side) and say so."""
+def _narrow_ratings(rows: list[PlanRow], report: ImportReport) -> list[PlanRow]:
+    """Until the store's rating column holds the five-point words, the rows with the nearer
+    three-point rating (red/amber → red, amber/green → amber: the cautious side), said so."""
     width = getattr(Action.__table__.c.rag.type, "length", None)
+    narrowed: list[PlanRow] = []
     for row in rows:
         if row.rag in FIVE_POINT_RAGS and width is not None and len(row.rag.value) > width:
             narrower = Rag.RED if row.rag == Rag.RED_AMBER else Rag.AMBER
             report.ratings_narrowed.append(f"{row.ref} ({row.rag.value} → {narrower.value})")
-            row.rag = narrower
+            row = row.model_copy(update={"rag": narrower})
+        narrowed.append(row)
+    return narrowed
 
 
 def _due_label(due: date | None, text: str | None) -> str:
