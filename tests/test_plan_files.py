@@ -11,10 +11,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 from openpyxl.styles import PatternFill
+from openpyxl.styles.colors import Color
 
-from bot.domain import Invalid, Rag, Status, UserError
+from bot.domain import RAG_EMOJI, Invalid, Rag, Status, UserError
+from bot.plans.colours import COMPLETE, colour_meaning, fill_meaning, theme_colours
 from bot.plans.dates import parse_due, stable_due_wording
+from bot.plans.leads import link_names_to_emails, split_leads
 from bot.plans.read import ParsedPlan, PlanFileError, PlanRow, read_plan, read_plan_bytes
+from bot.plans.status import read_status
 from bot.plans.write import COLUMNS, ExportRow, export, write_csv, write_markdown, write_xlsx
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
@@ -703,3 +707,231 @@ def test_markdown_export_of_nothing(tmp_path: Path) -> None:
     export([], "md", tmp_path / "plan.md")
 
     assert (tmp_path / "plan.md").read_text() == "# plan\n\nNo actions.\n"
+
+
+# --- Trackers as councils write them -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        ("April 27", date(2027, 4, 30)),
+        ("December 26", date(2026, 12, 31)),
+        ("Q4 26/27", date(2027, 3, 31)),
+        ("Q1 26/27", date(2026, 6, 30)),
+        ("2026/27", date(2027, 3, 31)),
+        ("FY 2026-27", date(2027, 3, 31)),
+        ("End of Spring Term 2027", date(2027, 3, 31)),
+        ("End of Summer term 2027", date(2027, 7, 31)),
+    ],
+)
+def test_dates_as_councils_write_them(text: str, due: date) -> None:
+    assert parse_due(text, today=TODAY) == (due, text)
+    assert stable_due_wording(due, text) == text  # each names its own year: written back
+
+
+def test_tbc_is_no_date_and_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text("Ref,Title,Due\n7A,Pledge,TBC\n8C,Protocol,Ongoing\n")
+
+    plan = read_plan(path)
+
+    assert [(row.due, row.due_text) for row in plan.rows] == [(None, "TBC"), (None, "Ongoing")]
+    assert "Due date to be confirmed for 7A: no date set." in plan.notes
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "by", "on"),
+    [
+        (
+            "Objective met – signed off by SEND Ops 26/11/19",
+            Status.SIGNED_OFF,
+            "SEND Ops",
+            date(2019, 11, 26),
+        ),
+        (
+            "Objective met - Signed off by SEND Operational Leads 26/11/19",
+            Status.SIGNED_OFF,
+            "SEND Operational Leads",
+            date(2019, 11, 26),
+        ),
+        ("Complete - signed off", Status.SIGNED_OFF, None, None),
+        ("In progress - objective not met", Status.IN_PROGRESS, None, None),
+        ("Actions to follow up", Status.IN_PROGRESS, None, None),
+        ("Progress halted due to staff changes", Status.HALTED, None, None),
+        ("Objective met", Status.COMPLETE, None, None),
+        ("Not yet started – awaiting funding", Status.NOT_STARTED, None, None),
+        ("In Progress", Status.IN_PROGRESS, None, None),
+    ],
+)
+def test_status_sentences(text: str, status: Status, by: str | None, on: date | None) -> None:
+    reading = read_status(text)
+
+    assert (reading.status, reading.signed_off_by, reading.signed_off_on) == (status, by, on)
+    # A sentence is kept as the action's note; a bare status word is not a note.
+    assert reading.sentence == (text if len(re.findall(r"\w+", text)) >= 4 else None)
+
+
+def test_a_status_cell_that_states_no_status_is_refused() -> None:
+    with pytest.raises(Invalid, match="states no status"):
+        read_status("Blocked")
+
+
+@pytest.mark.parametrize(
+    ("text", "rag", "complete"),
+    [
+        ("R", Rag.RED, False),
+        ("A", Rag.AMBER, False),
+        ("G", Rag.GREEN, False),
+        ("Red/Amber", Rag.RED_AMBER, False),
+        ("Red / Amber", Rag.RED_AMBER, False),
+        ("Amber/Green", Rag.AMBER_GREEN, False),
+        ("Amber-Green", Rag.AMBER_GREEN, False),
+        ("At risk", Rag.AMBER, False),
+        ("Off track", Rag.RED, False),
+        ("On track", Rag.GREEN, False),
+        ("Blue", None, True),
+        ("Complete", None, True),
+    ],
+)
+def test_rag_as_trackers_write_it(tmp_path: Path, text: str, rag: Rag, complete: bool) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text(f"Ref,Title,RAG\n7A,Pledge,{text}\n")
+
+    [row] = read_plan(path).rows
+
+    assert row.rag == rag
+    assert (row.status == Status.COMPLETE) is complete
+
+
+def test_iterating_rag_gives_the_three_point_scale() -> None:
+    assert list(Rag) == [Rag.RED, Rag.AMBER, Rag.GREEN] == list(Rag.scale(3))
+    assert Rag.scale(5) == (Rag.RED, Rag.RED_AMBER, Rag.AMBER, Rag.AMBER_GREEN, Rag.GREEN)
+    assert Rag("amber/green") is Rag.AMBER_GREEN
+    assert all(rag in RAG_EMOJI for rag in Rag.scale(5))
+
+
+@pytest.mark.parametrize(
+    ("rgb", "meaning"),
+    [
+        ("FFFF0000", Rag.RED),
+        ("F8696B", Rag.RED),
+        ("FFC7CE", Rag.RED),  # Excel's "Bad" style
+        ("FFC000", Rag.AMBER),
+        ("FFFF00", Rag.AMBER),  # yellow stands for amber
+        ("FFEB9C", Rag.AMBER),  # Excel's "Neutral" style
+        ("00B050", Rag.GREEN),
+        ("C6EFCE", Rag.GREEN),  # Excel's "Good" style
+        ("0070C0", COMPLETE),
+        ("FFFFFF", None),
+        ("D9D9D9", None),
+        ("000000", None),
+        ("7030A0", None),  # purple says nothing
+    ],
+)
+def test_fill_colours(rgb: str, meaning: object) -> None:
+    assert colour_meaning(rgb) == meaning
+
+
+def test_theme_colours_come_from_the_workbook_theme() -> None:
+    from openpyxl.writer.theme import theme_xml
+
+    theme = theme_colours(theme_xml)
+
+    assert theme[4:10] == ["4F81BD", "C0504D", "9BBB59", "8064A2", "4BACC6", "F79646"]
+    assert fill_meaning(PatternFill("solid", fgColor=Color(theme=5)), theme) == Rag.RED
+    assert fill_meaning(PatternFill("solid", fgColor=Color(theme=9, tint=0.6)), theme) == Rag.AMBER
+    assert fill_meaning(PatternFill("solid", fgColor=Color(theme=1)), theme) is None
+
+
+def test_leads_split_on_every_separator_trackers_use() -> None:
+    assert split_leads("Sam Lead & Raj Patel / jo@x.gov.uk; U012ABC, Ellen Price and Ann Day") == [
+        "Sam Lead",
+        "Raj Patel",
+        "jo@x.gov.uk",
+        "U012ABC",
+        "Ellen Price",
+        "Ann Day",
+    ]
+    assert split_leads("Alexander Anderson") == ["Alexander Anderson"]  # "and" inside a word
+
+
+def test_a_name_is_the_e_mail_that_spells_it() -> None:
+    links = link_names_to_emails(
+        ["Sam Lead", "sam.lead@council.gov.uk", "J Smith", "jsmith@x.org", "Raj Patel"]
+    )
+
+    assert links.linked == {"Sam Lead": "sam.lead@council.gov.uk", "J Smith": "jsmith@x.org"}
+    assert links.unmatched == ["Raj Patel"]
+
+
+def test_a_name_two_e_mails_could_spell_is_not_guessed() -> None:
+    links = link_names_to_emails(["Jo Lang", "jo.lang@council.gov.uk", "jo.lang@icb.nhs.uk"])
+
+    assert links.linked == {} and links.unmatched == ["Jo Lang"]
+
+
+def test_section_rows_give_the_workstream_and_lone_text_is_not_one(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text(
+        "Ref,Title,Lead\n"
+        "Pillar 2 – Joint commissioning,,\n"
+        "2A,Strategy,U1\n"
+        ",Commission SALT jointly,\n"  # a row that lost its ref: reported, not a heading
+        "2B,SALT,U2\n"
+    )
+
+    plan = read_plan(path)
+
+    assert [(row.ref, row.workstream) for row in plan.rows] == [
+        ("2A", "Pillar 2 – Joint commissioning"),
+        ("2B", "Pillar 2 – Joint commissioning"),
+    ]
+    assert [(p.row, p.reason) for p in plan.problems] == [(4, "no ref")]
+
+
+def test_strategic_priorities_are_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text(
+        'Ref,Title,Priority,Strategic priority\n7A,Pledge,Culture,"Health and care; Early help, '
+        'Co-production"\n'
+    )
+
+    [row] = read_plan(path).rows
+
+    assert row.workstream == "Culture"
+    assert row.priorities == ["Health and care", "Early help", "Co-production"]
+
+
+def test_a_hidden_column_is_not_read(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Ref", "Old RAG", "Title", "RAG"])
+    sheet.append(["7A", "Red", "Pledge", None])
+    sheet.column_dimensions["B"].hidden = True
+    sheet["D2"].fill = PatternFill("solid", fgColor="00B050")
+    workbook.save(tmp_path / "plan.xlsx")
+
+    plan = read_plan(tmp_path / "plan.xlsx")
+
+    [row] = plan.rows
+    assert (row.rag, row.rag_from_colour) == (Rag.GREEN, True)
+    assert "Hidden columns not read: Old RAG." in plan.notes
+
+
+def test_markdown_orders_workstreams_by_their_position_in_the_plan() -> None:
+    # Joint Commissioning comes first in the export (refs sort 2A before 11F) but second in
+    # the plan.
+    positions = {"Joint Commissioning": 1, "Graduated Response": 0}
+    rows = [
+        row.model_copy(update={"workstream_position": positions[row.workstream]})
+        for row in export_rows()
+    ]
+
+    text = write_markdown(rows, "Plan")
+
+    order = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert order == ["Graduated Response", "Joint Commissioning"]
+    unordered = write_markdown(export_rows(), "Plan")  # without positions: as they appear
+    assert unordered.index("## Joint Commissioning") < unordered.index("## Graduated Response")
