@@ -82,6 +82,8 @@ _RAG_WORDS = {
     "a/g": Rag.AMBER_GREEN,
     "ag": Rag.AMBER_GREEN,
     "green/amber": Rag.AMBER_GREEN,
+    "g/a": Rag.AMBER_GREEN,
+    "a/r": Rag.RED_AMBER,
     # Delivery words trackers put in the RAG column.
     "off track": Rag.RED,
     "at risk": Rag.AMBER,

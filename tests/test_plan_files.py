@@ -723,11 +723,19 @@ def test_markdown_export_of_nothing(tmp_path: Path) -> None:
         ("FY 2026-27", date(2027, 3, 31)),
         ("End of Spring Term 2027", date(2027, 3, 31)),
         ("End of Summer term 2027", date(2027, 7, 31)),
+        ("March 2027 (revised)", date(2027, 3, 31)),
+        ("September 2026 - July 2027", date(2027, 7, 31)),
+        ("Sept 2026 to July 2027", date(2027, 7, 31)),
     ],
 )
 def test_dates_as_councils_write_them(text: str, due: date) -> None:
     assert parse_due(text, today=TODAY) == (due, text)
     assert stable_due_wording(due, text) == text  # each names its own year: written back
+
+
+@pytest.mark.parametrize("text", ["Termly", "Quarterly", "Complete"])
+def test_recurring_and_done_are_no_single_date(text: str) -> None:
+    assert parse_due(text) == (None, text)
 
 
 def test_tbc_is_no_date_and_is_reported(tmp_path: Path) -> None:
@@ -762,14 +770,20 @@ def test_tbc_is_no_date_and_is_reported(tmp_path: Path) -> None:
         ("Objective met", Status.COMPLETE, None, None),
         ("Not yet started – awaiting funding", Status.NOT_STARTED, None, None),
         ("In Progress", Status.IN_PROGRESS, None, None),
+        ("Partially complete", Status.IN_PROGRESS, None, None),
+        ("Delayed", Status.IN_PROGRESS, None, None),
+        ("Closed", Status.COMPLETE, None, None),
+        ("Proposed to close", Status.COMPLETE, None, None),
+        ("Superseded", Status.HALTED, None, None),
     ],
 )
 def test_status_sentences(text: str, status: Status, by: str | None, on: date | None) -> None:
     reading = read_status(text)
 
     assert (reading.status, reading.signed_off_by, reading.signed_off_on) == (status, by, on)
-    # A sentence is kept as the action's note; a bare status word is not a note.
-    assert reading.sentence == (text if len(re.findall(r"\w+", text)) >= 4 else None)
+    # Anything but a short status word is kept as the action's note, so no nuance is lost.
+    short_words = {"Complete - signed off", "Objective met", "In Progress"}
+    assert reading.sentence == (None if text in short_words else text)
 
 
 def test_a_status_cell_that_states_no_status_is_refused() -> None:
@@ -790,6 +804,9 @@ def test_a_status_cell_that_states_no_status_is_refused() -> None:
         ("At risk", Rag.AMBER, False),
         ("Off track", Rag.RED, False),
         ("On track", Rag.GREEN, False),
+        ("G/A", Rag.AMBER_GREEN, False),
+        ("Green (complete)", Rag.GREEN, False),
+        ("Grey", None, False),
         ("Blue", None, True),
         ("Complete", None, True),
     ],

@@ -31,8 +31,31 @@ MONTHS["sept"] = 9
 
 # Words plans use for "no fixed date"; the wording is kept so nobody's intent is lost.
 OPEN_ENDED = frozenset(
-    {"ongoing", "tbc", "tbd", "to be confirmed", "n/a", "na", "continuous", "rolling"}
+    {
+        "ongoing",
+        "tbc",
+        "tbd",
+        "to be confirmed",
+        "to be decided",
+        "n/a",
+        "na",
+        "continuous",
+        "rolling",
+        # Recurring work, and a due column that says the work is done: no single date.
+        "weekly",
+        "monthly",
+        "quarterly",
+        "termly",
+        "annually",
+        "annual",
+        "complete",
+        "completed",
+    }
 )
+# "March 2027 (revised)": the date is read without the bracketed remark; the wording keeps it.
+_REMARK = re.compile(r"\s*\([^)]*\)\s*$")
+# "September 2026 - July 2027", "Sept 2026 to July 2027": due at the end of the range.
+_RANGE = re.compile(r".+?\s+(?:-|–|—|to|until)\s+(.+)", re.IGNORECASE)
 # Cells that only say "nothing here".
 BLANK_MARKS = frozenset({"-", "–", "—"})
 
@@ -83,10 +106,12 @@ def parse_due(
       `Spring 2026/27` names the academic year: autumn falls in its first year, spring and
       summer in its second.
     - `End of Spring Term 2027`: the same as `Spring 2027`.
+    - `March 2027 (revised)`: a bracketed remark after a date is kept in the wording only.
+    - `September 2026 - July 2027`, `… to July 2027`: a range is due at its end.
     - `End of March`, `by March`: the next end of that month on or after `today`.
     - `by`, `end of` or `by the end of` may lead any of these.
-    `Ongoing`, `TBC`, `TBD`, `n/a` give `(None, wording)`; empty cells and a lone dash give
-    `(None, None)`.
+    `Ongoing`, `TBC`, `TBD`, `n/a`, `Termly`, `Complete` give `(None, wording)`; empty cells and
+    a lone dash give `(None, None)`.
 
     Raises Invalid for anything else, saying which forms work.
     """
@@ -105,6 +130,12 @@ def parse_due(
     if plain is not None:
         return plain, None
     due = _worded_date(wording, today or date.today())
+    if due is None and (remark := _REMARK.search(wording)) and remark.start() > 0:
+        due = _plain_date(wording[: remark.start()]) or _worded_date(
+            wording[: remark.start()], today or date.today()
+        )
+    if due is None and (span := _RANGE.fullmatch(wording)):
+        due = _plain_date(span.group(1)) or _worded_date(span.group(1), today or date.today())
     if due is None:
         raise _not_a_date(wording)
     return due, wording

@@ -159,7 +159,9 @@ MAX_PRIORITY_CHARS = 200
 
 # A RAG column saying "blue" or "complete" means the action is done, not rated.
 RAG_MEANING_COMPLETE = frozenset({"blue", "b", "complete", "completed", "done"})
-RAG_MEANING_UNRATED = frozenset({"n/a", "na", "-", "–", "—", "tbc", "none", "not rated"})
+RAG_MEANING_UNRATED = frozenset(
+    {"n/a", "na", "-", "–", "—", "tbc", "none", "not rated", "grey", "gray", "not yet due"}
+)
 # Due wordings that mean "no date yet": loaded without a date, and said so.
 DUE_NOT_SET = frozenset({"tbc", "tbd", "to be confirmed", "to be decided"})
 
@@ -579,6 +581,8 @@ def _due(value: object, today: date | None) -> tuple[date | None, str | None]:
 def _rag(value: object) -> tuple[Rag | None, bool]:
     """The rating, and whether the cell instead says the action is complete ("Blue")."""
     text = " ".join(_cell_text(value).split())
+    # "Green (complete)", "Amber (was red)": the rating is the word before the bracket.
+    text = re.sub(r"\s*\(.*\)\s*$", "", text) or text
     if not text or text.lower() in RAG_MEANING_UNRATED:
         return None, False
     if text.lower() in RAG_MEANING_COMPLETE:

@@ -26,12 +26,18 @@ _SIGNED_OFF = re.compile(
 _KEYWORDS: tuple[tuple[re.Pattern[str], Status], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), status)
     for pattern, status in (
-        (r"\bnot\s+(?:yet\s+)?started\b", Status.NOT_STARTED),
-        (r"\b(?:halted|on\s+hold|paused|stopped|suspended)\b", Status.HALTED),
+        (r"\bnot\s+(?:yet\s+)?started\b|\bnot\s+(?:yet\s+)?due\b", Status.NOT_STARTED),
+        (r"\b(?:halted|on\s+hold|paused|stopped|suspended|superseded)\b", Status.HALTED),
         (r"\bnot\s+(?:met|complete|completed|achieved)\b", Status.IN_PROGRESS),
+        (r"\b(?:partially|partly)\b", Status.IN_PROGRESS),
         (r"\bfollow[\s\-]*up\b", Status.IN_PROGRESS),
-        (r"\b(?:complete|completed|objective\s+met|achieved|done)\b", Status.COMPLETE),
-        (r"\b(?:in\s+progress|on\s+track|underway|ongoing|started)\b", Status.IN_PROGRESS),
+        (r"\bpropos\w*\s+(?:to|for)\s+clos|\brecommend\w*\s+for\s+closure", Status.COMPLETE),
+        (r"\b(?:complete|completed|objective\s+met|achieved|done|closed)\b", Status.COMPLETE),
+        (
+            r"\b(?:in\s+progress|on\s+track|underway|ongoing|started|open|delayed|overdue|"
+            r"behind\s+schedule|slipped)\b",
+            Status.IN_PROGRESS,
+        ),
     )
 )
 
