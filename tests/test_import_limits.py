@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from bot.cli import main
 from bot.plans.limits import MAX_COLUMNS, MAX_PROBLEMS_LISTED, MAX_ROWS
 from bot.plans.read import PlanFileError, read_plan, read_plan_bytes
 from bot.plans.report import problem_lines
@@ -182,3 +183,19 @@ def test_the_problem_report_is_capped(tmp_path: Path) -> None:
     assert lines[-1] == f"  …and {500 - MAX_PROBLEMS_LISTED} more problems"
     assert len(lines) == MAX_PROBLEMS_LISTED + 2
     assert [row.ref for row in plan.rows] == ["7A"]
+
+
+def test_wsoa_import_refuses_a_bomb_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Refused before any database is opened: none is configured, and none is created.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WSOA_DATABASE_URL", raising=False)
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(billion_laughs())
+
+    with timed():
+        assert main(["import", str(path)]) == 2
+
+    assert "plan.yaml uses the alias *a for a list or mapping" in capsys.readouterr().err
+    assert not (tmp_path / "wsoa.db").exists()

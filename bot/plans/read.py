@@ -956,8 +956,7 @@ def _rag_colours(
     colours: dict[int, Colour] = {}
     for index in range(header.row_index + 1, len(rows)):
         row_number = top_left.get(index + 1, index + 1)
-        cell = sheet._cells.get((row_number, column + 1))  # no cell: no fill, and none created
-        meaning = fill_meaning(cell.fill, theme) if cell is not None else None
+        meaning = fill_meaning(sheet.cell(row_number, column + 1).fill, theme)
         if meaning is not None:
             colours[index] = meaning
     return colours
