@@ -499,6 +499,8 @@ def test_yaml_plan() -> None:
     assert rows["11F"].measure == (
         "No child waits over 30 weeks\nMonthly waiting list reported to the board"
     )
+    # 11F's `updates:` history (for the demo loader) is nested data, never read as a note.
+    assert [row.note for row in plan.rows] == [None] * 4
     [problem] = plan.problems
     assert (problem.row, problem.ref, problem.column, problem.loaded) == (4, "12B", "rag", True)
     assert "purple" in problem.reason

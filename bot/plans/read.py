@@ -214,6 +214,10 @@ def _yaml_values(action: dict[Any, Any]) -> dict[str, object]:
     """An action's keys read like column headings, so `lead`, `leads` and `owner` all work."""
     values: dict[str, object] = {}
     for key, value in action.items():
+        if isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
+        ):
+            continue  # nested data (the demo's `updates:` history) is not a plan field
         found = field_for_heading(str(key))
         if found is not None and found not in values:
             values[found] = value

@@ -114,7 +114,6 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "Progress updates",
         "Latest update",
         "Commentary",
-        "Update",
         "Progress to date",
         "Comments",
     ),
