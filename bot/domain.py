@@ -31,6 +31,10 @@ class Rag(StrEnum):
     RED = "red"
     AMBER = "amber"
     GREEN = "green"
+    # The five-point delivery-confidence scale many UK public bodies use adds these two; a plan
+    # whose tracker uses them keeps them (see bot.plans.read, ParsedPlan.rag_scale).
+    RED_AMBER = "red/amber"
+    AMBER_GREEN = "amber/green"
 
     @classmethod
     def parse(cls, word: str) -> Rag:
@@ -44,6 +48,19 @@ class Rag(StrEnum):
         key = word.strip().lower()
         return _RAG_WORDS.get(key)
 
+    @classmethod
+    def scale(cls, points: int = 3) -> tuple[Rag, ...]:
+        """The ratings of a three- or five-point plan, worst first."""
+        if points == 5:
+            return (cls.RED, cls.RED_AMBER, cls.AMBER, cls.AMBER_GREEN, cls.GREEN)
+        return (cls.RED, cls.AMBER, cls.GREEN)
+
+
+# Iterating Rag (forms, option lists, counts) gives the three-point scale every plan has; the two
+# five-point ratings are reached by name, by value and through Rag.scale(5), so a three-point
+# plan never offers them. Displays that show a five-point plan ask for Rag.scale(5).
+Rag._member_names_ = [rag.name for rag in Rag.scale(3)]
+
 
 _RAG_WORDS = {
     "red": Rag.RED,
@@ -52,7 +69,27 @@ _RAG_WORDS = {
     "a": Rag.AMBER,
     "green": Rag.GREEN,
     "g": Rag.GREEN,
+    # As trackers write the five-point scale.
+    "red/amber": Rag.RED_AMBER,
+    "red-amber": Rag.RED_AMBER,
+    "red amber": Rag.RED_AMBER,
+    "r/a": Rag.RED_AMBER,
+    "ra": Rag.RED_AMBER,
+    "amber/red": Rag.RED_AMBER,
+    "amber/green": Rag.AMBER_GREEN,
+    "amber-green": Rag.AMBER_GREEN,
+    "amber green": Rag.AMBER_GREEN,
+    "a/g": Rag.AMBER_GREEN,
+    "ag": Rag.AMBER_GREEN,
+    "green/amber": Rag.AMBER_GREEN,
+    "g/a": Rag.AMBER_GREEN,
+    "a/r": Rag.RED_AMBER,
+    # Delivery words trackers put in the RAG column.
+    "off track": Rag.RED,
+    "at risk": Rag.AMBER,
+    "on track": Rag.GREEN,
 }
+FIVE_POINT_RAGS = frozenset({Rag.RED_AMBER, Rag.AMBER_GREEN})
 
 
 class Status(StrEnum):
@@ -97,18 +134,32 @@ _STATUS_WORDS: dict[str, Status] = {s.value: s for s in Status} | {
     "on track": Status.IN_PROGRESS,
     "ongoing": Status.IN_PROGRESS,
     "in progress objective not met": Status.IN_PROGRESS,
+    "actions to follow up": Status.IN_PROGRESS,
+    "work in progress": Status.IN_PROGRESS,
+    "wip": Status.IN_PROGRESS,
     "completed": Status.COMPLETE,
     "done": Status.COMPLETE,
     "objective met": Status.COMPLETE,
     "signed-off": Status.SIGNED_OFF,
     "signedoff": Status.SIGNED_OFF,
     "objective met and signed off": Status.SIGNED_OFF,
+    "complete signed off": Status.SIGNED_OFF,
+    "complete and signed off": Status.SIGNED_OFF,
+    "objective met signed off": Status.SIGNED_OFF,
     "on hold": Status.HALTED,
     "paused": Status.HALTED,
     "stopped": Status.HALTED,
+    "progress halted": Status.HALTED,
+    "suspended": Status.HALTED,
 }
 
-RAG_EMOJI = {Rag.RED: "🔴", Rag.AMBER: "🟠", Rag.GREEN: "🟢"}
+RAG_EMOJI = {
+    Rag.RED: "🔴",
+    Rag.RED_AMBER: "🔴🟠",
+    Rag.AMBER: "🟠",
+    Rag.AMBER_GREEN: "🟠🟢",
+    Rag.GREEN: "🟢",
+}
 
 MAX_NOTE_CHARS = 3000
 MAX_REF_CHARS = 20

@@ -11,10 +11,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 from openpyxl.styles import PatternFill
+from openpyxl.styles.colors import Color
 
-from bot.domain import Invalid, Rag, Status, UserError
+from bot.domain import RAG_EMOJI, Invalid, Rag, Status, UserError
+from bot.plans.colours import COMPLETE, colour_meaning, fill_meaning, theme_colours
 from bot.plans.dates import parse_due, stable_due_wording
+from bot.plans.leads import link_names_to_emails, split_leads
 from bot.plans.read import ParsedPlan, PlanFileError, PlanRow, read_plan, read_plan_bytes
+from bot.plans.status import read_status
 from bot.plans.write import COLUMNS, ExportRow, export, write_csv, write_markdown, write_xlsx
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
@@ -144,7 +148,8 @@ def test_council_tracker_loads_every_action(filename: str) -> None:
 
     assert plan.problems == []
     assert [row.ref for row in plan.rows] == TRACKER_REFS
-    assert plan.ignored_columns == ["Comments"]
+    assert plan.ignored_columns == []  # Comments is the progress-update column
+    assert by_ref(plan)["2A.3"].note == "Deep dive held 27/09/23"
     assert plan.name is None
     # The header is on row 4 under a title and a blank row, so the first action is row 5.
     assert plan.rows[0].row == 5
@@ -202,28 +207,53 @@ def test_blue_in_the_rag_column_means_complete() -> None:
 def test_broken_rows_are_reported_and_good_rows_still_load() -> None:
     plan = read_plan(FIXTURES / "broken_tracker.csv", today=TODAY)
 
-    assert [(row.row, row.ref) for row in plan.rows] == [(2, "2A.3"), (8, "11F")]
-    problems = {p.row: (p.ref, p.reason) for p in plan.problems}
+    # A row with a ref and a title always loads; only the unreadable cell is left out.
+    assert [(row.row, row.ref) for row in plan.rows] == [
+        (2, "2A.3"),
+        (3, "2A.4"),
+        (4, "7A"),
+        (8, "11F"),
+        (9, "12B"),
+    ]
+    problems = {p.row: (p.ref, p.column, p.value, p.loaded, p.reason) for p in plan.problems}
     assert problems == {
-        3: ("2A.4", "unknown RAG word “Yellow”: use red, amber or green"),
-        4: ("7A", "“someday” is not a date: use 31/01/2027, 2027-01-31, March 2027 or Ongoing"),
-        5: (None, "no ref"),
-        6: ("2A.3", "2A.3 appears again (first on row 2)"),
-        9: ("12B", problems[9][1]),
+        3: (
+            "2A.4",
+            "RAG",
+            "Yellow",
+            True,
+            "RAG: unknown RAG word “Yellow”: use red, amber or green (or red/amber, "
+            "amber/green, blue for complete) — loaded not rated (an action already in the plan "
+            "keeps its rating)",
+        ),
+        4: (
+            "7A",
+            "Due",
+            "someday",
+            True,
+            "Due: “someday” is not a date: use 31/01/2027, 2027-01-31, March 2027 or Ongoing — "
+            "loaded without a due date (an action already in the plan keeps its date)",
+        ),
+        5: (None, None, None, False, "no ref"),
+        6: ("2A.3", None, None, False, "2A.3 appears again (first on row 2)"),
+        9: ("12B", "Status", "Blocked", True, problems[9][4]),
     }
-    assert problems[9][1].startswith("unknown status “Blocked”: use not started, in progress")
+    assert problems[9][4].startswith("Status: “Blocked” states no status (use not started")
+    rows = by_ref(plan)
+    assert (rows["2A.4"].rag, rows["2A.4"].unread) == (None, ["rag"])
+    assert (rows["7A"].due, rows["7A"].unread, rows["7A"].rag) == (None, ["due"], Rag.GREEN)
+    assert (rows["12B"].status, rows["12B"].unread) == (None, ["status"])
 
 
-def test_a_row_gets_every_one_of_its_problems(tmp_path: Path) -> None:
+def test_a_row_without_a_title_gets_every_one_of_its_problems(tmp_path: Path) -> None:
     path = tmp_path / "plan.csv"
-    path.write_text("Ref,Title,RAG,Due\n7A,,Yellow,someday\n8C,Fine,red,\n")
+    path.write_text("Ref,Title,RAG,Due\n7A,,Yellow,someday\n7A,Fine,red,\n8C,Fine,red,\n")
 
     plan = read_plan(path)
 
-    [problem] = plan.problems
-    assert problem.row == 2
-    assert "no title" in problem.reason
-    assert "Yellow" in problem.reason and "someday" in problem.reason
+    [no_title, again] = plan.problems
+    assert (no_title.row, no_title.reason, no_title.loaded) == (2, "no title", False)
+    assert (again.row, again.reason) == (3, "7A appears again (first on row 2)")
     assert [row.ref for row in plan.rows] == ["8C"]
 
 
@@ -235,8 +265,11 @@ def test_over_long_cells_are_problems_not_cut_short(tmp_path: Path) -> None:
 
     reasons = {p.ref: p.reason for p in plan.problems}
     assert reasons["7A"] == "the title is 501 characters; the limit is 500"
-    assert reasons["8C"] == "the measure is 2,001 characters; the limit is 2,000"
-    assert [row.ref for row in plan.rows] == ["9A"]
+    assert reasons["8C"] == (
+        "Measure: the measure is 2,001 characters; the limit is 2,000 — loaded without a "
+        "measure (an action already in the plan keeps its measure)"
+    )
+    assert [(row.ref, row.measure) for row in plan.rows] == [("8C", None), ("9A", None)]
 
 
 def test_bad_refs_are_problems(tmp_path: Path) -> None:
@@ -453,6 +486,7 @@ def test_yaml_plan() -> None:
         (1, "2A.3", "Joint Commissioning"),
         (2, "2B", "Joint Commissioning"),
         (3, "11F", "Graduated Response"),
+        (4, "12B", "Graduated Response"),  # loaded, its unreadable rating left out
     ]
     rows = by_ref(plan)
     assert rows["2A.3"].leads == ["U012ABC", "jo.lang@council.example"]
@@ -465,9 +499,12 @@ def test_yaml_plan() -> None:
     assert rows["11F"].measure == (
         "No child waits over 30 weeks\nMonthly waiting list reported to the board"
     )
+    # 11F's `updates:` history (for the demo loader) is nested data, never read as a note.
+    assert [row.note for row in plan.rows] == [None] * 4
     [problem] = plan.problems
-    assert (problem.row, problem.ref) == (4, "12B")
+    assert (problem.row, problem.ref, problem.column, problem.loaded) == (4, "12B", "rag", True)
     assert "purple" in problem.reason
+    assert rows["12B"].rag is None
 
 
 def test_yaml_duplicates_are_counted_by_action() -> None:
@@ -565,9 +602,11 @@ def assert_round_trip(plan: ParsedPlan, rows: list[ExportRow]) -> None:
         assert read.rag == (Rag(wrote.rag) if wrote.rag else None)
         assert read.measure == wrote.measure
     due_texts = [row.due_text for row in plan.rows]
-    # Wording that names its own date survives; "End of March" comes back as the date it meant.
-    assert due_texts == ["March 2027", "Ongoing", "Q3 2026/27", None]
-    assert plan.ignored_columns == ["Latest note", "Latest update", "Open follow-ups"]
+    # Every wording survives beside its date, even "End of March", whose date depends on the day.
+    assert due_texts == ["March 2027", "Ongoing", "Q3 2026/27", "End of March"]
+    # The latest note is read back as the tracker's note; the import records it only when new.
+    assert [row.note for row in plan.rows] == [wrote.latest_note for wrote in rows]
+    assert plan.ignored_columns == ["Latest update", "Open follow-ups"]
 
 
 def test_csv_export_round_trips(tmp_path: Path) -> None:
@@ -616,8 +655,20 @@ def test_xlsx_export_is_laid_out_for_people(tmp_path: Path) -> None:
     fills = [sheet.cell(line, rag).fill.fgColor.rgb for line in (2, 4, 5)]
     assert fills == ["00FFC000", "00F8696B", "0063BE7B"]
     assert sheet.cell(3, rag).fill.fill_type is None
-    assert sheet.cell(4, COLUMNS.index("Due") + 1).value == "Q3 2026/27"
-    assert sheet.cell(5, COLUMNS.index("Due") + 1).value == datetime(2027, 3, 31)
+    # Dates in one column, the plan's wording in the next: never mixed in one column.
+    due, wording = COLUMNS.index("Due") + 1, COLUMNS.index("Due as written") + 1
+    assert [sheet.cell(line, due).value for line in (2, 3, 4, 5)] == [
+        datetime(2027, 3, 31),
+        None,
+        datetime(2026, 12, 31),
+        datetime(2027, 3, 31),
+    ]
+    assert [sheet.cell(line, wording).value for line in (2, 3, 4, 5)] == [
+        "March 2027",
+        "Ongoing",
+        "Q3 2026/27",
+        "End of March",
+    ]
     assert sheet.cell(2, COLUMNS.index("Latest update") + 1).value == datetime(2027, 1, 5, 9, 30)
     widths = {
         heading: sheet.column_dimensions[chr(65 + i)].width for i, heading in enumerate(COLUMNS)
@@ -658,3 +709,248 @@ def test_markdown_export_of_nothing(tmp_path: Path) -> None:
     export([], "md", tmp_path / "plan.md")
 
     assert (tmp_path / "plan.md").read_text() == "# plan\n\nNo actions.\n"
+
+
+# --- Trackers as councils write them -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        ("April 27", date(2027, 4, 30)),
+        ("December 26", date(2026, 12, 31)),
+        ("Q4 26/27", date(2027, 3, 31)),
+        ("Q1 26/27", date(2026, 6, 30)),
+        ("2026/27", date(2027, 3, 31)),
+        ("FY 2026-27", date(2027, 3, 31)),
+        ("End of Spring Term 2027", date(2027, 3, 31)),
+        ("End of Summer term 2027", date(2027, 7, 31)),
+        ("March 2027 (revised)", date(2027, 3, 31)),
+        ("September 2026 - July 2027", date(2027, 7, 31)),
+        ("Sept 2026 to July 2027", date(2027, 7, 31)),
+    ],
+)
+def test_dates_as_councils_write_them(text: str, due: date) -> None:
+    assert parse_due(text, today=TODAY) == (due, text)
+    assert stable_due_wording(due, text) == text  # each names its own year: written back
+
+
+@pytest.mark.parametrize("text", ["Termly", "Quarterly", "Complete"])
+def test_recurring_and_done_are_no_single_date(text: str) -> None:
+    assert parse_due(text) == (None, text)
+
+
+def test_tbc_is_no_date_and_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text("Ref,Title,Due\n7A,Pledge,TBC\n8C,Protocol,Ongoing\n")
+
+    plan = read_plan(path)
+
+    assert [(row.due, row.due_text) for row in plan.rows] == [(None, "TBC"), (None, "Ongoing")]
+    assert "Due date to be confirmed for 7A: no date set." in plan.notes
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "by", "on"),
+    [
+        (
+            "Objective met – signed off by SEND Ops 26/11/19",
+            Status.SIGNED_OFF,
+            "SEND Ops",
+            date(2019, 11, 26),
+        ),
+        (
+            "Objective met - Signed off by SEND Operational Leads 26/11/19",
+            Status.SIGNED_OFF,
+            "SEND Operational Leads",
+            date(2019, 11, 26),
+        ),
+        ("Complete - signed off", Status.SIGNED_OFF, None, None),
+        ("In progress - objective not met", Status.IN_PROGRESS, None, None),
+        ("Actions to follow up", Status.IN_PROGRESS, None, None),
+        ("Progress halted due to staff changes", Status.HALTED, None, None),
+        ("Objective met", Status.COMPLETE, None, None),
+        ("Not yet started – awaiting funding", Status.NOT_STARTED, None, None),
+        ("In Progress", Status.IN_PROGRESS, None, None),
+        ("Partially complete", Status.IN_PROGRESS, None, None),
+        ("Delayed", Status.IN_PROGRESS, None, None),
+        ("Closed", Status.COMPLETE, None, None),
+        ("Proposed to close", Status.COMPLETE, None, None),
+        ("Superseded", Status.HALTED, None, None),
+    ],
+)
+def test_status_sentences(text: str, status: Status, by: str | None, on: date | None) -> None:
+    reading = read_status(text)
+
+    assert (reading.status, reading.signed_off_by, reading.signed_off_on) == (status, by, on)
+    # Anything but a short status word is kept as the action's note, so no nuance is lost.
+    short_words = {"Complete - signed off", "Objective met", "In Progress"}
+    assert reading.sentence == (None if text in short_words else text)
+
+
+def test_a_status_cell_that_states_no_status_is_refused() -> None:
+    with pytest.raises(Invalid, match="states no status"):
+        read_status("Blocked")
+
+
+@pytest.mark.parametrize(
+    ("text", "rag", "complete"),
+    [
+        ("R", Rag.RED, False),
+        ("A", Rag.AMBER, False),
+        ("G", Rag.GREEN, False),
+        ("Red/Amber", Rag.RED_AMBER, False),
+        ("Red / Amber", Rag.RED_AMBER, False),
+        ("Amber/Green", Rag.AMBER_GREEN, False),
+        ("Amber-Green", Rag.AMBER_GREEN, False),
+        ("At risk", Rag.AMBER, False),
+        ("Off track", Rag.RED, False),
+        ("On track", Rag.GREEN, False),
+        ("G/A", Rag.AMBER_GREEN, False),
+        ("Green (complete)", Rag.GREEN, False),
+        ("Grey", None, False),
+        ("Blue", None, True),
+        ("Complete", None, True),
+    ],
+)
+def test_rag_as_trackers_write_it(tmp_path: Path, text: str, rag: Rag, complete: bool) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text(f"Ref,Title,RAG\n7A,Pledge,{text}\n")
+
+    [row] = read_plan(path).rows
+
+    assert row.rag == rag
+    assert (row.status == Status.COMPLETE) is complete
+
+
+def test_iterating_rag_gives_the_three_point_scale() -> None:
+    assert list(Rag) == [Rag.RED, Rag.AMBER, Rag.GREEN] == list(Rag.scale(3))
+    assert Rag.scale(5) == (Rag.RED, Rag.RED_AMBER, Rag.AMBER, Rag.AMBER_GREEN, Rag.GREEN)
+    assert Rag("amber/green") is Rag.AMBER_GREEN
+    assert all(rag in RAG_EMOJI for rag in Rag.scale(5))
+
+
+@pytest.mark.parametrize(
+    ("rgb", "meaning"),
+    [
+        ("FFFF0000", Rag.RED),
+        ("F8696B", Rag.RED),
+        ("FFC7CE", Rag.RED),  # Excel's "Bad" style
+        ("FFC000", Rag.AMBER),
+        ("FFFF00", Rag.AMBER),  # yellow stands for amber
+        ("FFEB9C", Rag.AMBER),  # Excel's "Neutral" style
+        ("00B050", Rag.GREEN),
+        ("C6EFCE", Rag.GREEN),  # Excel's "Good" style
+        ("0070C0", COMPLETE),
+        ("FFFFFF", None),
+        ("D9D9D9", None),
+        ("000000", None),
+        ("7030A0", None),  # purple says nothing
+    ],
+)
+def test_fill_colours(rgb: str, meaning: object) -> None:
+    assert colour_meaning(rgb) == meaning
+
+
+def test_theme_colours_come_from_the_workbook_theme() -> None:
+    from openpyxl.writer.theme import theme_xml
+
+    theme = theme_colours(theme_xml)
+
+    assert theme[4:10] == ["4F81BD", "C0504D", "9BBB59", "8064A2", "4BACC6", "F79646"]
+    assert fill_meaning(PatternFill("solid", fgColor=Color(theme=5)), theme) == Rag.RED
+    assert fill_meaning(PatternFill("solid", fgColor=Color(theme=9, tint=0.6)), theme) == Rag.AMBER
+    assert fill_meaning(PatternFill("solid", fgColor=Color(theme=1)), theme) is None
+
+
+def test_leads_split_on_every_separator_trackers_use() -> None:
+    assert split_leads("Sam Lead & Raj Patel / jo@x.gov.uk; U012ABC, Ellen Price and Ann Day") == [
+        "Sam Lead",
+        "Raj Patel",
+        "jo@x.gov.uk",
+        "U012ABC",
+        "Ellen Price",
+        "Ann Day",
+    ]
+    assert split_leads("Alexander Anderson") == ["Alexander Anderson"]  # "and" inside a word
+
+
+def test_a_name_is_the_e_mail_that_spells_it() -> None:
+    links = link_names_to_emails(
+        ["Sam Lead", "sam.lead@council.gov.uk", "J Smith", "jsmith@x.org", "Raj Patel"]
+    )
+
+    assert links.linked == {"Sam Lead": "sam.lead@council.gov.uk", "J Smith": "jsmith@x.org"}
+    assert links.unmatched == ["Raj Patel"]
+
+
+def test_a_name_two_e_mails_could_spell_is_not_guessed() -> None:
+    links = link_names_to_emails(["Jo Lang", "jo.lang@council.gov.uk", "jo.lang@icb.nhs.uk"])
+
+    assert links.linked == {} and links.unmatched == ["Jo Lang"]
+
+
+def test_section_rows_give_the_workstream_and_lone_text_is_not_one(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text(
+        "Ref,Title,Lead\n"
+        "Pillar 2 – Joint commissioning,,\n"
+        "2A,Strategy,U1\n"
+        ",Commission SALT jointly,\n"  # a row that lost its ref: reported, not a heading
+        "2B,SALT,U2\n"
+    )
+
+    plan = read_plan(path)
+
+    assert [(row.ref, row.workstream) for row in plan.rows] == [
+        ("2A", "Pillar 2 – Joint commissioning"),
+        ("2B", "Pillar 2 – Joint commissioning"),
+    ]
+    assert [(p.row, p.reason) for p in plan.problems] == [(4, "no ref")]
+
+
+def test_strategic_priorities_are_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text(
+        'Ref,Title,Priority,Strategic priority\n7A,Pledge,Culture,"Health and care; Early help, '
+        'Co-production"\n'
+    )
+
+    [row] = read_plan(path).rows
+
+    assert row.workstream == "Culture"
+    assert row.priorities == ["Health and care", "Early help", "Co-production"]
+
+
+def test_a_hidden_column_is_not_read(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Ref", "Old RAG", "Title", "RAG"])
+    sheet.append(["7A", "Red", "Pledge", None])
+    sheet.column_dimensions["B"].hidden = True
+    sheet["D2"].fill = PatternFill("solid", fgColor="00B050")
+    workbook.save(tmp_path / "plan.xlsx")
+
+    plan = read_plan(tmp_path / "plan.xlsx")
+
+    [row] = plan.rows
+    assert (row.rag, row.rag_from_colour) == (Rag.GREEN, True)
+    assert "Hidden columns not read: Old RAG." in plan.notes
+
+
+def test_markdown_orders_workstreams_by_their_position_in_the_plan() -> None:
+    # Joint Commissioning comes first in the export (refs sort 2A before 11F) but second in
+    # the plan.
+    positions = {"Joint Commissioning": 1, "Graduated Response": 0}
+    rows = [
+        row.model_copy(update={"workstream_position": positions[row.workstream]})
+        for row in export_rows()
+    ]
+
+    text = write_markdown(rows, "Plan")
+
+    order = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert order == ["Graduated Response", "Joint Commissioning"]
+    unordered = write_markdown(export_rows(), "Plan")  # without positions: as they appear
+    assert unordered.index("## Joint Commissioning") < unordered.index("## Graduated Response")

@@ -31,8 +31,31 @@ MONTHS["sept"] = 9
 
 # Words plans use for "no fixed date"; the wording is kept so nobody's intent is lost.
 OPEN_ENDED = frozenset(
-    {"ongoing", "tbc", "tbd", "to be confirmed", "n/a", "na", "continuous", "rolling"}
+    {
+        "ongoing",
+        "tbc",
+        "tbd",
+        "to be confirmed",
+        "to be decided",
+        "n/a",
+        "na",
+        "continuous",
+        "rolling",
+        # Recurring work, and a due column that says the work is done: no single date.
+        "weekly",
+        "monthly",
+        "quarterly",
+        "termly",
+        "annually",
+        "annual",
+        "complete",
+        "completed",
+    }
 )
+# "March 2027 (revised)": the date is read without the bracketed remark; the wording keeps it.
+_REMARK = re.compile(r"\s*\([^)]*\)\s*$")
+# "September 2026 - July 2027", "Sept 2026 to July 2027": due at the end of the range.
+_RANGE = re.compile(r".+?\s+(?:-|–|—|to|until)\s+(.+)", re.IGNORECASE)
 # Cells that only say "nothing here".
 BLANK_MARKS = frozenset({"-", "–", "—"})
 
@@ -47,14 +70,17 @@ _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})")
 _DAY_MONTHNAME_YEAR = re.compile(
     r"(\d{1,2})(?:st|nd|rd|th)?[\s\-]+([a-z]+)\.?,?[\s\-]+(\d{4}|\d{2})", re.IGNORECASE
 )
-_MONTH_YEAR = re.compile(r"([a-z]+)\.?(?:\s+(\d{4})|\s*[\-']\s*(\d{2}))", re.IGNORECASE)
+# "March 2027", "Mar-27", "Mar '27", and "April 27" as trackers write April 2027.
+_MONTH_YEAR = re.compile(r"([a-z]+)\.?(?:\s+(\d{4})|\s*[\-']\s*(\d{2})|\s+(\d{2}))", re.IGNORECASE)
 _MONTH_ALONE = re.compile(r"([a-z]+)\.?", re.IGNORECASE)
 _QUARTER = r"(?:q|quarter\s*)([1-4])"
 _FINANCIAL_QUARTER = re.compile(
-    rf"{_QUARTER}\s+(?:fy\s*)?(\d{{4}})\s*[/\-]\s*(\d{{4}}|\d{{2}})"
-    rf"|(?:fy\s*)?(\d{{4}})\s*[/\-]\s*(\d{{4}}|\d{{2}})\s+{_QUARTER}",
+    rf"{_QUARTER}\s+(?:fy\s*)?(\d{{4}}|\d{{2}})\s*[/\-]\s*(\d{{4}}|\d{{2}})"
+    rf"|(?:fy\s*)?(\d{{4}}|\d{{2}})\s*[/\-]\s*(\d{{4}}|\d{{2}})\s+{_QUARTER}",
     re.IGNORECASE,
 )
+# "2026/27", "FY 2026-27": the whole financial year, so its end, 31 March of the second year.
+_FINANCIAL_YEAR = re.compile(r"(?:fy\s*)?(\d{4})\s*[/\-]\s*(\d{4}|\d{2})", re.IGNORECASE)
 _CALENDAR_QUARTER = re.compile(rf"{_QUARTER}\s+(\d{{4}})|(\d{{4}})\s+{_QUARTER}", re.IGNORECASE)
 _TERM = re.compile(
     r"(autumn|spring|summer)(?:\s+term)?\s+(\d{4})(?:\s*[/\-]\s*(\d{4}|\d{2}))?", re.IGNORECASE
@@ -70,17 +96,22 @@ def parse_due(
     `31 January 2027`, and the date or datetime Excel cells arrive as.
     Other wordings give the date they mean and the wording as written:
     - `March 2027`, `Jan 2027`, `Mar-27`: the last day of that month.
-    - `Q3 2026/27`: the last day of that quarter of the UK financial year, which runs April to
-      March (Q1 Apr–Jun, Q2 Jul–Sep, Q3 Oct–Dec, Q4 Jan–Mar of the second year).
+    - `April 27`, `December 26`: a month and a two-digit year, as trackers write them.
+    - `2026/27`, `FY 2026-27`: the end of that financial year, 31 March 2027.
+    - `Q3 2026/27`, `Q4 26/27`: the last day of that quarter of the UK financial year, which runs
+      April to March (Q1 Apr–Jun, Q2 Jul–Sep, Q3 Oct–Dec, Q4 Jan–Mar of the second year).
     - `Q3 2026`: the last day of that calendar quarter.
     - `Autumn 2026`, `Spring term 2027`, `Summer 2027`: the end of that school term, taken as
       31 December, 31 March (Easter moves, so the end of March stands for it) and 31 July.
       `Spring 2026/27` names the academic year: autumn falls in its first year, spring and
       summer in its second.
+    - `End of Spring Term 2027`: the same as `Spring 2027`.
+    - `March 2027 (revised)`: a bracketed remark after a date is kept in the wording only.
+    - `September 2026 - July 2027`, `… to July 2027`: a range is due at its end.
     - `End of March`, `by March`: the next end of that month on or after `today`.
     - `by`, `end of` or `by the end of` may lead any of these.
-    `Ongoing`, `TBC`, `TBD`, `n/a` give `(None, wording)`; empty cells and a lone dash give
-    `(None, None)`.
+    `Ongoing`, `TBC`, `TBD`, `n/a`, `Termly`, `Complete` give `(None, wording)`; empty cells and
+    a lone dash give `(None, None)`.
 
     Raises Invalid for anything else, saying which forms work.
     """
@@ -99,6 +130,12 @@ def parse_due(
     if plain is not None:
         return plain, None
     due = _worded_date(wording, today or date.today())
+    if due is None and (remark := _REMARK.search(wording)) and remark.start() > 0:
+        due = _plain_date(wording[: remark.start()]) or _worded_date(
+            wording[: remark.start()], today or date.today()
+        )
+    if due is None and (span := _RANGE.fullmatch(wording)):
+        due = _plain_date(span.group(1)) or _worded_date(span.group(1), today or date.today())
     if due is None:
         raise _not_a_date(wording)
     return due, wording
@@ -144,13 +181,17 @@ def _worded_date(text: str, today: date) -> date | None:
     text = _PREFIX.sub("", text, count=1)
     if match := _FINANCIAL_QUARTER.fullmatch(text):
         return _financial_quarter_end(match, text)
+    if match := _FINANCIAL_YEAR.fullmatch(text):
+        first_year = int(match.group(1))
+        _check_consecutive(first_year, match.group(2), text)
+        return date(first_year + 1, 3, 31)
     if match := _CALENDAR_QUARTER.fullmatch(text):
         quarter, year = match.group(1) or match.group(4), match.group(2) or match.group(3)
         return _month_end(int(year), int(quarter) * 3)
     if match := _TERM.fullmatch(text):
         return _term_end(match, text)
     if (match := _MONTH_YEAR.fullmatch(text)) and _month(match.group(1)):
-        year = match.group(2) or match.group(3)
+        year = match.group(2) or match.group(3) or match.group(4)
         return _month_end(_full_year(year), _month(match.group(1)))
     if (match := _MONTH_ALONE.fullmatch(text)) and _month(match.group(1)):
         return _next_month_end(_month(match.group(1)), today)
@@ -160,7 +201,7 @@ def _worded_date(text: str, today: date) -> date | None:
 
 def _financial_quarter_end(match: re.Match[str], text: str) -> date:
     quarter = int(match.group(1) or match.group(6))
-    first_year = int(match.group(2) or match.group(4))
+    first_year = _full_year(match.group(2) or match.group(4))
     _check_consecutive(first_year, match.group(3) or match.group(5), text)
     # Q1 ends in June of the first year; Q4 ends in March of the second.
     month = quarter * 3 + 3

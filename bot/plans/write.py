@@ -1,6 +1,11 @@
 """Writing the plan out: CSV and Excel that `wsoa import` reads back, and Markdown for papers.
 
 Times are written as the wall-clock time they carry: pass them in the partnership's timezone.
+
+Due dates go in two columns, so a sheet never mixes dates and words in one: `Due` holds the
+date itself (ISO `2027-03-31` in CSV, a date cell in Excel, empty when there is none) and
+`Due as written` the plan's own wording ("March 2027", "End of Spring Term 2027", "TBC"),
+empty when the plan gave a plain date. Reading the file back gives both exactly.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class ExportRow(BaseModel):
     latest_note: str | None
     latest_update_at: datetime | None
     open_followups: list[str]  # e.g. "FU-3: How many are over 30 week wait?"
+    # The workstream's position in the plan: Markdown orders its sections by it.
+    workstream_position: int | None = None
 
 
 # Headings read.py accepts, so an export can be imported again.
@@ -45,6 +52,7 @@ COLUMNS = (
     "Workstream",
     "Lead",
     "Due",
+    "Due as written",
     "Status",
     "RAG",
     "Measure",
@@ -53,10 +61,12 @@ COLUMNS = (
     "Open follow-ups",
 )
 # Widest each column may grow in Excel, in characters; long text wraps instead.
-MAX_WIDTHS = (12, 60, 30, 30, 16, 14, 8, 50, 60, 18, 50)
+MAX_WIDTHS = (12, 60, 30, 30, 12, 24, 14, 12, 50, 60, 18, 50)
 RAG_FILLS = {
     "red": PatternFill("solid", fgColor="F8696B"),
+    "red/amber": PatternFill("solid", fgColor="F4A460"),
     "amber": PatternFill("solid", fgColor="FFC000"),
+    "amber/green": PatternFill("solid", fgColor="C4D79B"),
     "green": PatternFill("solid", fgColor="63BE7B"),
 }
 WRAPPED_COLUMNS = frozenset({"Title", "Measure", "Latest note", "Open follow-ups"})
@@ -101,7 +111,7 @@ def write_xlsx(rows: list[ExportRow], path_or_stream: Path | BinaryIO) -> None:
 
 
 def write_markdown(rows: list[ExportRow], title: str) -> str:
-    """A table per workstream, in the order workstreams first appear, then open follow-ups."""
+    """A table per workstream, in the plan's order of workstreams, then open follow-ups."""
     lines = [f"# {_md_cell(title)}", ""]
     if not rows:
         return "\n".join([*lines, "No actions.", ""])
@@ -145,7 +155,8 @@ def _cells(row: ExportRow) -> list[Cell]:
         row.title,
         row.workstream,
         "; ".join(row.leads),
-        _due_cell(row.due, row.due_text),
+        row.due or "",
+        row.due_text or "",
         row.status,
         row.rag or "",
         row.measure or "",
@@ -153,11 +164,6 @@ def _cells(row: ExportRow) -> list[Cell]:
         _wall_clock(row.latest_update_at) if row.latest_update_at else "",
         "\n".join(row.open_followups),
     ]
-
-
-def _due_cell(due: date | None, due_text: str | None) -> str | date:
-    """The plan's wording when it reads back the same ("March 2027", "Ongoing"), else the date."""
-    return stable_due_wording(due, due_text) or due or due_text or ""
 
 
 def _wall_clock(moment: datetime) -> datetime:
@@ -218,10 +224,14 @@ def _longest_line(cell: Cell) -> int:
 
 
 def _by_workstream(rows: list[ExportRow]) -> dict[str, list[ExportRow]]:
+    """Workstreams by their position in the plan; without positions, as they first appear."""
     groups: dict[str, list[ExportRow]] = {}
-    for row in rows:
+    order: dict[str, tuple[int, int]] = {}
+    for seen, row in enumerate(rows):
         groups.setdefault(row.workstream, []).append(row)
-    return groups
+        position = row.workstream_position if row.workstream_position is not None else seen
+        order.setdefault(row.workstream, (position, seen))
+    return {name: groups[name] for name in sorted(groups, key=order.__getitem__)}
 
 
 def _md_table(rows: Sequence[ExportRow]) -> list[str]:

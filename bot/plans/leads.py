@@ -1,0 +1,76 @@
+"""Lead cells as trackers write them, and the same person named two ways in one file.
+
+A cell may name several leads separated by `;`, `,`, `/`, `&`, "and" or line breaks. A comma
+always separates: "Smith, Jo" (surname first) is rare in trackers, and reading it as two people
+is reported as two names that match nobody, where the opposite choice would silently merge
+"Jo Smith, Sam Lead" into one person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+_SEPARATORS = re.compile(r"\s*(?:[;,/&\r\n]|\band\b)\s*", re.IGNORECASE)
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_SLACK_ID = re.compile(r"^(?:<@)?[UW][A-Z0-9]{2,}(?:\|[^>]*)?>?$")
+
+
+def split_leads(text: str) -> list[str]:
+    """`Sam Lead & Raj Patel / jo@x.gov.uk` → three leads, trimmed, empty parts dropped."""
+    return [part.strip() for part in _SEPARATORS.split(text) if part and part.strip()]
+
+
+def is_email(text: str) -> bool:
+    return bool(_EMAIL.match(text))
+
+
+def is_named_only(text: str) -> bool:
+    """A lead given by name alone: no e-mail, no Slack ID, so nothing links it to anyone."""
+    return not is_email(text) and not _SLACK_ID.match(text)
+
+
+def _name_words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in re.split(r"[^a-z]+", text.lower()) if w)
+
+
+@dataclass
+class LeadLinks:
+    """Names taken to be an e-mail found elsewhere in the file, and names matching nobody."""
+
+    linked: dict[str, str] = field(default_factory=dict)  # name as written -> e-mail
+    unmatched: list[str] = field(default_factory=list)
+
+
+def link_names_to_emails(leads: Iterable[str]) -> LeadLinks:
+    """Pairs each bare name with the one e-mail in the file that spells it.
+
+    "Sam Lead" is sam.lead@council.gov.uk, samlead@… or slead@…; a name two e-mails could
+    spell is left alone (and reported as matching nobody) rather than guessed.
+    """
+    everything = list(dict.fromkeys(leads))
+    emails = [lead.lower() for lead in everything if is_email(lead)]
+    by_spelling: dict[tuple[str, ...], set[str]] = {}
+    for email in emails:
+        local = email.split("@", 1)[0]
+        words = _name_words(local)
+        spellings = {words, ("".join(words),)}
+        for spelling in spellings:
+            by_spelling.setdefault(spelling, set()).add(email)
+    links = LeadLinks()
+    for lead in everything:
+        if not is_named_only(lead):
+            continue
+        words = _name_words(lead)
+        candidates: set[str] = set()
+        if words:
+            candidates |= by_spelling.get(words, set())
+            candidates |= by_spelling.get(("".join(words),), set())
+            if len(words) >= 2:
+                candidates |= by_spelling.get((words[0][0] + words[-1],), set())
+        if len(candidates) == 1:
+            links.linked[lead] = candidates.pop()
+        else:
+            links.unmatched.append(lead)
+    return links

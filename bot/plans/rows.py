@@ -1,0 +1,683 @@
+"""The rows of a plan file, whatever its format: headings, cells, actions and what to report.
+
+read.py turns CSV and YAML into rows and workbook.py does the same for Excel; both hand them to
+`read_row` and `finish` here, so every format reads a cell the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+from bot.domain import (
+    FIVE_POINT_RAGS,
+    MAX_NOTE_CHARS,
+    Invalid,
+    Rag,
+    Status,
+    UserError,
+    normalise_ref,
+)
+from bot.plans.colours import COMPLETE, Colour
+from bot.plans.dates import parse_due
+from bot.plans.leads import link_names_to_emails, split_leads
+from bot.plans.limits import MAX_PROBLEMS_LISTED
+from bot.plans.status import StatusReading, read_status
+
+
+class PlanRow(BaseModel):
+    row: int  # as a person sees it in the sheet; for YAML, the action's position in the file
+    ref: str
+    title: str
+    workstream: str
+    leads: list[str]
+    due: date | None
+    due_text: str | None
+    status: Status | None
+    rag: Rag | None
+    measure: str | None
+    sheet: str | None = None  # the workbook sheet the row is on, when the workbook has several
+    # Fields whose cell could not be read: a new action leaves them empty, an action already
+    # in the plan keeps what it had. Each is also a RowProblem.
+    unread: list[str] = []
+    # The tracker's latest progress update, and the status cell when it was a sentence
+    # ("Progress halted due to staff changes"): recorded as notes from the import.
+    note: str | None = None
+    status_note: str | None = None
+    # From a sign-off sentence: "Objective met – signed off by SEND Ops 26/11/19".
+    signed_off_by: str | None = None
+    signed_off_on: date | None = None
+    # The "Strategic priority" column, as a list of priority names.
+    priorities: list[str] = []
+    rag_from_colour: bool = False  # the RAG came from the cell's fill, the cell being empty
+
+
+class RowProblem(BaseModel):
+    row: int
+    ref: str | None
+    reason: str  # what was wrong and, for a row that loaded, what was done instead
+    sheet: str | None = None
+    column: str | None = None  # the heading, as the file writes it, of a cell that was not read
+    value: str | None = None  # that cell, as written
+    loaded: bool = False  # the row loaded without that cell
+
+
+class ParsedPlan(BaseModel):
+    name: str | None
+    rows: list[PlanRow]
+    problems: list[RowProblem]  # at most MAX_PROBLEMS_LISTED; see problems_left_off
+    ignored_columns: list[str] = []
+    notes: list[str] = []  # things about the whole file worth telling whoever imported it
+    problems_left_off: int = 0  # problems beyond those listed
+    rag_scale: int = 3  # 5 when the tracker uses the five-point delivery-confidence scale
+    sheets_read: list[str] = []
+    sheets_skipped: list[str] = []  # each with its reason: "Cover (no header row)"
+
+
+class PlanFileError(UserError):
+    """The file is not a plan at all: nothing should be loaded."""
+
+
+# Each field's column names: its own name first, then the headings council trackers use.
+COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "ref": ("Ref", "Action No.", "Action Number", "Reference", "ID"),
+    "title": ("Title", "Action", "Description", "Work Title", "Action Description"),
+    "workstream": (
+        "Workstream",
+        "Pillar",
+        "Area",
+        "Area of weakness",
+        "Priority",
+        "Strand",
+        "Theme",
+    ),
+    "lead": ("Lead", "Leads", "Lead Officer", "Owner", "Responsible Officer"),
+    "due": ("Due", "Timescale", "Deadline", "Due date", "Target date", "By when"),
+    "due_text": ("Due as written", "Due wording", "Timescale as written"),
+    "status": ("Status",),
+    "rag": ("RAG", "RAG Rating", "RAG status", "Delivery confidence"),
+    "measure": (
+        "Measure",
+        "Success Measure",
+        "Impact Measure",
+        "Measure of success",
+        "Success criteria",
+        "Impact",
+    ),
+    "note": (
+        "Latest note",
+        "Progress update",
+        "Progress updates",
+        "Latest update",
+        "Commentary",
+        "Progress to date",
+        "Comments",
+    ),
+    "priorities": (
+        "Strategic priority",
+        "Strategic priorities",
+        "Link to strategic priority",
+        "Strategic priority link",
+    ),
+}
+REQUIRED_FIELDS = ("ref", "title")
+DEFAULT_WORKSTREAM = "General"
+HEADER_SEARCH_ROWS = 15  # council trackers put titles, keys and blank rows above the header
+ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".yaml", ".yml")
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+# Limits match what the store keeps, so a row that loads here is never cut short later.
+MAX_TITLE_CHARS = 500
+MAX_MEASURE_CHARS = 2000
+MAX_WORKSTREAM_CHARS = 300
+MAX_LEAD_CHARS = 320
+MAX_DUE_TEXT_CHARS = 100
+MAX_PLAN_NAME_CHARS = 200
+MAX_PRIORITY_CHARS = 200
+
+# A RAG column saying "blue" or "complete" means the action is done, not rated.
+RAG_MEANING_COMPLETE = frozenset({"blue", "b", "complete", "completed", "done"})
+RAG_MEANING_UNRATED = frozenset(
+    {"n/a", "na", "-", "–", "—", "tbc", "none", "not rated", "grey", "gray", "not yet due"}
+)
+# Due wordings that mean "no date yet": loaded without a date, and said so.
+DUE_NOT_SET = frozenset({"tbc", "tbd", "to be confirmed", "to be decided"})
+
+# Exports put a ' before these so a spreadsheet shows the text instead of running a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+# --- Headers -------------------------------------------------------------------------------
+
+
+def _heading_key(heading: str) -> str:
+    """`Action No.`, `action no` and `ACTION NO (see key)` are the same heading: `actionno`."""
+    without_notes = re.sub(r"\(.*?\)", "", heading).strip() or heading
+    return re.sub(r"[^a-z0-9]", "", without_notes.lower().replace("#", "no"))
+
+
+_FIELD_BY_HEADING = {
+    _heading_key(name): field_name for field_name, names in COLUMN_NAMES.items() for name in names
+}
+
+
+def field_for_heading(heading: str) -> str | None:
+    """The plan field a column heading names (`Lead Officers` -> `lead`), or None."""
+    key = _heading_key(heading)
+    if not key:
+        return None
+    return _FIELD_BY_HEADING.get(key) or _FIELD_BY_HEADING.get(key.removesuffix("s"))
+
+
+@dataclass
+class Header:
+    row_index: int  # position in the rows read, counting from 0
+    columns: dict[str, int]  # plan field -> column position
+    ignored: list[str]
+    headings: dict[str, str] = field(default_factory=dict)  # plan field -> heading as written
+    hidden: list[str] = field(default_factory=list)  # headings of hidden columns, not read
+
+
+def _map_header(
+    cells: Sequence[object], row_index: int, hidden: frozenset[int] = frozenset()
+) -> Header:
+    columns: dict[str, int] = {}
+    ignored: list[str] = []
+    headings: dict[str, str] = {}
+    hidden_headings: list[str] = []
+    for position, cell in enumerate(cells):
+        heading = cell_text(cell)
+        if not heading:
+            continue
+        if position in hidden:
+            # What the programme manager sees is what loads: a hidden column is often an old
+            # rating or a lookup kept for formulas.
+            hidden_headings.append(heading)
+            continue
+        found = field_for_heading(heading)
+        # When two columns name the same field, the first one is the plan's.
+        if found is None or found in columns:
+            ignored.append(heading)
+        else:
+            columns[found] = position
+            headings[found] = heading
+    return Header(row_index, columns, ignored, headings, hidden_headings)
+
+
+def find_header(
+    rows: Sequence[Sequence[object]], hidden: frozenset[int] = frozenset()
+) -> Header | None:
+    for row_index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        header = _map_header(cells, row_index, hidden)
+        if all(required in header.columns for required in REQUIRED_FIELDS):
+            return header
+    return None
+
+
+def no_header_error(rows: Sequence[Sequence[object]], filename: str) -> PlanFileError:
+    """Names the missing column, using the row that looked most like a header."""
+    candidates = [_map_header(cells, i) for i, cells in enumerate(rows[:HEADER_SEARCH_ROWS])]
+    candidates = [c for c in candidates if c.columns or c.ignored]
+    if not candidates:
+        return PlanFileError(f"{filename} has no header row: it needs at least ref and title.")
+    best = max(candidates, key=lambda c: len(c.columns))
+    missing = next(f for f in REQUIRED_FIELDS if f not in best.columns)
+    also = ", ".join(COLUMN_NAMES[missing][1:])
+    found = [cell_text(cell) for cell in rows[best.row_index]]
+    shown = ", ".join(name for name in found if name) or "none"
+    return PlanFileError(
+        f"{filename} has no ‘{missing}’ column (also accepted: {also}). Columns found: {shown}."
+    )
+
+
+# --- Cells ---------------------------------------------------------------------------------
+
+
+def cell_text(value: object) -> str:
+    """A cell as trimmed text, with a spreadsheet-safety ' from our own exports taken off."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    elif isinstance(value, datetime):
+        text = value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    else:
+        text = str(value)
+    text = text.replace("\r\n", "\n").strip()
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_STARTS:
+        text = text[1:].strip()
+    return text
+
+
+def _leads(value: object) -> list[str]:
+    parts: Iterable[object] = value if isinstance(value, list) else [value]
+    leads: list[str] = []
+    for part in parts:
+        leads += split_leads(cell_text(part))
+    return leads
+
+
+def _priorities(value: object) -> list[str]:
+    """Priority names are often phrases with "and" or "/" in them: only ;, commas and line
+    breaks separate them."""
+    parts: Iterable[object] = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for part in parts:
+        names += [" ".join(p.split()) for p in re.split(r"[;,\n]", cell_text(part))]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _shown(value: object) -> str:
+    text = " ".join(cell_text(value).split())
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+# --- Rows ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Reading:
+    """What reading one file has learnt so far, row by row."""
+
+    unit: str  # what a `row` number counts: "row" in a sheet, "action" in YAML
+    today: date | None = None
+    workstream: str | None = None
+    sheet: str | None = None  # the sheet being read, when the workbook has several
+    headings: dict[str, str] = field(default_factory=dict)  # plan field -> heading as written
+    first_seen: dict[str, tuple[str | None, int]] = field(default_factory=dict)  # ref -> where
+    rows: list[PlanRow] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    defaulted_rows: list[int] = field(default_factory=list)
+    unrated: list[str] = field(default_factory=list)
+    from_colour: list[str] = field(default_factory=list)
+    date_not_set: list[str] = field(default_factory=list)
+
+
+class _RowRejected(Exception):
+    """The row cannot be loaded; the message gives every reason, separated by `; `."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+
+
+# What a row that loads without one of its cells gets instead, by field.
+_INSTEAD = {
+    "due": "loaded without a due date (an action already in the plan keeps its date)",
+    "status": "loaded without a status (new actions start not started; others keep theirs)",
+    "rag": "loaded not rated (an action already in the plan keeps its rating)",
+    "measure": "loaded without a measure (an action already in the plan keeps its measure)",
+    "lead": "that lead left out",
+    "note": "the note not recorded",
+    "priorities": "that priority left out",
+    "workstream": f"put under ‘{DEFAULT_WORKSTREAM}’",
+    "due_text": "the wording left out, the date kept",
+}
+
+
+@dataclass
+class _Cells:
+    """The cell problems of one row that still loads."""
+
+    reading: Reading
+    number: int
+    ref: str
+    unread: list[str] = field(default_factory=list)
+
+    def problem(self, name: str, value: object, why: str) -> None:
+        heading = self.reading.headings.get(name, name)
+        self.reading.problems.append(
+            RowProblem(
+                row=self.number,
+                ref=self.ref,
+                sheet=self.reading.sheet,
+                column=heading,
+                value=_shown(value),
+                loaded=True,
+                reason=f"{heading}: {why} — {_INSTEAD[name]}",
+            )
+        )
+        if name not in self.unread:
+            self.unread.append(name)
+
+
+def read_row(
+    values: dict[str, object], number: int, reading: Reading, colour: Colour = None
+) -> None:
+    """Reads one action into `reading`: a row, a problem, or nothing for a blank row.
+
+    A blank workstream inherits the one above, as merged cells in council sheets leave only
+    the first row of a pillar filled in. A row with nothing but a workstream is a heading row:
+    it sets the workstream for the rows under it.
+    """
+    filled = {name for name, value in values.items() if cell_text(value)}
+    if not filled:
+        return
+    workstream = " ".join(cell_text(values.get("workstream")).split())
+    if workstream:
+        reading.workstream = workstream
+    if filled == {"workstream"}:
+        return
+    ref: str | None = None
+    try:
+        ref = _ref(values.get("ref"), number, reading)
+        reading.rows.append(_plan_row(values, number, ref, reading, colour))
+    except _RowRejected as rejected:
+        reading.problems.append(
+            RowProblem(row=number, ref=ref, reason=str(rejected), sheet=reading.sheet)
+        )
+
+
+def _ref(value: object, number: int, reading: Reading) -> str:
+    """The row's ref, noting the row where each ref first appears."""
+    text = " ".join(cell_text(value).split())
+    if not text:
+        raise _RowRejected(["no ref"])
+    try:
+        ref = normalise_ref(text)
+    except Invalid as error:
+        raise _RowRejected([str(error)]) from None
+    reading.first_seen.setdefault(ref, (reading.sheet, number))
+    return ref
+
+
+def _plan_row(
+    values: dict[str, object], number: int, ref: str, reading: Reading, colour: Colour
+) -> PlanRow:
+    """The row as an action. Only a missing title or a repeated ref stops it loading
+    (_RowRejected); any other cell that cannot be read is left out and reported."""
+    reasons: list[str] = []
+    sheet, first = reading.first_seen[ref]
+    if (sheet, first) != (reading.sheet, number):
+        on_sheet = f" of sheet ‘{sheet}’" if sheet and sheet != reading.sheet else ""
+        reasons.append(f"{ref} appears again (first on {reading.unit} {first}{on_sheet})")
+    title = cell_text(values.get("title"))
+    if not title:
+        reasons.append("no title")
+    reasons += _too_long("title", title, MAX_TITLE_CHARS)
+    if reasons:
+        raise _RowRejected(reasons)
+
+    cells = _Cells(reading, number, ref)
+    measure = cell_text(values.get("measure")) or None
+    if _too_long("measure", measure, MAX_MEASURE_CHARS):
+        cells.problem("measure", measure, _too_long("measure", measure, MAX_MEASURE_CHARS)[0])
+        measure = None
+    workstream = reading.workstream or DEFAULT_WORKSTREAM
+    if _too_long("workstream", workstream, MAX_WORKSTREAM_CHARS):
+        cells.problem("workstream", workstream, f"over {MAX_WORKSTREAM_CHARS} characters")
+        workstream = DEFAULT_WORKSTREAM
+    leads: list[str] = []
+    for lead in _leads(values.get("lead")):
+        if len(lead) > MAX_LEAD_CHARS:
+            cells.problem("lead", lead, f"a lead of {len(lead):,} characters is not a name")
+        else:
+            leads.append(lead)
+    due, due_text = _due_cells(values, cells)
+    if due is None and due_text and due_text.lower() in DUE_NOT_SET:
+        reading.date_not_set.append(ref)
+
+    status_reading = StatusReading(None)
+    try:
+        status_reading = read_status(cell_text(values.get("status")))
+    except Invalid as error:
+        cells.problem("status", values.get("status"), f"“{_shown(values.get('status'))}” {error}")
+    status = status_reading.status
+
+    rag: Rag | None = None
+    complete = False
+    rag_from_colour = False
+    try:
+        rag, complete = _rag(values.get("rag"))
+    except Invalid as error:
+        cells.problem("rag", values.get("rag"), str(error))
+    if rag is None and not complete and "rag" not in cells.unread and colour is not None:
+        # The cell is empty but coloured: the colour is the rating.
+        rag_from_colour = True
+        complete = colour == COMPLETE
+        rag = colour if isinstance(colour, Rag) else None
+        reading.from_colour.append(ref)
+    if complete and status is None:
+        status = Status.COMPLETE
+    closed = status is not None and status.is_closed
+    if rag is None and not complete and not closed and "rag" not in cells.unread:
+        reading.unrated.append(ref)
+
+    note = cell_text(values.get("note")) or None
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        cells.problem("note", note, f"{len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}")
+        note = None
+    priorities: list[str] = []
+    for name in _priorities(values.get("priorities")):
+        if len(name) > MAX_PRIORITY_CHARS:
+            cells.problem("priorities", name, f"over {MAX_PRIORITY_CHARS} characters")
+        else:
+            priorities.append(name)
+
+    if reading.workstream is None:
+        reading.defaulted_rows.append(number)
+    return PlanRow(
+        row=number,
+        ref=ref,
+        title=title,
+        workstream=workstream,
+        leads=leads,
+        due=due,
+        due_text=due_text,
+        status=status,
+        rag=rag,
+        measure=measure,
+        sheet=reading.sheet,
+        unread=cells.unread,
+        note=note,
+        status_note=status_reading.sentence,
+        signed_off_by=status_reading.signed_off_by,
+        signed_off_on=status_reading.signed_off_on,
+        priorities=priorities,
+        rag_from_colour=rag_from_colour,
+    )
+
+
+def _due_cells(values: dict[str, object], cells: _Cells) -> tuple[date | None, str | None]:
+    """The due date, and its wording: from the due column, or from a `Due as written` column
+    that our own CSV and Excel exports write beside an ISO date (see write.py)."""
+    due: date | None = None
+    due_text: str | None = None
+    try:
+        due, due_text = _due(values.get("due"), cells.reading.today)
+    except Invalid as error:
+        cells.problem("due", values.get("due"), str(error))
+        return None, None
+    wording = " ".join(cell_text(values.get("due_text")).split()) or None
+    if wording is None:
+        return due, due_text
+    if len(wording) > MAX_DUE_TEXT_CHARS:
+        cells.problem("due_text", wording, f"over {MAX_DUE_TEXT_CHARS} characters")
+        return due, due_text
+    if due is None and due_text is None:
+        # No date beside the wording: the wording is the date.
+        try:
+            return _due(wording, cells.reading.today)
+        except Invalid as error:
+            cells.problem("due", wording, str(error))
+            return None, None
+    return due, wording
+
+
+def _too_long(what: str, text: str | None, limit: int) -> list[str]:
+    if text is None or len(text) <= limit:
+        return []
+    return [f"the {what} is {len(text):,} characters; the limit is {limit:,}"]
+
+
+def _due(value: object, today: date | None) -> tuple[date | None, str | None]:
+    if value is None or isinstance(value, date):
+        return parse_due(value, today=today)
+    due, due_text = parse_due(cell_text(value), today=today)
+    if due_text is not None and len(due_text) > MAX_DUE_TEXT_CHARS:
+        raise Invalid(f"the due date wording is over {MAX_DUE_TEXT_CHARS} characters")
+    return due, due_text
+
+
+def _rag(value: object) -> tuple[Rag | None, bool]:
+    """The rating, and whether the cell instead says the action is complete ("Blue")."""
+    text = " ".join(cell_text(value).split())
+    # "Green (complete)", "Amber (was red)": the rating is the word before the bracket.
+    text = re.sub(r"\s*\(.*\)\s*$", "", text) or text
+    if not text or text.lower() in RAG_MEANING_UNRATED:
+        return None, False
+    if text.lower() in RAG_MEANING_COMPLETE:
+        return None, True
+    rag = Rag.lookup(text) or Rag.lookup(re.sub(r"\s*[/\-–]\s*", "/", text))
+    if rag is None:
+        raise Invalid(
+            f"unknown RAG word “{_shown(text)}”: use red, amber or green "
+            "(or red/amber, amber/green, blue for complete)"
+        )
+    return rag, False
+
+
+def finish(reading: Reading, filename: str, name: str | None = None) -> ParsedPlan:
+    if not reading.rows and not reading.problems:
+        raise PlanFileError(f"{filename} has no actions: it has a header but no rows under it.")
+    notes: list[str] = []
+    if reading.defaulted_rows:
+        rows = ", ".join(str(n) for n in reading.defaulted_rows[:10])
+        more = "…" if len(reading.defaulted_rows) > 10 else ""
+        notes.append(
+            f"No workstream for {reading.unit}s {rows}{more}: put under ‘{DEFAULT_WORKSTREAM}’."
+        )
+    notes += _lead_notes(reading.rows)
+    if reading.from_colour:
+        notes.append(
+            f"RAG read from the cell colour for {_refs(reading.from_colour)} "
+            "(the RAG cell was empty)."
+        )
+    if reading.unrated:
+        notes.append(
+            f"No RAG for {_refs(reading.unrated)}: loaded not rated "
+            "(an action already in the plan keeps its rating)."
+        )
+    if reading.date_not_set:
+        notes.append(f"Due date to be confirmed for {_refs(reading.date_not_set)}: no date set.")
+    five_point = any(row.rag in FIVE_POINT_RAGS for row in reading.rows)
+    if five_point:
+        notes.append(
+            "This tracker uses the five-point delivery-confidence scale (red, red/amber, amber, "
+            "amber/green, green): the plan keeps it."
+        )
+    listed = reading.problems[:MAX_PROBLEMS_LISTED]
+    left_off = len(reading.problems) - len(listed)
+    if left_off:
+        notes.append(
+            f"…and {left_off:,} more problems not listed: fix the first "
+            f"{MAX_PROBLEMS_LISTED} and import again."
+        )
+    return ParsedPlan(
+        name=name,
+        rows=reading.rows,
+        problems=listed,
+        problems_left_off=left_off,
+        notes=notes,
+        rag_scale=5 if five_point else 3,
+    )
+
+
+def _refs(refs: list[str], limit: int = 12) -> str:
+    more = f" and {len(refs) - limit} more" if len(refs) > limit else ""
+    return ", ".join(refs[:limit]) + more
+
+
+def _lead_notes(rows: list[PlanRow]) -> list[str]:
+    """One person named by name on one row and by e-mail on another is one person."""
+    links = link_names_to_emails(lead for row in rows for lead in row.leads)
+    notes: list[str] = []
+    if links.linked:
+        for row in rows:
+            row.leads = list(dict.fromkeys(links.linked.get(lead, lead) for lead in row.leads))
+        pairs = ", ".join(f"{name} is {email}" for name, email in links.linked.items())
+        notes.append(f"Leads named both ways in the file, taken as one person: {pairs}.")
+    if links.unmatched:
+        names = ", ".join(links.unmatched[:20])
+        more = f" and {len(links.unmatched) - 20} more" if len(links.unmatched) > 20 else ""
+        notes.append(
+            f"Leads given only by name, with no e-mail anywhere in the file: {names}{more}. "
+            "They are kept by name and cannot be reminded until linked; "
+            "add their e-mail to the tracker."
+        )
+    return notes
+
+
+# --- Sheets --------------------------------------------------------------------------------
+
+# "Area of Weakness 1: Identification…", "Pillar 2 – Joint commissioning", "Priority 3. …"
+_SECTION = re.compile(
+    r"^(?:area\s+of\s+weakness|area\s+for\s+(?:improvement|development)|aow|pillar|priority|"
+    r"workstream|work\s+stream|strand|theme|section|weakness|objective)\s*\d*[a-z]?\s*[:.\-–—]",
+    re.IGNORECASE,
+)
+
+
+def _section_heading(cells: Sequence[object], header: Header) -> str | None:
+    """A row that is a heading for the rows under it: one text, either spread across merged
+    cells or worded like "Area of Weakness 1: …". A lone text that is neither is left to be
+    read as a row (and reported when it has no ref), so nothing is silently taken as a heading.
+    """
+    positions = [i for i, cell in enumerate(cells) if cell_text(cell)]
+    texts = {cell_text(cells[i]) for i in positions}
+    if len(texts) != 1:
+        return None
+    text = " ".join(texts.pop().split())
+    if positions == [header.columns.get("workstream")]:
+        return None  # a workstream cell alone: read_row's heading row
+    merged_across = len(positions) > 1
+    if not (merged_across or _SECTION.match(text)) or len(text) > MAX_WORKSTREAM_CHARS:
+        return None
+    return text
+
+
+def read_sheet(
+    rows: Sequence[Sequence[object]],
+    header: Header,
+    reading: Reading,
+    colours: dict[int, Colour] | None = None,
+) -> None:
+    reading.headings = header.headings
+    for index in range(header.row_index + 1, len(rows)):
+        cells = rows[index]
+        section = _section_heading(cells, header)
+        if section is not None:
+            reading.workstream = section
+            continue
+        values = {
+            name: cells[position] if position < len(cells) else None
+            for name, position in header.columns.items()
+        }
+        read_row(values, index + 1, reading, (colours or {}).get(index))
+
+
+def read_table(rows: Sequence[Sequence[object]], filename: str, today: date | None) -> ParsedPlan:
+    """A sheet's rows, header somewhere in the first few; row numbers count from 1 at the top."""
+    header = find_header(rows)
+    if header is None:
+        raise no_header_error(rows, filename)
+    reading = Reading(unit="row", today=today)
+    read_sheet(rows, header, reading)
+    plan = finish(reading, filename)
+    plan.ignored_columns = header.ignored
+    if "workstream" not in header.columns:
+        note_no_workstream_column(plan)
+    return plan
+
+
+def note_no_workstream_column(plan: ParsedPlan) -> None:
+    if all(row.workstream == DEFAULT_WORKSTREAM for row in plan.rows):
+        also = ", ".join(COLUMN_NAMES["workstream"][1:])
+        plan.notes.insert(
+            0,
+            f"No workstream column (also accepted: {also}): "
+            f"every action is under ‘{DEFAULT_WORKSTREAM}’.",
+        )
