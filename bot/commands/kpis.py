@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.commands.registry import command
 from bot.domain import Invalid, day_text
@@ -19,6 +20,8 @@ USAGE = [
     "kpi chart KPI",
 ]
 HISTORY_LIMIT = 12
+_NUMBER = re.compile(r"^-?[\d.,]+%?$")
+_PERIOD_WORD = re.compile(r"^(\d{4}-\d{1,2}(-\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4})$")
 _MONTH_WORD = re.compile(
     r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*$", re.IGNORECASE
 )
@@ -152,27 +155,40 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
     return reply
 
 
-def split_record(args: str) -> tuple[str, str, str | None, str | None]:
-    """`K1 55 2026-10 note…` or `EHCPs in 20 weeks 55 Oct 2026 note…` → (kpi, value, period,
-    note). The measure is everything before the first number; the period, when there is one,
-    is the word after it (two words for `Oct 2026`)."""
+def split_record(
+    args: str, is_measure: Callable[[str], bool] = lambda _: True
+) -> tuple[str, str, str | None, str | None]:
+    """`K1 55 2026-10 note…` or `EHCPs within 20 weeks 55 Oct 2026 note…` → (kpi, value,
+    period, note). The measure is the words before the first number that leave a measure's
+    id or whole name before them (so a name may hold a number); the period, when there is one,
+    is the word after the value (two words for `Oct 2026`)."""
     words = args.split()
-    position = next(
-        (i for i, w in enumerate(words) if i > 0 and re.match(r"^-?[\d.,]+%?$", w)), None
-    )
+    numbers = [i for i, w in enumerate(words) if i > 0 and _NUMBER.match(w)]
+    position = next((i for i in numbers if is_measure(" ".join(words[:i]))), None)
+    if position is None and numbers:
+        position = numbers[0]
+    if position is None and len(words) > 1:
+        raise Invalid(
+            f"“{words[1][:40]}” is not a number. Record a figure as "
+            "`kpi record K1 55 2026-10 note`."
+        )
     if position is None:
         raise Invalid("Record needs the measure and a number: `kpi record K1 55 2026-10 note`.")
     name, value, rest = " ".join(words[:position]), words[position], words[position + 1 :]
     period: str | None = None
     if rest and _MONTH_WORD.match(rest[0]) and len(rest) > 1 and re.match(r"^\d{4}$", rest[1]):
         period, rest = f"{rest[0]} {rest[1]}", rest[2:]
-    elif rest and re.match(r"^(\d{4}-\d{1,2}(-\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4})$", rest[0]):
+    elif rest and _PERIOD_WORD.match(rest[0]):
         period, rest = rest[0], rest[1:]
     return name, value, period, " ".join(rest) or None
 
 
 def kpi_record(ctx: Ctx, args: str) -> Reply:
-    name, value_word, period_word, note = split_record(args)
+    all_measures = kpis.measures(ctx.session, ctx.plan.id)
+    names = {m.short_id.lower() for m in all_measures} | {m.key for m in all_measures}
+    name, value_word, period_word, note = split_record(
+        args, lambda text: kpis.measure_key(text) in names
+    )
     measure = kpis.find_measure(ctx.session, ctx.plan.id, name)
     value = kpis.parse_value(value_word)
     period = kpis.parse_period(period_word) if period_word else kpis.default_period(ctx.today)
