@@ -48,13 +48,15 @@ class MeasuresReport:
     problems: list[CellProblem] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [
-            f"measures created {len(self.created)}: {', '.join(self.created) or '-'}",
-            f"measures changed {len(self.changed)}"
-            + "".join(f"; {k}: {', '.join(v)}" for k, v in self.changed.items()),
-            f"measures unchanged {self.unchanged}",
-            f"figures added {self.figures_added}, unchanged {self.figures_unchanged}",
-        ]
+        out = []
+        if self.created or self.changed or self.unchanged:
+            out = [
+                f"measures created {len(self.created)}: {', '.join(self.created) or '-'}",
+                f"measures changed {len(self.changed)}"
+                + "".join(f"; {k}: {', '.join(v)}" for k, v in self.changed.items()),
+                f"measures unchanged {self.unchanged}",
+            ]
+        out.append(f"figures added {self.figures_added}, unchanged {self.figures_unchanged}")
         if self.problems:
             out.append(f"could not read {len(self.problems)} cells (nothing loaded from them):")
             out += [f"  {problem}" for problem in self.problems]
