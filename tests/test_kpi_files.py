@@ -225,3 +225,26 @@ def test_export_writes_measures_and_actuals_and_imports_back_unchanged(
     assert sheet_rows(again, "Actuals", skip=("Recorded", "By")) == sheet_rows(
         exported, "Actuals", skip=("Recorded", "By")
     )
+
+
+def test_a_kpi_workbook_with_a_cover_sheet_is_read_as_measures_only(
+    wsoa: Wsoa, runtime: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cover = [["SEND Partnership performance scorecard"], ["Produced monthly by the BI team"]]
+    named = [*MEASURES[0]]
+    named[1] = "Waiting times, e.g. Jamie Smith 12/03/2015"
+    path = write_workbook(
+        tmp_path / "scorecard.xlsx",
+        {"Cover": cover, "KPIs": [MEASURES_HEADER, named, MEASURES[1]], "Actuals": ACTUALS},
+    )
+    assert wsoa("import", str(path)) == 1
+    out = capsys.readouterr().out
+    assert "Imported measures from scorecard.xlsx" in out
+    assert "KPIs row 2: looks like it holds a name with a date (Jamie Smith 12/03/2015)" in out
+    assert "measures created 1: K1" in out and "measures unchanged 0" in out
+    # the second row took the first free id, so the file's K2 and K3 figures have no measure
+    assert "Actuals row 4, column Value: no measure “K2”" in out
+    assert "Actuals row 7, column Value: no measure “K3”" in out
+    assert list(stored(runtime)) == ["K1"]
+    with unit_of_work(runtime.sessions) as session:
+        assert session.scalars(select(Measure.name)).one() == "Days to first EP assessment"

@@ -25,7 +25,7 @@ from typing import Any
 import openpyxl
 
 from bot.domain import Invalid, UserError
-from bot.plans.read import FORMULA_STARTS
+from bot.plans.read import FORMULA_STARTS, field_for_heading
 from bot.services.kpis import parse_better, parse_period, parse_unit, parse_value
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -417,6 +417,16 @@ def _read_rows(
     return None
 
 
+def _has_plan_header(rows: Sequence[Sequence[object]]) -> bool:
+    """Whether a sheet holds the plan's actions (a ref and a title column): then the plan
+    importer reads the workbook too. Covers, notes and lookups do not count."""
+    for cells in rows[:HEADER_SEARCH_ROWS]:
+        fields = {field_for_heading(_text(cell)) for cell in cells if _text(cell)}
+        if {"ref", "title"} <= fields:
+            return True
+    return False
+
+
 def _read_workbook(data: bytes) -> ParsedMeasures | None:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -436,7 +446,7 @@ def _read_workbook(data: bytes) -> ParsedMeasures | None:
                 actuals=title in ACTUAL_SHEETS,
             )
             if part is None:
-                if any(any(c is not None for c in r) for r in rows):
+                if _has_plan_header(rows):
                     found.alone = False
                 continue
             any_found = True

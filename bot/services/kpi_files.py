@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.domain import UserError, normalise_ref
 from bot.plans.kpi_read import CellProblem, MeasureRow, ParsedMeasures
 from bot.plans.kpi_write import Cell, MeasureSheets
+from bot.privacy import find_personal_data
 from bot.services import kpis
 from bot.services.context import Ctx
 from bot.services.people import resolve_lead
@@ -74,7 +75,15 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
         a.ref: a for a in ctx.session.scalars(select(Action).where(Action.plan_id == plan.id))
     }
     number = kpis.next_number(ctx.session, plan.id)
+    skipped = 0
     for row in parsed.measures:
+        personal = find_personal_data(f"{row.name}\n{row.definition or ''}")
+        if personal:
+            report.problems.append(
+                CellProblem(row.sheet, row.row, None, f"looks like it holds {personal}; not loaded")
+            )
+            skipped += 1
+            continue
         measure = (by_id.get(row.short_id) if row.short_id else None) or by_key.get(
             kpis.measure_key(row.name)
         )
@@ -115,7 +124,7 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
         _link(ctx, measure, row, plan_workstreams, actions, report)
     ctx.session.flush()
     _figures(ctx, parsed, by_id, by_key, report)
-    report.unchanged = len(parsed.measures) - len(report.created) - len(report.changed)
+    report.unchanged = len(parsed.measures) - skipped - len(report.created) - len(report.changed)
     return report
 
 
