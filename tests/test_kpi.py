@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot import impact
 from bot.commands import execute
 from bot.render.text import render_text
 from bot.runtime import Runtime
@@ -193,7 +194,7 @@ def test_kpi_chart_is_a_png_with_alt_text_and_the_figures_plotted(measures: Runt
 def test_a_chart_with_interim_points_and_no_figures(measures: Runtime, console: Console) -> None:
     with unit_of_work(measures.sessions) as session:
         k3 = kpis.find_measure(session, 1, "K3")
-        drawn, alt = kpis.chart_of(kpis.judge(k3, []))
+        drawn, alt = kpis.chart_of(impact.judge(k3, []))
     assert [v for _, v in drawn.trajectory] == [120, 110, 100, 90]
     assert drawn.actuals == []
     assert alt.endswith("No figures recorded yet; the chart shows the trajectory only.")

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot import impact
 from bot.domain import Invalid
-from bot.services import kpis
 from bot.store.models import Measure, MeasureActual
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -36,19 +36,19 @@ def row(period: date, value: float, id_: int) -> MeasureActual:
 
 
 def test_the_trajectory_is_a_straight_line_from_baseline_to_target() -> None:
-    points = kpis.trajectory_points(measure())
-    assert kpis.expected_on(points, date(2026, 1, 6)) == 50
-    assert kpis.expected_on(points, date(2026, 1, 2)) == 10
+    points = impact.trajectory_points(measure())
+    assert impact.expected_on(points, date(2026, 1, 6)) == 50
+    assert impact.expected_on(points, date(2026, 1, 2)) == 10
     # before the baseline and after the target it holds their values
-    assert kpis.expected_on(points, date(2025, 12, 1)) == 0
-    assert kpis.expected_on(points, date(2026, 6, 1)) == 100
+    assert impact.expected_on(points, date(2025, 12, 1)) == 0
+    assert impact.expected_on(points, date(2026, 6, 1)) == 100
 
 
 def test_interim_points_bend_the_line() -> None:
-    points = kpis.trajectory_points(measure(trajectory=[["2026-01-06", 80]]))
-    assert kpis.expected_on(points, date(2026, 1, 6)) == 80
-    assert kpis.expected_on(points, date(2026, 1, 3)) == pytest.approx(32)
-    assert kpis.expected_on(points, date(2026, 1, 8)) == pytest.approx(88)
+    points = impact.trajectory_points(measure(trajectory=[["2026-01-06", 80]]))
+    assert impact.expected_on(points, date(2026, 1, 6)) == 80
+    assert impact.expected_on(points, date(2026, 1, 3)) == pytest.approx(32)
+    assert impact.expected_on(points, date(2026, 1, 8)) == pytest.approx(88)
 
 
 @pytest.mark.parametrize(
@@ -64,14 +64,14 @@ def test_interim_points_bend_the_line() -> None:
 )
 def test_the_boundary(value: float, better: str, on: bool) -> None:
     expected = 53.1 if better == "higher" else 56.9
-    assert kpis.is_on_trajectory(value, expected, better) is on
+    assert impact.is_on_trajectory(value, expected, better) is on
 
 
 def test_equal_within_floating_point_is_on() -> None:
     # 50 + 36.5 × 31/365 in floating point is not exactly 53.1
     expected = 50 + 36.5 * 31 / 365
-    assert kpis.is_on_trajectory(53.1, expected, "higher")
-    assert kpis.is_on_trajectory(53.1, expected + 1e-12, "higher")
+    assert impact.is_on_trajectory(53.1, expected, "higher")
+    assert impact.is_on_trajectory(53.1, expected + 1e-12, "higher")
 
 
 def test_the_latest_row_for_a_period_wins_and_off_periods_are_counted() -> None:
@@ -83,7 +83,7 @@ def test_the_latest_row_for_a_period_wins_and_off_periods_are_counted() -> None:
         row(date(2026, 3, 1), 1, 3),  # a correction: the figure for March is now 1
         row(date(2026, 4, 1), 2, 4),
     ]
-    standing = kpis.judge(m, rows)
+    standing = impact.judge(m, rows)
     assert [(f.period.month, f.value, f.rows) for f in standing.figures] == [
         (2, 5, 1),
         (3, 1, 2),
@@ -105,21 +105,21 @@ def test_the_latest_row_for_a_period_wins_and_off_periods_are_counted() -> None:
     ],
 )
 def test_periods(text: str, period: date) -> None:
-    assert kpis.parse_period(text) == period
+    assert impact.parse_period(text) == period
 
 
 @pytest.mark.parametrize("text", ["soon", "2026-13", "End of March", "Q5"])
 def test_not_periods(text: str) -> None:
     with pytest.raises(Invalid, match="is not a month"):
-        kpis.parse_period(text)
+        impact.parse_period(text)
 
 
 @pytest.mark.parametrize(("text", "value"), [("55", 55), ("55.5%", 55.5), ("1,234", 1234)])
 def test_values(text: str, value: float) -> None:
-    assert kpis.parse_value(text) == value
+    assert impact.parse_value(text) == value
 
 
 @pytest.mark.parametrize("text", ["n/a", "fifty", "nan", "inf", ""])
 def test_not_values(text: str) -> None:
     with pytest.raises(Invalid, match="is not a number"):
-        kpis.parse_value(text)
+        impact.parse_value(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from bot import impact
 from bot.commands.registry import command
 from bot.domain import Invalid, day_text
 from bot.presenters import person_span, when
@@ -65,10 +66,10 @@ def kpi_list(ctx: Ctx) -> Reply:
                 [
                     s.measure.short_id,
                     s.measure.name,
-                    kpis.latest_text(s),
+                    impact.latest_text(s),
                     _on_off(s),
-                    kpis.change_text(s),
-                    kpis.target_text(s.measure),
+                    impact.change_text(s),
+                    impact.target_text(s.measure),
                 ]
                 for s in found
             ],
@@ -82,10 +83,10 @@ def kpi_list(ctx: Ctx) -> Reply:
     return reply
 
 
-def _on_off(standing: kpis.Standing) -> str:
+def _on_off(standing: impact.Standing) -> str:
     if standing.latest is None:
         return "no figures"
-    expected = kpis.value_text(standing.latest.expected, standing.measure.unit)
+    expected = impact.value_text(standing.latest.expected, standing.measure.unit)
     return f"{'on' if standing.on_track else 'OFF'} ({expected})"
 
 
@@ -99,25 +100,28 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
         reply.para(plain(measure.definition))
     reply.para(
         bold("Now: "),
-        plain(f"{kpis.latest_text(standing)}, {kpis.judgement_text(standing)}; "),
-        plain(kpis.change_text(standing) + "."),
+        plain(f"{impact.latest_text(standing)}, {impact.judgement_text(standing)}; "),
+        plain(impact.change_text(standing) + "."),
     )
     reply.para(
         bold("Baseline: "),
         plain(
-            f"{kpis.value_text(measure.baseline_value, unit)} at {day_text(measure.baseline_date)}"
+            f"{impact.value_text(measure.baseline_value, unit)} "
+            f"at {day_text(measure.baseline_date)}"
         ),
         bold("   Target: "),
-        plain(f"{kpis.value_text(measure.target_value, unit)} by {day_text(measure.target_date)}"),
+        plain(
+            f"{impact.value_text(measure.target_value, unit)} by {day_text(measure.target_date)}"
+        ),
         bold("   Better: "),
         plain(measure.better),
     )
     if measure.trajectory:
-        points = kpis.trajectory_points(measure)[1:-1]
+        points = impact.trajectory_points(measure)[1:-1]
         reply.para(
             bold("Trajectory: "),
             plain(
-                "; ".join(f"{kpis.value_text(p.value, unit)} by {day_text(p.on)}" for p in points)
+                "; ".join(f"{impact.value_text(p.value, unit)} by {day_text(p.on)}" for p in points)
             ),
         )
     reply.para(
@@ -142,8 +146,8 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
             columns=["Period", "Value", "Recorded", "By", "Note"],
             rows=[
                 [
-                    kpis.period_text(r.period) + ("" if r.id in current else " (replaced)"),
-                    kpis.value_text(r.value, unit),
+                    impact.period_text(r.period) + ("" if r.id in current else " (replaced)"),
+                    impact.value_text(r.value, unit),
                     when(r.recorded_at, ctx.settings.tz),
                     people[r.by].label if r.by in people else r.by,
                     r.note or "",
@@ -187,29 +191,29 @@ def kpi_record(ctx: Ctx, args: str) -> Reply:
     all_measures = kpis.measures(ctx.session, ctx.plan.id)
     names = {m.short_id.lower() for m in all_measures} | {m.key for m in all_measures}
     name, value_word, period_word, note = split_record(
-        args, lambda text: kpis.measure_key(text) in names
+        args, lambda text: impact.measure_key(text) in names
     )
     measure = kpis.find_measure(ctx.session, ctx.plan.id, name)
-    value = kpis.parse_value(value_word)
-    period = kpis.parse_period(period_word) if period_word else kpis.default_period(ctx.today)
+    value = impact.parse_value(value_word)
+    period = impact.parse_period(period_word) if period_word else impact.default_period(ctx.today)
     recorded = kpis.record_actual(ctx, measure, value, period, note)
     standing = kpis.standing_of(ctx.session, measure)
-    figure = kpis.value_text(value, measure.unit)
-    reply = Reply(summary=f"Recorded {measure.short_id} {figure} for {kpis.period_text(period)}")
+    figure = impact.value_text(value, measure.unit)
+    reply = Reply(summary=f"Recorded {measure.short_id} {figure} for {impact.period_text(period)}")
     reply.para(
-        bold(f"Recorded {measure.short_id} {figure} for {kpis.period_text(period)}"),
+        bold(f"Recorded {measure.short_id} {figure} for {impact.period_text(period)}"),
         plain(f" ({measure.name})."),
     )
     if recorded.replaced is not None:
-        old = kpis.value_text(recorded.replaced.value, measure.unit)
+        old = impact.value_text(recorded.replaced.value, measure.unit)
         at = when(recorded.replaced.recorded_at, ctx.settings.tz)
         reply.para(
             plain(f"This corrects {old}, recorded {at}; the earlier figure stays in the history.")
         )
     reply.para(
         bold("Now: "),
-        plain(f"{kpis.latest_text(standing)}, {kpis.judgement_text(standing)}; "),
-        plain(kpis.change_text(standing) + "."),
+        plain(f"{impact.latest_text(standing)}, {impact.judgement_text(standing)}; "),
+        plain(impact.change_text(standing) + "."),
     )
     return reply
 

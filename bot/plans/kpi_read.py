@@ -25,8 +25,8 @@ from typing import Any
 import openpyxl
 
 from bot.domain import Invalid, UserError
+from bot.impact import parse_better, parse_period, parse_unit, parse_value
 from bot.plans.read import FORMULA_STARTS, field_for_heading
-from bot.services.kpis import parse_better, parse_period, parse_unit, parse_value
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10

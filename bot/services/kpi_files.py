@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import impact
 from bot.domain import UserError, normalise_ref
 from bot.plans.kpi_read import CellProblem, MeasureRow, ParsedMeasures
 from bot.plans.kpi_write import Cell, MeasureSheets
@@ -85,7 +86,7 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
             skipped += 1
             continue
         measure = (by_id.get(row.short_id) if row.short_id else None) or by_key.get(
-            kpis.measure_key(row.name)
+            impact.measure_key(row.name)
         )
         if measure is None:
             short_id = row.short_id if row.short_id and row.short_id not in by_id else None
@@ -98,7 +99,7 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
                 short_id=short_id,
                 number=_number_of(short_id, number),
                 name=row.name,
-                key=kpis.measure_key(row.name),
+                key=impact.measure_key(row.name),
                 unit=row.unit,
                 better=row.better,
                 baseline_value=row.baseline,
@@ -117,7 +118,7 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
         else:
             changes = _set_fields(measure, row)
             if row.name != measure.name:
-                measure.name, measure.key = row.name, kpis.measure_key(row.name)
+                measure.name, measure.key = row.name, impact.measure_key(row.name)
                 changes.insert(0, "name")
             if changes:
                 report.changed[measure.short_id] = changes
@@ -211,15 +212,15 @@ def _figures(
         for figure in s.figures:
             current[(s.measure.id, figure.period)] = figure.value
     for row in parsed.actuals:
-        measure = by_id.get(row.kpi.upper()) or by_key.get(kpis.measure_key(row.kpi))
+        measure = by_id.get(row.kpi.upper()) or by_key.get(impact.measure_key(row.kpi))
         if measure is None:
             report.problems.append(
                 CellProblem(row.sheet, row.row, row.column, f"no measure “{row.kpi[:60]}”")
             )
             continue
         try:
-            kpis.check_figure(measure, row.value, row.period, ctx.today)
-            note = kpis.check_note(row.note) if row.note else None
+            impact.check_figure(measure, row.value, row.period, ctx.today)
+            note = impact.check_note(row.note) if row.note else None
         except UserError as error:
             report.problems.append(CellProblem(row.sheet, row.row, row.column, str(error)))
             continue
@@ -263,7 +264,7 @@ def measure_sheets(session: Session, plan: Plan, tz: ZoneInfo) -> MeasureSheets:
                 m.target_value,
                 m.target_date,
                 "; ".join(
-                    f"{p.on.isoformat()}: {p.value:g}" for p in kpis.trajectory_points(m)[1:-1]
+                    f"{p.on.isoformat()}: {p.value:g}" for p in impact.trajectory_points(m)[1:-1]
                 ),
                 "; ".join(w.name for w in m.workstreams),
                 "; ".join(a.ref for a in m.actions),
