@@ -331,5 +331,6 @@ def test_kpi_commands_through_a_signed_slack_request(
     assert figures(measures, "K1")[-1] == (date(2026, 11, 1), 54.5)
 
     chart = slack.reply("kpi chart K1", READER)
+    assert chart["response_type"] == "in_channel"
     assert "Line chart of K1" in " ".join(text_of(chart))
     assert_message_within_limits(chart)

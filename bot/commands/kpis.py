@@ -78,7 +78,8 @@ def kpi_list(ctx: Ctx) -> Reply:
     on = sum(1 for s in found if s.on_track)
     judged = sum(1 for s in found if s.latest)
     reply.para(
-        plain(f"{on} of {judged} measures with figures on trajectory. "), code("kpi show K1")
+        plain(f"{on} of {judged} measures with figures on trajectory. One in full: "),
+        code(f"kpi show {found[0].measure.short_id}"),
     )
     return reply
 
@@ -222,7 +223,8 @@ def kpi_chart(ctx: Ctx, args: str) -> Reply:
     measure = kpis.find_measure(ctx.session, ctx.plan.id, args)
     standing = kpis.standing_of(ctx.session, measure)
     chart, alt = kpis.chart_of(standing)
-    reply = Reply(summary=f"{measure.short_id} trend chart")
+    # The chart is for the conversation to look at together, like a summary.
+    reply = Reply(visibility="channel", summary=f"{measure.short_id} trend chart")
     reply.para(bold(f"{measure.short_id} {measure.name}: "), plain(alt))
     reply.files.append(
         Attachment(
