@@ -8,14 +8,18 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.config import Settings
 from bot.console import run_console, run_line
 from bot.domain import UserError
 from bot.runtime import Runtime
-from bot.services.context import Caller
+from bot.services.context import Caller, Ctx
 from bot.store.db import unit_of_work, upgrade
+
+if TYPE_CHECKING:
+    from bot.plans.kpi_read import ParsedMeasures
+    from bot.services.kpi_files import MeasuresReport
 
 DEMO_DATABASE = "wsoa-demo.db"
 LEAD_OF_11F = ", the lead of 11F, 12B and 12A.1"
@@ -160,6 +164,9 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from bot.plans.read import read_plan, read_plan_bytes
     from bot.services.imports import apply_plan
 
+    measures = _read_measures(args.file)
+    if measures is not None and measures.alone:
+        return _import_measures_only(settings, measures, args.file.name)
     # Both raise PlanFileError (a UserError) before anything changes.
     if str(args.file) == "-":
         # Rows copied from Excel arrive tab-separated; the CSV reader detects that.
@@ -171,6 +178,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with runtime.work(Caller(user_id="import", source="import")) as ctx:
             report = apply_plan(ctx, parsed, args.file.name)
+            measures_report = _apply_measures(ctx, measures)
         links = _link_people(runtime) if settings.slack_bot_token else None
     finally:
         runtime.close()
@@ -202,6 +210,37 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             + ", ".join(report.unlinked_leads)
             + ". With SLACK_BOT_TOKEN set, importing or starting the bot links them by e-mail."
         )
+    for line in measures_report.lines() if measures_report else []:
+        print(f"  {line}")
+    return 1 if report.problems or (measures_report and measures_report.problems) else 0
+
+
+# --- Measures (KPIs) beside the plan: a KPIs/Measures/Actuals sheet, or a file of their own ---
+
+
+def _read_measures(path: Path) -> ParsedMeasures | None:
+    from bot.plans.kpi_read import read_measures
+
+    return None if str(path) == "-" else read_measures(path)
+
+
+def _apply_measures(ctx: Ctx, measures: ParsedMeasures | None) -> MeasuresReport | None:
+    from bot.services.kpi_files import apply_measures
+
+    return apply_measures(ctx, measures) if measures is not None else None
+
+
+def _import_measures_only(settings: Settings, measures: ParsedMeasures, name: str) -> int:
+    runtime = Runtime.start(settings)
+    try:
+        with runtime.work(Caller(user_id="import", source="import")) as ctx:
+            report = _apply_measures(ctx, measures)
+    finally:
+        runtime.close()
+    assert report is not None
+    print(f"Imported measures from {name}:")
+    for line in report.lines():
+        print(f"  {line}")
     return 1 if report.problems else 0
 
 
@@ -215,8 +254,10 @@ def _link_people(runtime: Runtime) -> list[str]:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.plans.kpi_write import add_measure_sheets
     from bot.plans.write import export, write_csv, write_markdown
     from bot.services.exports import export_rows
+    from bot.services.kpi_files import measure_sheets
     from bot.services.plans import current_plan
 
     fmt: str = args.format or (args.output.suffix.lstrip(".") if args.output else "csv")
@@ -230,10 +271,13 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             plan = current_plan(session, runtime.clock())
             rows = export_rows(session, plan, settings.tz)
             name = plan.name
+            measures = measure_sheets(session, plan, settings.tz)
     finally:
         runtime.close()
     if args.output is not None:
         export(rows, FORMATS[fmt], args.output, title=name)
+        if FORMATS[fmt] == "xlsx" and measures.measures:
+            add_measure_sheets(args.output, measures)
         print(f"Wrote {len(rows)} actions to {args.output}", file=sys.stderr)
     elif fmt == "md":
         sys.stdout.write(write_markdown(rows, name))

@@ -32,6 +32,7 @@ from bot.replies import (
 from bot.services import actions as action_service
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
+from bot.services.kpis import impact_section
 from bot.services.people import find_by_slack_id, people_by_slack_id, unresolved_people
 from bot.services.plans import require_workstream
 from bot.store import queries
@@ -120,6 +121,7 @@ def summary(ctx: Ctx, args: str) -> Reply:
     if not flagged:
         reply.para(plain("No red or amber actions."))
 
+    reply.add(*impact_section(ctx.session, plan.id, workstream_id=only.id if only else None))
     in_scope = queries.Filter(workstream_id=only.id if only else None)
     overdue, n_overdue = queries.refs(
         ctx.session, plan.id, replace(in_scope, overdue_on=ctx.today), REFS_LIMIT

@@ -28,6 +28,7 @@ from bot.replies import (
     plural,
 )
 from bot.services.followups import about, label
+from bot.services.kpis import impact_section
 from bot.services.plans import current_plan
 from bot.store import queries
 from bot.store.models import (
@@ -118,6 +119,7 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
         )
 
     reply.add(*_changes(session, since, previous is not None, tz))
+    reply.add(*impact_section(session, plan.id, since=since))
 
     overdue, n_overdue = queries.find_actions(
         session, plan.id, queries.Filter(overdue_on=today), limit=LIST_LIMIT

@@ -9,10 +9,12 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     Column,
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -266,3 +268,82 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     message_ts: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Measures of impact (KPIs) ---------------------------------------------------------------
+
+measure_workstreams = Table(
+    "measure_workstreams",
+    Base.metadata,
+    Column("measure_id", ForeignKey("measures.id"), primary_key=True),
+    Column("workstream_id", ForeignKey("workstreams.id"), primary_key=True, index=True),
+)
+
+measure_actions = Table(
+    "measure_actions",
+    Base.metadata,
+    Column("measure_id", ForeignKey("measures.id"), primary_key=True),
+    Column("action_id", ForeignKey("actions.id"), primary_key=True, index=True),
+)
+
+
+class Measure(Base):
+    """A measure of impact: an aggregate figure with a baseline, a target and, optionally, an
+    interim trajectory. Never about an individual child."""
+
+    __tablename__ = "measures"
+    __table_args__ = (
+        # two unique pairs on plan_id: the naming convention would give both one name
+        UniqueConstraint("plan_id", "short_id", name="uq_measures_plan_short_id"),
+        UniqueConstraint("plan_id", "key", name="uq_measures_plan_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    # K1, K2…: what people type; `number` orders them
+    short_id: Mapped[str] = mapped_column(String(10))
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    # lower-cased name with single spaces: what commands and re-imports match against
+    key: Mapped[str] = mapped_column(String(300))
+    definition: Mapped[str | None] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(10))  # %, number, days, weeks
+    better: Mapped[str] = mapped_column(String(10))  # higher, lower
+    baseline_value: Mapped[float] = mapped_column(Float)
+    baseline_date: Mapped[date] = mapped_column(Date)
+    target_value: Mapped[float] = mapped_column(Float)
+    target_date: Mapped[date] = mapped_column(Date)
+    # interim points between baseline and target: [["2026-09-30", 55.0], …], dates ascending
+    trajectory: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    source: Mapped[str | None] = mapped_column(String(300))
+    frequency: Mapped[str | None] = mapped_column(String(30))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+
+    owner: Mapped[Person | None] = relationship(lazy="joined")
+    workstreams: Mapped[list[Workstream]] = relationship(
+        secondary=measure_workstreams, lazy="selectin", order_by="Workstream.position"
+    )
+    actions: Mapped[list[Action]] = relationship(
+        secondary=measure_actions, lazy="selectin", order_by="Action.sort_key"
+    )
+
+
+class MeasureActual(Base):
+    """One figure for one period. Append-only: a correction is a new row, and the latest row for
+    a period is the figure; the earlier ones stay as history."""
+
+    __tablename__ = "measure_actuals"
+    __table_args__ = (Index("ix_measure_actuals_measure_period", "measure_id", "period", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"))
+    # the month the figure is for, as its first day
+    period: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+    # who: a Slack user id, or "import"; person_id when known
+    by: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[str] = mapped_column(String(20))  # slack, console, import
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,113 @@
+"""Charts as PNG bytes: plain functions over plain data, for chat replies and board packs.
+
+Matplotlib's object API with the Agg canvas: no pyplot, so no global figure state, no display,
+and charts can be drawn from several threads at once.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from numpy.typing import NDArray
+
+WIDTH_INCHES = 8.0
+HEIGHT_INCHES = 4.5
+DPI = 100
+# Colours that stay apart for the common colour-vision deficiencies (Okabe–Ito), and line
+# styles that differ too, so the chart reads in greyscale print.
+ACTUAL_COLOUR = "#0072B2"
+TRAJECTORY_COLOUR = "#E69F00"
+TARGET_COLOUR = "#009E73"
+
+Series = list[tuple[date, float]]
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    png: bytes
+    width: int  # pixels
+    height: int
+    # what was plotted, read back from the drawn lines: tests and alt text compare against it
+    actuals: Series
+    trajectory: Series
+    target: tuple[date, float]
+
+
+def trend_chart(
+    *,
+    title: str,
+    unit: str,
+    actuals: Series,
+    trajectory: Series,
+    target: tuple[date, float],
+) -> TrendChart:
+    """Actual figures (solid, with markers) against the trajectory (dashed) and the target
+    (a marked point, with a dotted line across)."""
+    figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    (trajectory_line,) = axes.plot(
+        _days(trajectory),
+        [v for _, v in trajectory],
+        linestyle="--",
+        color=TRAJECTORY_COLOUR,
+        label="Trajectory",
+    )
+    axes.axhline(target[1], linestyle=":", color=TARGET_COLOUR, linewidth=1)
+    (target_point,) = axes.plot(
+        _days([target]),
+        [target[1]],
+        marker="*",
+        markersize=14,
+        color=TARGET_COLOUR,
+        linestyle="none",
+        label="Target",
+    )
+    (actual_line,) = axes.plot(
+        _days(actuals),
+        [v for _, v in actuals],
+        marker="o",
+        color=ACTUAL_COLOUR,
+        linewidth=2,
+        label="Actual",
+    )
+    axes.set_title(title, fontsize=11, loc="left")
+    axes.set_ylabel({"%": "per cent", "number": "number"}.get(unit, unit))
+    if unit == "%":
+        axes.set_ylim(bottom=0, top=max(100.0, *(v for _, v in actuals), target[1]))
+    axes.xaxis_date()
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best", frameon=False)
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI)
+    drawn_target = _series(target_point)
+    return TrendChart(
+        png=out.getvalue(),
+        width=round(WIDTH_INCHES * DPI),
+        height=round(HEIGHT_INCHES * DPI),
+        actuals=_series(actual_line),
+        trajectory=_series(trajectory_line),
+        target=drawn_target[0],
+    )
+
+
+def _days(series: Series) -> NDArray[np.float64]:
+    """Dates as matplotlib's day numbers: what its date axis plots."""
+    return np.asarray(mdates.date2num([d for d, _ in series]), dtype=np.float64)
+
+
+def _series(line: Line2D) -> Series:
+    """A drawn line's points back as (date, value)."""
+    data = line.get_data(orig=False)
+    xs, ys = np.asarray(data[0], dtype=np.float64), np.asarray(data[1], dtype=np.float64)
+    return [(mdates.num2date(float(x)).date(), float(y)) for x, y in zip(xs, ys, strict=True)]

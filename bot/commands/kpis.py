@@ -1,0 +1,238 @@
+"""`kpi list|show|record|chart`: measures of impact in chat."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bot import impact
+from bot.commands.registry import command
+from bot.domain import Invalid, day_text
+from bot.presenters import person_span, when
+from bot.replies import Attachment, Reply, Table, bold, code, plain
+from bot.services import kpis
+from bot.services.context import Ctx
+from bot.services.people import people_by_slack_id
+
+USAGE = [
+    "kpi list",
+    "kpi show KPI",
+    "kpi record KPI VALUE [PERIOD] [NOTE]",
+    "kpi chart KPI",
+]
+HISTORY_LIMIT = 12
+_NUMBER = re.compile(r"^-?[\d.,]+%?$")
+_PERIOD_WORD = re.compile(r"^(\d{4}-\d{1,2}(-\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4})$")
+_MONTH_WORD = re.compile(
+    r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*$", re.IGNORECASE
+)
+
+
+@command(
+    "kpi",
+    USAGE,
+    "measures of impact: baselines, targets, figures, trajectory (record: owner or admin)",
+    ["kpi list", "kpi show K1", "kpi record K1 55 2026-10 Two new EP posts filled", "kpi chart K1"],
+)
+def kpi(ctx: Ctx, args: str) -> Reply:
+    verb, _, rest = args.partition(" ")
+    verb = verb.lower()
+    rest = rest.strip()
+    if verb in ("", "list"):
+        return kpi_list(ctx)
+    if verb == "show":
+        return kpi_show(ctx, rest)
+    if verb == "record":
+        return kpi_record(ctx, rest)
+    if verb == "chart":
+        return kpi_chart(ctx, rest)
+    raise Invalid(f"“kpi {verb[:30]}” is not a kpi command. Use: {'; '.join(USAGE)}.")
+
+
+def kpi_list(ctx: Ctx) -> Reply:
+    found = kpis.standings(ctx.session, ctx.plan.id)
+    reply = Reply(summary=f"Measures of impact: {len(found)}")
+    if not found:
+        return reply.para(
+            plain("No measures yet. A programme manager loads them with "),
+            code("wsoa import measures.xlsx"),
+            plain(" (a KPIs sheet: kpi, unit, better, baseline, target…)."),
+        )
+    reply.heading(f"Measures of impact ({len(found)})")
+    reply.add(
+        Table(
+            columns=["Id", "Measure", "Latest", "Trajectory", "Change", "Target"],
+            rows=[
+                [
+                    s.measure.short_id,
+                    s.measure.name,
+                    impact.latest_text(s),
+                    _on_off(s),
+                    impact.change_text(s),
+                    impact.target_text(s.measure),
+                ]
+                for s in found
+            ],
+        )
+    )
+    on = sum(1 for s in found if s.on_track)
+    judged = sum(1 for s in found if s.latest)
+    reply.para(
+        plain(f"{on} of {judged} measures with figures on trajectory. One in full: "),
+        code(f"kpi show {found[0].measure.short_id}"),
+    )
+    return reply
+
+
+def _on_off(standing: impact.Standing) -> str:
+    if standing.latest is None:
+        return "no figures"
+    expected = impact.value_text(standing.latest.expected, standing.measure.unit)
+    return f"{'on' if standing.on_track else 'OFF'} ({expected})"
+
+
+def kpi_show(ctx: Ctx, args: str) -> Reply:
+    measure = kpis.find_measure(ctx.session, ctx.plan.id, args)
+    standing = kpis.standing_of(ctx.session, measure)
+    unit = measure.unit
+    reply = Reply(summary=f"{measure.short_id}: {measure.name}")
+    reply.heading(f"{measure.short_id} {measure.name}")
+    if measure.definition:
+        reply.para(plain(measure.definition))
+    reply.para(
+        bold("Now: "),
+        plain(f"{impact.latest_text(standing)}, {impact.judgement_text(standing)}; "),
+        plain(impact.change_text(standing) + "."),
+    )
+    reply.para(
+        bold("Baseline: "),
+        plain(
+            f"{impact.value_text(measure.baseline_value, unit)} "
+            f"at {day_text(measure.baseline_date)}"
+        ),
+        bold("   Target: "),
+        plain(
+            f"{impact.value_text(measure.target_value, unit)} by {day_text(measure.target_date)}"
+        ),
+        bold("   Better: "),
+        plain(measure.better),
+    )
+    if measure.trajectory:
+        points = impact.trajectory_points(measure)[1:-1]
+        reply.para(
+            bold("Trajectory: "),
+            plain(
+                "; ".join(f"{impact.value_text(p.value, unit)} by {day_text(p.on)}" for p in points)
+            ),
+        )
+    reply.para(
+        bold("Owner: "),
+        person_span(measure.owner) if measure.owner else plain("none yet"),
+        bold("   Source: "),
+        plain(measure.source or "not given"),
+        bold("   Reported: "),
+        plain(measure.frequency or "not given"),
+    )
+    evidence = [w.name for w in measure.workstreams] + [a.ref for a in measure.actions]
+    if evidence:
+        reply.para(bold("Evidences: "), plain(", ".join(evidence)))
+    rows = kpis.history(ctx.session, measure)[:HISTORY_LIMIT]
+    if not rows:
+        reply.para(plain("No figures yet: "), code(f"kpi record {measure.short_id} VALUE PERIOD"))
+        return reply
+    people = people_by_slack_id(ctx.session, {r.by for r in rows})
+    current = {f.row.id for f in standing.figures}
+    reply.add(
+        Table(
+            columns=["Period", "Value", "Recorded", "By", "Note"],
+            rows=[
+                [
+                    impact.period_text(r.period) + ("" if r.id in current else " (replaced)"),
+                    impact.value_text(r.value, unit),
+                    when(r.recorded_at, ctx.settings.tz),
+                    people[r.by].label if r.by in people else r.by,
+                    r.note or "",
+                ]
+                for r in rows
+            ],
+        )
+    )
+    return reply
+
+
+def split_record(
+    args: str, is_measure: Callable[[str], bool] = lambda _: True
+) -> tuple[str, str, str | None, str | None]:
+    """`K1 55 2026-10 note…` or `EHCPs within 20 weeks 55 Oct 2026 note…` → (kpi, value,
+    period, note). The measure is the words before the first number that leave a measure's
+    id or whole name before them (so a name may hold a number); the period, when there is one,
+    is the word after the value (two words for `Oct 2026`)."""
+    words = args.split()
+    numbers = [i for i, w in enumerate(words) if i > 0 and _NUMBER.match(w)]
+    position = next((i for i in numbers if is_measure(" ".join(words[:i]))), None)
+    if position is None and numbers:
+        position = numbers[0]
+    if position is None and len(words) > 1:
+        raise Invalid(
+            f"“{words[1][:40]}” is not a number. Record a figure as "
+            "`kpi record K1 55 2026-10 note`."
+        )
+    if position is None:
+        raise Invalid("Record needs the measure and a number: `kpi record K1 55 2026-10 note`.")
+    name, value, rest = " ".join(words[:position]), words[position], words[position + 1 :]
+    period: str | None = None
+    if rest and _MONTH_WORD.match(rest[0]) and len(rest) > 1 and re.match(r"^\d{4}$", rest[1]):
+        period, rest = f"{rest[0]} {rest[1]}", rest[2:]
+    elif rest and _PERIOD_WORD.match(rest[0]):
+        period, rest = rest[0], rest[1:]
+    return name, value, period, " ".join(rest) or None
+
+
+def kpi_record(ctx: Ctx, args: str) -> Reply:
+    all_measures = kpis.measures(ctx.session, ctx.plan.id)
+    names = {m.short_id.lower() for m in all_measures} | {m.key for m in all_measures}
+    name, value_word, period_word, note = split_record(
+        args, lambda text: impact.measure_key(text) in names
+    )
+    measure = kpis.find_measure(ctx.session, ctx.plan.id, name)
+    value = impact.parse_value(value_word)
+    period = impact.parse_period(period_word) if period_word else impact.default_period(ctx.today)
+    recorded = kpis.record_actual(ctx, measure, value, period, note)
+    standing = kpis.standing_of(ctx.session, measure)
+    figure = impact.value_text(value, measure.unit)
+    reply = Reply(summary=f"Recorded {measure.short_id} {figure} for {impact.period_text(period)}")
+    reply.para(
+        bold(f"Recorded {measure.short_id} {figure} for {impact.period_text(period)}"),
+        plain(f" ({measure.name})."),
+    )
+    if recorded.replaced is not None:
+        old = impact.value_text(recorded.replaced.value, measure.unit)
+        at = when(recorded.replaced.recorded_at, ctx.settings.tz)
+        reply.para(
+            plain(f"This corrects {old}, recorded {at}; the earlier figure stays in the history.")
+        )
+    reply.para(
+        bold("Now: "),
+        plain(f"{impact.latest_text(standing)}, {impact.judgement_text(standing)}; "),
+        plain(impact.change_text(standing) + "."),
+    )
+    return reply
+
+
+def kpi_chart(ctx: Ctx, args: str) -> Reply:
+    measure = kpis.find_measure(ctx.session, ctx.plan.id, args)
+    standing = kpis.standing_of(ctx.session, measure)
+    chart, alt = kpis.chart_of(standing)
+    # The chart is for the conversation to look at together, like a summary.
+    reply = Reply(visibility="channel", summary=f"{measure.short_id} trend chart")
+    reply.para(bold(f"{measure.short_id} {measure.name}: "), plain(alt))
+    reply.files.append(
+        Attachment(
+            filename=f"{measure.short_id}-trend.png",
+            media_type="image/png",
+            data=chart.png,
+            title=f"{measure.short_id} {measure.name}: trend",
+            alt_text=alt,
+        )
+    )
+    return reply

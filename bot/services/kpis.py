@@ -1,0 +1,326 @@
+"""Measures of impact (KPIs) in the store: finding them, recording figures (the owner or an
+admin), judging them all in a few statements, the digest and summary section, the measures
+whose owners owe commentary, and the trend chart. The judgement itself is in bot/impact.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.charts import TrendChart, trend_chart
+from bot.domain import Forbidden, Invalid, NotFound, nearest
+from bot.impact import (
+    Standing,
+    alt_text,
+    check_figure,
+    check_note,
+    judge,
+    latest_text,
+    measure_key,
+    month_end,
+    period_text,
+    target_text,
+    trajectory_points,
+    value_text,
+)
+from bot.replies import Element, Paragraph, Reply, Table, bold, code, plain, plural
+from bot.services.context import Ctx
+from bot.services.people import person_for_user
+from bot.store.models import Measure, MeasureActual, Person
+
+COMMENTARY_AFTER = 2  # periods off trajectory in a row before the owner is asked
+_SHORT_ID = re.compile(r"^[Kk](\d{1,5})$")
+
+
+# --- Reading the store -----------------------------------------------------------------------
+
+
+def measures(session: Session, plan_id: int) -> list[Measure]:
+    return list(
+        session.scalars(select(Measure).where(Measure.plan_id == plan_id).order_by(Measure.number))
+    )
+
+
+def standings(session: Session, plan_id: int, workstream_id: int | None = None) -> list[Standing]:
+    """Every measure of the plan judged: the same few statements however many there are."""
+    found = measures(session, plan_id)
+    if workstream_id is not None:
+        found = [m for m in found if any(w.id == workstream_id for w in m.workstreams)]
+    if not found:
+        return []
+    rows: dict[int, list[MeasureActual]] = {m.id: [] for m in found}
+    for row in session.scalars(
+        select(MeasureActual)
+        .join(Measure, Measure.id == MeasureActual.measure_id)
+        .where(Measure.plan_id == plan_id)
+        .order_by(MeasureActual.measure_id, MeasureActual.period, MeasureActual.id)
+    ):
+        if row.measure_id in rows:
+            rows[row.measure_id].append(row)
+    return [judge(m, rows[m.id]) for m in found]
+
+
+def standing_of(session: Session, measure: Measure) -> Standing:
+    rows = session.scalars(
+        select(MeasureActual)
+        .where(MeasureActual.measure_id == measure.id)
+        .order_by(MeasureActual.period, MeasureActual.id)
+    )
+    return judge(measure, list(rows))
+
+
+def history(session: Session, measure: Measure) -> list[MeasureActual]:
+    """Every row recorded for the measure, newest first, corrections included."""
+    return list(
+        session.scalars(
+            select(MeasureActual)
+            .where(MeasureActual.measure_id == measure.id)
+            .order_by(MeasureActual.recorded_at.desc(), MeasureActual.id.desc())
+        )
+    )
+
+
+def find_measure(session: Session, plan_id: int, text: str) -> Measure:
+    """A measure by short id (`K3`, `k3`), by name, or by an unambiguous part of its name."""
+    text = " ".join(text.split())
+    if not text:
+        raise Invalid("Which measure? `kpi list` shows them, e.g. `kpi show K1`.")
+    all_measures = measures(session, plan_id)
+    short = _SHORT_ID.match(text)
+    key = measure_key(text)
+    for m in all_measures:
+        if (short and m.short_id == f"K{int(short.group(1))}") or m.key == key:
+            return m
+    partial = [m for m in all_measures if key in m.key]
+    if len(partial) == 1 and not short:
+        return partial[0]
+    if not all_measures:
+        raise NotFound("There are no measures yet: `wsoa import` loads them from a KPIs sheet.")
+    close = nearest(text, [m.short_id for m in all_measures] + [m.name for m in all_measures])
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    many = f" “{text[:40]}” matches {len(partial)} measures." if len(partial) > 1 else ""
+    raise NotFound(f"No measure “{text[:40]}”.{many}{hint} `kpi list` shows them all.")
+
+
+def next_number(session: Session, plan_id: int) -> int:
+    highest = session.scalar(select(func.max(Measure.number)).where(Measure.plan_id == plan_id))
+    return (highest or 0) + 1
+
+
+# --- Recording a figure ----------------------------------------------------------------------
+
+
+def can_record(ctx: Ctx, measure: Measure) -> bool:
+    if ctx.is_admin:
+        return True
+    owner = measure.owner
+    return owner is not None and owner.slack_user_id == ctx.caller.user_id
+
+
+@dataclass(frozen=True)
+class Recorded:
+    actual: MeasureActual
+    replaced: MeasureActual | None  # the period's figure before this one, when corrected
+
+
+def record_actual(
+    ctx: Ctx, measure: Measure, value: float, period: date, note: str | None
+) -> Recorded:
+    """A new figure for `period`: the owner's or an admin's. A figure for a period that has one
+    already is a correction: a new row, the old one kept."""
+    if not can_record(ctx, measure):
+        owner = measure.owner.label if measure.owner else "nobody yet"
+        raise Forbidden(
+            f"Only {measure.short_id}'s owner ({owner}) or a programme manager (admin) can "
+            "record its figures. Nothing was recorded."
+        )
+    check_figure(measure, value, period, ctx.today)
+    clean = check_note(note) if note else None
+    replaced = ctx.session.scalars(
+        select(MeasureActual)
+        .where(MeasureActual.measure_id == measure.id, MeasureActual.period == period)
+        .order_by(MeasureActual.id.desc())
+        .limit(1)
+    ).first()
+    person = (
+        person_for_user(ctx.session, ctx.caller.user_id, ctx.caller.name)
+        if ctx.caller.source != "import"
+        else None
+    )
+    actual = MeasureActual(
+        measure_id=measure.id,
+        period=period,
+        value=value,
+        recorded_at=ctx.now,
+        by=ctx.caller.user_id,
+        person_id=person.id if person else None,
+        source=ctx.caller.source,
+        note=clean,
+    )
+    ctx.session.add(actual)
+    ctx.session.flush()
+    return Recorded(actual=actual, replaced=replaced)
+
+
+# --- The digest and summary section ----------------------------------------------------------
+
+OFF_LIMIT = 10
+MOVED_LIMIT = 10
+NAME_BRIEF = 60
+
+
+def _brief(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def impact_section(
+    session: Session,
+    plan_id: int,
+    *,
+    since: datetime | None = None,
+    workstream_id: int | None = None,
+) -> list[Element]:
+    """ "3 of 8 measures on trajectory", the ones off it with their last figure, trajectory and
+    target, and (with `since`) the figures recorded since then. Nothing when the plan has no
+    measures. Two or three statements whatever the plan's size."""
+    found = standings(session, plan_id, workstream_id)
+    if not found:
+        return []
+    judged = [s for s in found if s.latest is not None]
+    on = sum(1 for s in judged if s.on_track)
+    waiting = len(found) - len(judged)
+    headline = f"{on} of {plural(len(found), 'measure')} on trajectory"
+    if waiting:
+        headline += f" ({waiting} with no figures yet)"
+    elements: list[Element] = [
+        Paragraph(spans=[bold("Measures of impact: "), plain(headline + ".")])
+    ]
+    off = [s for s in judged if not s.on_track]
+    if off:
+        shown = off[:OFF_LIMIT]
+        elements.append(
+            Table(
+                columns=["Off trajectory", "Latest", "Trajectory", "Target"],
+                rows=[
+                    [
+                        f"{s.measure.short_id} {_brief(s.measure.name, NAME_BRIEF)}",
+                        latest_text(s),
+                        value_text(s.latest.expected, s.measure.unit) if s.latest else "",
+                        target_text(s.measure),
+                    ]
+                    for s in shown
+                ],
+            )
+        )
+        if len(off) > len(shown):
+            elements.append(
+                Paragraph(
+                    spans=[plain(f"…and {len(off) - len(shown)} more: "), code("/wsoa kpi list")]
+                )
+            )
+    if since is not None:
+        moved = [(s, f) for s in found for f in s.figures if f.row.recorded_at >= since]
+        moved.sort(key=lambda pair: pair[1].row.recorded_at, reverse=True)
+        if moved:
+            parts = [
+                f"{s.measure.short_id} {value_text(f.value, s.measure.unit)} for "
+                f"{period_text(f.period)} ({'on' if f.on_track else 'off'})"
+                for s, f in moved[:MOVED_LIMIT]
+            ]
+            more = f"; and {len(moved) - MOVED_LIMIT} more" if len(moved) > MOVED_LIMIT else ""
+            elements.append(
+                Paragraph(spans=[bold("New figures: "), plain("; ".join(parts) + more + ".")])
+            )
+        else:
+            elements.append(Paragraph(spans=[bold("New figures: "), plain("none.")]))
+    return elements
+
+
+# --- Asking for commentary -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentaryAsk:
+    """A measure off trajectory for COMMENTARY_AFTER periods in a row, and whom to ask."""
+
+    measure_id: int
+    short_id: str
+    name: str
+    owner: Person | None
+    periods: list[date]  # the periods off, oldest first
+    latest: str  # "48% (Sep 2026)"
+    expected: str  # the trajectory for the latest period
+    target: str
+
+    @property
+    def key(self) -> str:
+        """A delivery key: one ask per measure and latest period, so a new figure that is still
+        off asks again, and the same one never twice."""
+        return f"kpi-commentary:{self.measure_id}:{self.periods[-1].isoformat()}"
+
+
+def commentary_needed(session: Session, plan_id: int) -> list[CommentaryAsk]:
+    asks = []
+    for s in standings(session, plan_id):
+        if s.periods_off < COMMENTARY_AFTER or s.latest is None:
+            continue
+        off = s.figures[-s.periods_off :]
+        asks.append(
+            CommentaryAsk(
+                measure_id=s.measure.id,
+                short_id=s.measure.short_id,
+                name=s.measure.name,
+                owner=s.measure.owner,
+                periods=[f.period for f in off],
+                latest=latest_text(s),
+                expected=value_text(s.latest.expected, s.measure.unit),
+                target=target_text(s.measure),
+            )
+        )
+    return asks
+
+
+def commentary_request(ask: CommentaryAsk) -> Reply:
+    """The direct message to the owner."""
+    months = ", ".join(period_text(p) for p in ask.periods)
+    reply = Reply(
+        visibility="private",
+        summary=f"{ask.short_id} is off trajectory: a line of commentary for the board, please",
+    ).heading(f"{ask.short_id} {ask.name}: off trajectory")
+    reply.para(
+        plain(
+            f"{ask.short_id} has been off its trajectory for {len(ask.periods)} periods in a row "
+            f"({months}). Latest {ask.latest}, trajectory {ask.expected}, target {ask.target}."
+        )
+    )
+    reply.para(
+        plain("The board will ask why, and what is being done. Reply with "),
+        code(f"/wsoa kpi record {ask.short_id} VALUE PERIOD NOTE"),
+        plain(" to correct a figure with a note, or add the commentary to the related action's "),
+        code("/wsoa update REF NOTE"),
+        plain("."),
+    )
+    return reply
+
+
+# --- The chart -------------------------------------------------------------------------------
+
+
+def chart_of(standing: Standing) -> tuple[TrendChart, str]:
+    """The trend chart and its alt text: the trend in words and figures, for screen readers and
+    for whoever cannot see the image."""
+    measure = standing.measure
+    points = trajectory_points(measure)
+    chart = trend_chart(
+        title=f"{measure.short_id} {measure.name}",
+        unit=measure.unit,
+        actuals=[(month_end(f.period), f.value) for f in standing.figures],
+        trajectory=[(p.on, p.value) for p in points],
+        target=(measure.target_date, measure.target_value),
+    )
+    return chart, alt_text(standing)
