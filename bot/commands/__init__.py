@@ -1,6 +1,15 @@
 """The `/wsoa` commands. Importing this package registers every verb."""
 
-from bot.commands import followups, meetings, reading, updating
+from bot.commands import boardpack, followups, meetings, priorities, reading, updating
 from bot.commands.registry import COMMANDS, execute
 
-__all__ = ["COMMANDS", "execute", "followups", "meetings", "reading", "updating"]
+__all__ = [
+    "COMMANDS",
+    "boardpack",
+    "execute",
+    "followups",
+    "meetings",
+    "priorities",
+    "reading",
+    "updating",
+]
