@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from sqlalchemy import func, select
 
+from bot.boardpack.data import names_due
 from bot.boardpack.document import MEDIA_TYPE
 from bot.commands import execute
 from bot.replies import Reply
@@ -199,6 +200,30 @@ def test_what_changed_since_the_previous_board(demo: Runtime, console: Console) 
     assert any(r[0] == "6A" and r[3] == "Charter published on the Local Offer" for r in signed)
     assert "No due date changed." in [p.text for p in doc.paragraphs]
 
+    # A re-import that moved 12B's due date records an edit naming it (another, only the title).
+    with unit_of_work(demo.sessions) as session:
+        for ref, fields in (("12B", "title, due"), ("12C", "title")):
+            action = session.scalars(select(Action).where(Action.ref == ref)).one()
+            action.due = date(2027, 3, 31)
+            session.add(
+                Update(
+                    action_id=action.id,
+                    at=NOW,
+                    by="import",
+                    source="import",
+                    kind="edit",
+                    rag_from=action.rag,
+                    rag_to=action.rag,
+                    status_from=action.status,
+                    status_to=action.status,
+                    note=f"overdue-tracker.xlsx: {fields} changed",
+                )
+            )
+    doc = opened(ask(demo, "boardpack"))
+    due = rows(table_after(doc, "Due dates changed"))
+    assert [r[0] for r in due[1:]] == ["12B"]
+    assert due[1][2:4] == ["23 Nov 2026", "31 Mar 2027"]
+
 
 # --- snapshots --------------------------------------------------------------------------------
 
@@ -364,3 +389,11 @@ def test_wsoa_boardpack_at_the_terminal(demo: Runtime, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "No board meeting B-42" in bad.stderr
     wrong = run_wsoa(["boardpack", "-o", "pack.pdf"], tmp_path, WSOA_DATABASE_URL=url)
     assert wrong.returncode == 2 and "pack.docx" in wrong.stderr
+
+
+def test_which_edit_notes_name_the_due_date() -> None:
+    assert names_due("tracker.xlsx: title, due changed")
+    assert names_due("plan.csv: due changed")
+    assert not names_due("overdue.xlsx: title changed")
+    assert not names_due("due.xlsx: measure, leads changed")
+    assert not names_due(None)

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain import day_text
 from bot.services import escalations as escalation_service
@@ -17,6 +18,7 @@ from bot.services import priorities as priority_service
 from bot.store import queries
 from bot.store.models import (
     Action,
+    Answer,
     BoardMeeting,
     FollowUp,
     Person,
@@ -62,6 +64,9 @@ class Change:
     title: str
     at: datetime
     note: str | None
+    # the action's due date now (for a due-date change: the date in force)
+    due: date | None
+    due_text: str | None
 
 
 @dataclass(frozen=True)
@@ -120,17 +125,12 @@ def gather(
         workstreams=workstreams,
         flagged=flagged,
         moves=moves,
-        signoffs=_changes(session, plan.id, cycle.previous, at, Update.kind == "signoff"),
+        signoffs=_changes(session, plan.id, cycle.previous, at, "signoff"),
         # Today's history records that a due date changed (an import's "edit" naming it), not
         # its old and new values; the pack lists those with the date now in force.
-        due_changes=_changes(
-            session,
-            plan.id,
-            cycle.previous,
-            at,
-            Update.kind == "edit",
-            Update.note.like("%due%"),
-        ),
+        due_changes=[
+            c for c in _changes(session, plan.id, cycle.previous, at, "edit") if names_due(c.note)
+        ],
         for_escalation=escalate,
         escalations=escalation_service.recorded(session, plan.id, cycle.previous, at),
         followups=_followups(session, plan.id, cycle.previous),
@@ -186,28 +186,51 @@ def _add_leads(session: Session, plan_id: int, actions: list[ActionRow]) -> None
 
 
 def _changes(
-    session: Session, plan_id: int, since: datetime, until: datetime, *where: object
+    session: Session, plan_id: int, since: datetime, until: datetime, kind: str
 ) -> list[Change]:
     rows = session.execute(
-        select(Action.ref, Action.title, Update.at, Update.note)
+        select(Action.ref, Action.title, Update.at, Update.note, Action.due, Action.due_text)
         .join(Action, Action.id == Update.action_id)
-        .where(Action.plan_id == plan_id, Update.at > since, Update.at <= until, *where)  # type: ignore[arg-type]
+        .where(
+            Action.plan_id == plan_id, Update.at > since, Update.at <= until, Update.kind == kind
+        )
         .order_by(Update.at, Update.id)
     ).all()
     return [Change(*r) for r in rows]
 
 
+def names_due(note: str | None) -> bool:
+    """Whether an import's edit note (`plan.xlsx: title, due changed`) names the due date."""
+    if not note or not note.endswith(" changed") or ": " not in note:
+        return False
+    fields = note.removesuffix(" changed").rsplit(": ", 1)[1]
+    return "due" in (f.strip() for f in fields.split(","))
+
+
 def _followups(session: Session, plan_id: int, since: datetime) -> Sequence[FollowUp]:
-    """Open follow-ups, and those closed since the previous board, with their answers (two
-    statements: the follow-ups, then their answers)."""
-    return session.scalars(
+    """Open follow-ups, and those closed since the previous board, with their answers: two
+    statements however many there are (the relationship's own loader would add one per 500)."""
+    wanted = (
+        FollowUp.plan_id == plan_id,
+        or_(FollowUp.closed_at.is_(None), FollowUp.closed_at > since),
+    )
+    followups = session.scalars(
         select(FollowUp)
-        .where(
-            FollowUp.plan_id == plan_id,
-            or_(FollowUp.closed_at.is_(None), FollowUp.closed_at > since),
-        )
+        .options(lazyload(FollowUp.answers))
+        .where(*wanted)
         .order_by(FollowUp.raised_at, FollowUp.id)
     ).all()
+    answers: dict[int, list[Answer]] = {f.id: [] for f in followups}
+    for answer in session.scalars(
+        select(Answer)
+        .join(FollowUp, FollowUp.id == Answer.followup_id)
+        .where(*wanted)
+        .order_by(Answer.at, Answer.id)
+    ):
+        answers[answer.followup_id].append(answer)
+    for f in followups:
+        set_committed_value(f, "answers", answers[f.id])
+    return followups
 
 
 def _chart(

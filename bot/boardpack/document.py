@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from docx import Document
 from docx.document import Document as DocumentObject
@@ -132,6 +132,10 @@ def _shade(cell: object, fill: str) -> None:
     tcpr.append(shading)
 
 
+def _due(due: date | None, due_text: str | None) -> str:
+    return day_text(due) if due else (due_text or "no date")
+
+
 def _rag(rag: str | None) -> str:
     return rag or NOT_RATED
 
@@ -197,8 +201,11 @@ def _changes(doc: DocumentObject, data: PackData) -> None:
     if data.due_changes:
         table(
             doc,
-            ["Ref", "Action", "Changed", "Note"],
-            [[c.ref, c.title, _day(data, c.at), c.note or ""] for c in data.due_changes],
+            ["Ref", "Action", "Changed", "Due now", "Note"],
+            [
+                [c.ref, c.title, _day(data, c.at), _due(c.due, c.due_text), c.note or ""]
+                for c in data.due_changes
+            ],
         )
     else:
         doc.add_paragraph("No due date changed.")
@@ -222,7 +229,7 @@ def _flagged(doc: DocumentObject, data: PackData) -> None:
                     a.title,
                     data.workstream_names.get(a.workstream_id, ""),
                     ", ".join(a.leads) or "none",
-                    day_text(a.due) if a.due else (a.due_text or "no date"),
+                    _due(a.due, a.due_text),
                     a.status,
                     (
                         f"{_day(data, a.last_update_at)}: {a.last_note}"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from bot.domain import Invalid, clean_note
 from bot.services.actions import _apply, find_action
@@ -142,8 +142,10 @@ def for_escalation(
             reasons[action_id] = (RED_TWO_CYCLES, since)
     if not reasons:
         return cycle, []
+    # Leads are not needed here; loading them would be one statement per 500 actions.
     actions = session.scalars(
         select(Action)
+        .options(lazyload(Action.leads))
         .where(Action.plan_id == plan_id, Action.id.in_(list(reasons)))
         .order_by(Action.sort_key)
     ).all()
@@ -190,7 +192,7 @@ def recorded(session: Session, plan_id: int, since: datetime, until: datetime) -
         session.scalars(
             select(Update)
             .join(Update.action)
-            .options(contains_eager(Update.action))
+            .options(contains_eager(Update.action), lazyload(Update.action, Action.leads))
             .where(
                 Action.plan_id == plan_id,
                 Update.kind == ESCALATION,

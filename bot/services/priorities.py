@@ -119,7 +119,8 @@ def resolve(priorities: Sequence[Priority], words: Iterable[str]) -> list[Priori
             raise _unknown(word, priorities)
         if p not in found:
             found.append(p)
-    return found
+    # in the plan's order, whatever order they were typed in
+    return sorted(found, key=lambda p: p.position)
 
 
 def mapped(session: Session, action_ids: Iterable[int]) -> dict[int, list[Priority]]:
@@ -175,7 +176,7 @@ def map_priorities(
         if p not in chosen:
             chosen.append(p)
     _set_mapping(session, action, chosen)
-    return chosen
+    return sorted(chosen, key=lambda p: p.position)
 
 
 @dataclass(frozen=True)
