@@ -135,6 +135,9 @@ def test_the_pack_has_every_section_accessibly(demo: Runtime, console: Console) 
         first = grid.rows[0]._tr
         assert first.find(qn("w:trPr")).find(qn("w:tblHeader")) is not None
         assert all(r._tr.find(qn("w:trPr")) is None for r in grid.rows[1:])
+        assert grid._tbl.tblPr.find(qn("w:tblCaption")).get(qn("w:val"))
+    red_table = table_after(doc, "Red (3)")._tbl
+    assert red_table.tblPr.find(qn("w:tblCaption")).get(qn("w:val")) == "Red (3)"
 
     # The plan's figures. Graduated Response: 3 red, 4 amber, 7 actions; overall red, in words.
     by_workstream = {r[0]: r[1:] for r in rows(table_after(doc, "RAG by workstream"))}

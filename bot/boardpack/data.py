@@ -9,7 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain import day_text
@@ -216,7 +216,8 @@ def _followups(session: Session, plan_id: int, since: datetime) -> Sequence[Foll
     )
     followups = session.scalars(
         select(FollowUp)
-        .options(lazyload(FollowUp.answers))
+        # the action's ref is shown, not its leads (loading them is a statement per 500)
+        .options(lazyload(FollowUp.answers), joinedload(FollowUp.action).lazyload(Action.leads))
         .where(*wanted)
         .order_by(FollowUp.raised_at, FollowUp.id)
     ).all()

@@ -101,10 +101,17 @@ def table(
     *,
     rag_columns: Sequence[int] = (),
 ) -> Table:
-    """A table whose first row is a marked header row; RAG words in `rag_columns` are shaded
-    with their colour (the word stays: the colour only repeats it)."""
+    """A table whose first row is a marked header row, captioned with the heading above it;
+    RAG words in `rag_columns` are shaded with their colour (the word stays: the colour only
+    repeats it)."""
+    caption = _last_heading(doc)
     grid = doc.add_table(rows=1, cols=len(columns))
     grid.style = "Table Grid"
+    if caption:
+        # the table's alternative-text title, which screen readers announce on entering it
+        tbl_caption = OxmlElement("w:tblCaption")
+        tbl_caption.set(qn("w:val"), caption)
+        grid._tbl.tblPr.append(tbl_caption)
     header = grid.rows[0]
     trpr = header._tr.get_or_add_trPr()
     mark = OxmlElement("w:tblHeader")
@@ -121,6 +128,14 @@ def table(
                 _shade(cell, RAG_FILL[text])
     doc.add_paragraph()
     return grid
+
+
+def _last_heading(doc: DocumentObject) -> str | None:
+    for paragraph in reversed(doc.paragraphs):
+        style = paragraph.style.name if paragraph.style is not None else ""
+        if style.startswith("Heading"):
+            return paragraph.text
+    return None
 
 
 def _shade(cell: object, fill: str) -> None:

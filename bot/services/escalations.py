@@ -192,7 +192,7 @@ def recorded(session: Session, plan_id: int, since: datetime, until: datetime) -
         session.scalars(
             select(Update)
             .join(Update.action)
-            .options(contains_eager(Update.action), lazyload(Update.action, Action.leads))
+            .options(contains_eager(Update.action).lazyload(Action.leads))
             .where(
                 Action.plan_id == plan_id,
                 Update.kind == ESCALATION,
