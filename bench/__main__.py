@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from bench.boardpack import measure_boardpack
 from bench.generate import ADMIN_USER, BOARD_CHANNEL, LEAD_USER, GeneratedPlan, generate
 from bench.inprocess import measure_in_process
 from bench.measure import BenchClient, Server, free_port, start_server, timed_slash
@@ -305,6 +306,7 @@ def run_size(
             [(c.label, c.text(opts.requests + 1, ref)) for c in COMMANDS],
             BOARD_CHANNEL,
         )
+        say(measure_boardpack(database_url, actions).line())
         peak = server.peak_memory_mb()
         if largest and opts.load_seconds > 0:
             say(f"  under load: {opts.load_clients} clients for {opts.load_seconds:.0f} s")

@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", dest="output", type=Path, help="file to write (default: stdout)")
     export.set_defaults(handler=cmd_export)
 
+    pack = sub.add_parser("boardpack", help="the board's highlight report as a Word document")
+    pack.add_argument("--board", default="", help="the meeting's id, B-3 (default: the next)")
+    pack.add_argument("-o", dest="output", type=Path, help="file to write (.docx)")
+    pack.set_defaults(handler=cmd_boardpack)
+
     tick = sub.add_parser("tick", help="run, once, every scheduled delivery due now (or --at)")
     tick.add_argument("--at", type=_instant, help="ISO 8601 instant (default: now)")
     tick.set_defaults(handler=cmd_tick)
@@ -283,6 +288,26 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(write_markdown(rows, name))
     else:
         write_csv(rows, sys.stdout)
+    return 0
+
+
+def cmd_boardpack(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.boardpack.service import produce
+
+    if args.output is not None and args.output.suffix.lower() != ".docx":
+        raise UserError(f"A board pack is a Word document: -o {args.output.stem}.docx.")
+    # Whoever runs the terminal command already holds the database: they act as an admin.
+    runtime = Runtime.start(settings.model_copy(update={"admins": settings.admins | {"terminal"}}))
+    try:
+        with runtime.work(Caller(user_id="terminal", source="console")) as ctx:
+            pack = produce(ctx, args.board)
+            kept = pack.snapshot
+            output = args.output or Path(kept.filename)
+            output.write_bytes(pack.content)
+    finally:
+        runtime.close()
+    made = "made and kept" if pack.fresh else "kept for the meeting, given back"
+    print(f"Wrote {output}: board pack #{kept.id} ({made}), SHA-256 {kept.sha256}")
     return 0
 
 

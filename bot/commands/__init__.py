@@ -1,6 +1,16 @@
 """The `/wsoa` commands. Importing this package registers every verb."""
 
-from bot.commands import followups, kpis, meetings, reading, updating
+from bot.commands import boardpack, followups, kpis, meetings, priorities, reading, updating
 from bot.commands.registry import COMMANDS, execute
 
-__all__ = ["COMMANDS", "execute", "followups", "kpis", "meetings", "reading", "updating"]
+__all__ = [
+    "COMMANDS",
+    "boardpack",
+    "execute",
+    "followups",
+    "kpis",
+    "meetings",
+    "priorities",
+    "reading",
+    "updating",
+]

@@ -85,11 +85,15 @@ def _refs_text(found: list[str], total: int) -> str:
 
 @command(
     "summary",
-    "summary [WORKSTREAM]",
+    ["summary [WORKSTREAM]", "summary by priority"],
     "RAG counts, red and amber actions per workstream, overdue, due soon, follow-ups, next board",
     ["summary", "summary graduated response"],
 )
 def summary(ctx: Ctx, args: str) -> Reply:
+    if " ".join(args.lower().split()) == "by priority":
+        from bot.commands.priorities import summary_by_priority
+
+        return summary_by_priority(ctx)
     plan = ctx.plan
     only: Workstream | None = require_workstream(ctx.session, plan, args) if args else None
     counts = [
@@ -219,7 +223,13 @@ def _overdue(ctx: Ctx, action: Action) -> bool:
 
 def _update_paragraph(ctx: Ctx, u: Update, people: dict[str, Person]) -> Paragraph:
     changes = describe_change(u)
-    kind = {"signoff": "signed off", "assign": "leads changed", "created": "created"}.get(u.kind)
+    kind = {
+        "signoff": "signed off",
+        "assign": "leads changed",
+        "created": "created",
+        "map": "strategic priorities changed",
+        "escalation": "considered by the board (escalation)",
+    }.get(u.kind)
     if kind:
         changes.insert(0, kind)
     spans: list[Span] = [

@@ -117,7 +117,9 @@ def _apply(
     ctx.session.add(update)
     action.rag = update.rag_to
     action.status = update.status_to or action.status
-    if kind != "assign":
+    # Leads, priorities and the board's escalation are not progress: they leave the latest note
+    # and staleness as they were.
+    if kind not in ("assign", "map", "escalation"):
         action.last_update_at = ctx.now
         action.last_note = note
     ctx.session.flush()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -347,3 +348,53 @@ class MeasureActual(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     source: Mapped[str] = mapped_column(String(20))  # slack, console, import
     note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- strategic priorities and board packs (issue 12) -------------------------------------------
+
+
+class Priority(Base):
+    """One of the partnership's strategic priorities; actions map to any number of them."""
+
+    __tablename__ = "priorities"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "key", name="uq_priorities_plan_id_key"),
+        UniqueConstraint("plan_id", "name_key", name="uq_priorities_plan_id_name_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    # the short key commands accept (`P3`)
+    key: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300))
+    # lower-cased name: what commands and tracker columns match against
+    name_key: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+action_priorities = Table(
+    "action_priorities",
+    Base.metadata,
+    Column("action_id", ForeignKey("actions.id"), primary_key=True),
+    Column("priority_id", ForeignKey("priorities.id"), primary_key=True, index=True),
+)
+
+
+class BoardPackSnapshot(Base):
+    """A board pack exactly as it was produced: kept so what a board saw can be produced again.
+    Append-only, like the history."""
+
+    __tablename__ = "board_pack_snapshots"
+    __table_args__ = (Index("ix_board_pack_snapshots_board_at", "board_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    board_id: Mapped[int] = mapped_column(ForeignKey("board_meetings.id"))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    # hex SHA-256 of `content`
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

@@ -1,0 +1,272 @@
+"""Everything a board pack says, gathered in a constant number of statements whatever the size
+of the plan (about fifteen: see `gather`). The document and the chart only shape it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from bot.domain import day_text
+from bot.services import escalations as escalation_service
+from bot.services import priorities as priority_service
+from bot.store import queries
+from bot.store.models import (
+    Action,
+    Answer,
+    BoardMeeting,
+    FollowUp,
+    Person,
+    Plan,
+    Update,
+    action_leads,
+)
+
+# The chart shows the RAG counts at this many earlier board meetings, and now.
+CHART_POINTS = 8
+FLAGGED = ("red", "amber")
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    id: int
+    ref: str
+    title: str
+    workstream_id: int
+    rag: str | None
+    status: str
+    due: date | None
+    due_text: str | None
+    last_note: str | None
+    last_update_at: datetime | None
+    created_at: datetime
+    leads: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RagMove:
+    ref: str
+    title: str
+    rag_from: str | None
+    rag_to: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A row of history since the previous board worth the board's attention."""
+
+    ref: str
+    title: str
+    at: datetime
+    note: str | None
+    # the action's due date now (for a due-date change: the date in force)
+    due: date | None
+    due_text: str | None
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    label: str
+    at: datetime
+    red: int
+    amber: int
+    green: int
+    unrated: int
+
+
+@dataclass
+class PackData:
+    plan_name: str
+    board: BoardMeeting
+    # the pack describes the plan as it was at this instant: now, or the meeting if sooner
+    at: datetime
+    cycle: escalation_service.Cycle
+    workstreams: list[queries.WorkstreamCounts]
+    flagged: list[ActionRow]
+    moves: list[RagMove]
+    signoffs: list[Change]
+    due_changes: list[Change]
+    for_escalation: list[escalation_service.ForEscalation]
+    escalations: Sequence[Update]
+    followups: Sequence[FollowUp]
+    matrix: priority_service.Matrix
+    chart: list[ChartPoint]
+    tz: ZoneInfo
+    workstream_names: dict[int, str] = field(default_factory=dict)
+
+
+def gather(
+    session: Session, plan: Plan, board: BoardMeeting, now: datetime, tz: ZoneInfo
+) -> PackData:
+    at = min(now, board.starts_at)
+    cycle = escalation_service.cycle_at(session, plan.id, at)
+    timeline = escalation_service.rag_timeline(session, plan.id, at)
+    workstreams = queries.rag_counts(session, plan.id)
+    catalogue = _catalogue(session, plan.id)
+    flagged = [a for a in catalogue.values() if a.rag in FLAGGED]
+    _add_leads(session, plan.id, flagged)
+    flagged.sort(key=lambda a: (FLAGGED.index(a.rag or "red"), _order(a, workstreams)))
+    moves = [
+        RagMove(a.ref, a.title, before, after)
+        for a in catalogue.values()
+        if (before := timeline.rag_at(a.id, cycle.previous)) != (after := timeline.rag_at(a.id, at))
+    ]
+    _, escalate = escalation_service.for_escalation(session, plan.id, at, timeline)
+    return PackData(
+        plan_name=plan.name,
+        board=board,
+        at=at,
+        cycle=cycle,
+        workstreams=workstreams,
+        flagged=flagged,
+        moves=moves,
+        signoffs=_changes(session, plan.id, cycle.previous, at, "signoff"),
+        # Today's history records that a due date changed (an import's "edit" naming it), not
+        # its old and new values; the pack lists those with the date now in force.
+        due_changes=[
+            c for c in _changes(session, plan.id, cycle.previous, at, "edit") if names_due(c.note)
+        ],
+        for_escalation=escalate,
+        escalations=escalation_service.recorded(session, plan.id, cycle.previous, at),
+        followups=_followups(session, plan.id, cycle.previous),
+        matrix=priority_service.matrix(session, plan.id),
+        chart=_chart(session, plan.id, at, tz, timeline, catalogue),
+        tz=tz,
+        workstream_names={w.workstream_id: w.name for w in workstreams},
+    )
+
+
+def _order(action: ActionRow, workstreams: list[queries.WorkstreamCounts]) -> tuple[int, str]:
+    position = next(
+        (i for i, w in enumerate(workstreams) if w.workstream_id == action.workstream_id), 0
+    )
+    return position, action.ref
+
+
+def _catalogue(session: Session, plan_id: int) -> dict[int, ActionRow]:
+    """Every action's plain columns, in ref order: one statement, no ORM objects."""
+    rows = session.execute(
+        select(
+            Action.id,
+            Action.ref,
+            Action.title,
+            Action.workstream_id,
+            Action.rag,
+            Action.status,
+            Action.due,
+            Action.due_text,
+            Action.last_note,
+            Action.last_update_at,
+            Action.created_at,
+        )
+        .where(Action.plan_id == plan_id)
+        .order_by(Action.sort_key)
+    ).all()
+    return {r.id: ActionRow(*r) for r in rows}
+
+
+def _add_leads(session: Session, plan_id: int, actions: list[ActionRow]) -> None:
+    """The flagged actions' leads: one statement."""
+    by_id = {a.id: a for a in actions}
+    rows = session.execute(
+        select(action_leads.c.action_id, Person.name, Person.organisation)
+        .join(Person, Person.id == action_leads.c.person_id)
+        .join(Action, Action.id == action_leads.c.action_id)
+        .where(Action.plan_id == plan_id, Action.rag.in_(FLAGGED))
+        .order_by(Person.name)
+    ).all()
+    for action_id, name, organisation in rows:
+        if action_id in by_id:
+            by_id[action_id].leads.append(f"{name} ({organisation})" if organisation else name)
+
+
+def _changes(
+    session: Session, plan_id: int, since: datetime, until: datetime, kind: str
+) -> list[Change]:
+    rows = session.execute(
+        select(Action.ref, Action.title, Update.at, Update.note, Action.due, Action.due_text)
+        .join(Action, Action.id == Update.action_id)
+        .where(
+            Action.plan_id == plan_id, Update.at > since, Update.at <= until, Update.kind == kind
+        )
+        .order_by(Update.at, Update.id)
+    ).all()
+    return [Change(*r) for r in rows]
+
+
+def names_due(note: str | None) -> bool:
+    """Whether an import's edit note (`plan.xlsx: title, due changed`) names the due date."""
+    if not note or not note.endswith(" changed") or ": " not in note:
+        return False
+    fields = note.removesuffix(" changed").rsplit(": ", 1)[1]
+    return "due" in (f.strip() for f in fields.split(","))
+
+
+def _followups(session: Session, plan_id: int, since: datetime) -> Sequence[FollowUp]:
+    """Open follow-ups, and those closed since the previous board, with their answers: two
+    statements however many there are (the relationship's own loader would add one per 500)."""
+    wanted = (
+        FollowUp.plan_id == plan_id,
+        or_(FollowUp.closed_at.is_(None), FollowUp.closed_at > since),
+    )
+    followups = session.scalars(
+        select(FollowUp)
+        # the action's ref is shown, not its leads (loading them is a statement per 500)
+        .options(lazyload(FollowUp.answers), joinedload(FollowUp.action).lazyload(Action.leads))
+        .where(*wanted)
+        .order_by(FollowUp.raised_at, FollowUp.id)
+    ).all()
+    answers: dict[int, list[Answer]] = {f.id: [] for f in followups}
+    for answer in session.scalars(
+        select(Answer)
+        .join(FollowUp, FollowUp.id == Answer.followup_id)
+        .where(*wanted)
+        .order_by(Answer.at, Answer.id)
+    ):
+        answers[answer.followup_id].append(answer)
+    for f in followups:
+        set_committed_value(f, "answers", answers[f.id])
+    return followups
+
+
+def _chart(
+    session: Session,
+    plan_id: int,
+    at: datetime,
+    tz: ZoneInfo,
+    timeline: escalation_service.RagTimeline,
+    catalogue: dict[int, ActionRow],
+) -> list[ChartPoint]:
+    """RAG counts at each of the last CHART_POINTS board meetings before `at`, and at `at`:
+    one statement for the meetings; the counts come from the timeline already read."""
+    boards = list(
+        session.execute(
+            select(BoardMeeting.name, BoardMeeting.starts_at)
+            .where(
+                BoardMeeting.plan_id == plan_id,
+                BoardMeeting.removed_at.is_(None),
+                BoardMeeting.starts_at < at,
+            )
+            .order_by(BoardMeeting.starts_at.desc())
+            .limit(CHART_POINTS)
+        ).all()
+    )
+    moments = [(day_text(starts.astimezone(tz).date()), starts) for _, starts in reversed(boards)]
+    moments.append((f"{day_text(at.astimezone(tz).date())} (this pack)", at))
+    points = []
+    for label, moment in moments:
+        tally = {"red": 0, "amber": 0, "green": 0, None: 0}
+        for action_id, action in catalogue.items():
+            if action.created_at > moment:
+                continue
+            rag = timeline.rag_at(action_id, moment)
+            tally[rag if rag in tally else None] += 1
+        points.append(
+            ChartPoint(label, moment, tally["red"], tally["amber"], tally["green"], tally[None])
+        )
+    return points

@@ -1,0 +1,383 @@
+"""The board pack as an accessible Word document (python-docx).
+
+Accessibility (the public sector accessibility regulations, WCAG 2.2 AA): a Title and real
+Heading 1/2 styles so a screen reader can move by section; every table's first row marked as a
+header row (`w:tblHeader`), so it is announced and repeats across pages; the chart carries alt
+text (`wp:docPr/@descr`) and its figures are also given as a table; a RAG rating is always written
+as a word, the cell colour only repeating it; the document's title and language (en-GB) are set
+in its properties and its default run language.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Inches, Pt
+from docx.table import Table
+
+from bot.boardpack.chart import rag_chart
+from bot.boardpack.data import PackData
+from bot.domain import day_text, moment_text
+
+LANGUAGE = "en-GB"
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# Light tints, so black text on them keeps a contrast ratio well above 4.5:1.
+RAG_FILL = {"red": "F4C7C3", "amber": "FCE8B2", "green": "B7E1CD"}
+NOT_RATED = "not rated"
+
+
+def _when(data: PackData, at: datetime) -> str:
+    return moment_text(at.astimezone(data.tz))
+
+
+def _day(data: PackData, at: datetime) -> str:
+    return day_text(at.astimezone(data.tz).date())
+
+
+def title_of(data: PackData) -> str:
+    return f"Board pack: {data.board.name}, {_day(data, data.board.starts_at)}"
+
+
+def build_docx(data: PackData, *, author: str = "WSoA bot") -> bytes:
+    doc = Document()
+    _set_language_and_properties(doc, data, author)
+    doc.add_heading(title_of(data), level=0)
+    previous = data.cycle.previous_board
+    since = (
+        f"the previous board ({previous.name}, {_when(data, previous.starts_at)})"
+        if previous
+        else f"{_day(data, data.cycle.previous)} (no earlier board: one 42-day cycle)"
+    )
+    doc.add_paragraph(
+        f"{data.plan_name}. Meeting: {_when(data, data.board.starts_at)}. "
+        f"Figures as at {_when(data, data.at)}; changes since {since}."
+    )
+    _summary(doc, data)
+    _workstreams(doc, data)
+    _changes(doc, data)
+    _flagged(doc, data)
+    _escalation(doc, data)
+    _followups(doc, data)
+    _priorities(doc, data)
+    _chart(doc, data)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _set_language_and_properties(doc: DocumentObject, data: PackData, author: str) -> None:
+    props = doc.core_properties
+    props.title = title_of(data)
+    props.subject = data.plan_name
+    props.language = LANGUAGE
+    props.author = author
+    props.keywords = "WSoA; board pack; highlight report"
+    props.created = data.at
+    props.modified = data.at
+    props.last_modified_by = author
+    # The default run language, which screen readers and spell checkers use.
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    run_defaults = defaults.find(qn("w:rPrDefault")) if defaults is not None else None
+    rpr = run_defaults.find(qn("w:rPr")) if run_defaults is not None else None
+    if rpr is not None:
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = OxmlElement("w:lang")
+            rpr.append(lang)
+        lang.set(qn("w:val"), LANGUAGE)
+    doc.styles["Normal"].font.size = Pt(10)
+
+
+def table(
+    doc: DocumentObject,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    rag_columns: Sequence[int] = (),
+) -> Table:
+    """A table whose first row is a marked header row, captioned with the heading above it;
+    RAG words in `rag_columns` are shaded with their colour (the word stays: the colour only
+    repeats it)."""
+    caption = _last_heading(doc)
+    grid = doc.add_table(rows=1, cols=len(columns))
+    grid.style = "Table Grid"
+    if caption:
+        # the table's alternative-text title, which screen readers announce on entering it
+        tbl_caption = OxmlElement("w:tblCaption")
+        tbl_caption.set(qn("w:val"), caption)
+        grid._tbl.tblPr.append(tbl_caption)
+    header = grid.rows[0]
+    trpr = header._tr.get_or_add_trPr()
+    mark = OxmlElement("w:tblHeader")
+    mark.set(qn("w:val"), "true")
+    trpr.append(mark)
+    for cell, text in zip(header.cells, columns, strict=True):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    # Body rows are copies of one empty row: python-docx's add_row and cell.text re-read the
+    # whole table each time, which made a 10,000-action pack take minutes.
+    template = grid.add_row()._tr
+    for tc in template.tc_lst:
+        for p in tc.p_lst[1:]:
+            tc.remove(p)
+    for values in rows:
+        tr = copy.deepcopy(template)
+        for i, (tc, text) in enumerate(zip(tr.tc_lst, values, strict=True)):
+            _write(tc.p_lst[0], text)
+            if i in rag_columns and text in RAG_FILL:
+                _shade_tc(tc, RAG_FILL[text])
+        template.addprevious(tr)
+    grid._tbl.remove(template)
+    doc.add_paragraph()
+    return grid
+
+
+def _write(paragraph: Any, text: str) -> None:
+    """One run holding `text`, its line breaks as `w:br` (what cell.text does)."""
+    run = OxmlElement("w:r")
+    for n, line in enumerate(text.split("\n")):
+        if n:
+            run.append(OxmlElement("w:br"))
+        t = OxmlElement("w:t")
+        t.set(qn("xml:space"), "preserve")
+        t.text = line
+        run.append(t)
+    paragraph.append(run)
+
+
+def _last_heading(doc: DocumentObject) -> str | None:
+    for paragraph in reversed(doc.paragraphs):
+        style = paragraph.style.name if paragraph.style is not None else ""
+        if style.startswith("Heading"):
+            return paragraph.text
+    return None
+
+
+def _shade_tc(tc: Any, fill: str) -> None:
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), fill)
+    tc.get_or_add_tcPr().append(shading)
+
+
+def _due(due: date | None, due_text: str | None) -> str:
+    return day_text(due) if due else (due_text or "no date")
+
+
+def _rag(rag: str | None) -> str:
+    return rag or NOT_RATED
+
+
+def _summary(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("Summary", level=1)
+    total = sum(w.total for w in data.workstreams)
+    red = sum(w.red for w in data.workstreams)
+    amber = sum(w.amber for w in data.workstreams)
+    green = sum(w.green for w in data.workstreams)
+    closed = sum(w.closed for w in data.workstreams)
+    open_followups = sum(1 for f in data.followups if f.closed_at is None)
+    doc.add_paragraph(
+        f"{total} actions: {red} red, {amber} amber, {green} green, "
+        f"{total - red - amber - green} not rated; {closed} closed (complete, signed off or "
+        f"halted). {len(data.for_escalation)} for escalation. {len(data.moves)} RAG moves and "
+        f"{len(data.signoffs)} sign-offs since the previous board. "
+        f"{open_followups} open adviser follow-ups."
+    )
+
+
+def _workstreams(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("RAG by workstream", level=1)
+    doc.add_paragraph(
+        "Overall is the worst rating among the workstream's actions; each rating is written "
+        "out, the colour only repeats it."
+    )
+    rows = []
+    for w in data.workstreams:
+        overall = "red" if w.red else "amber" if w.amber else "green" if w.green else NOT_RATED
+        counts = (w.red, w.amber, w.green, w.unrated, w.closed, w.total)
+        rows.append([w.name, overall, *(str(n) for n in counts)])
+    table(
+        doc,
+        ["Workstream", "Overall", "Red", "Amber", "Green", "Not rated", "Closed", "Actions"],
+        rows,
+        rag_columns=[1],
+    )
+
+
+def _changes(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("What changed since the previous board", level=1)
+    doc.add_heading(f"RAG moves ({len(data.moves)})", level=2)
+    if data.moves:
+        table(
+            doc,
+            ["Ref", "Action", "From", "To"],
+            [[m.ref, m.title, _rag(m.rag_from), _rag(m.rag_to)] for m in data.moves],
+            rag_columns=[2, 3],
+        )
+    else:
+        doc.add_paragraph("No action's rating changed.")
+    doc.add_heading(f"Signed off ({len(data.signoffs)})", level=2)
+    if data.signoffs:
+        table(
+            doc,
+            ["Ref", "Action", "Signed off", "Note"],
+            [[c.ref, c.title, _day(data, c.at), c.note or ""] for c in data.signoffs],
+        )
+    else:
+        doc.add_paragraph("No action was signed off.")
+    doc.add_heading(f"Due dates changed ({len(data.due_changes)})", level=2)
+    if data.due_changes:
+        table(
+            doc,
+            ["Ref", "Action", "Changed", "Due now", "Note"],
+            [
+                [c.ref, c.title, _day(data, c.at), _due(c.due, c.due_text), c.note or ""]
+                for c in data.due_changes
+            ],
+        )
+    else:
+        doc.add_paragraph("No due date changed.")
+
+
+def _flagged(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("Red and amber actions", level=1)
+    for rag in ("red", "amber"):
+        actions = [a for a in data.flagged if a.rag == rag]
+        doc.add_heading(f"{rag.capitalize()} ({len(actions)})", level=2)
+        if not actions:
+            doc.add_paragraph(f"No {rag} actions.")
+            continue
+        table(
+            doc,
+            ["Ref", "RAG", "Action", "Workstream", "Leads", "Due", "Status", "Latest report"],
+            [
+                [
+                    a.ref,
+                    rag,
+                    a.title,
+                    data.workstream_names.get(a.workstream_id, ""),
+                    ", ".join(a.leads) or "none",
+                    _due(a.due, a.due_text),
+                    a.status,
+                    (
+                        f"{_day(data, a.last_update_at)}: {a.last_note}"
+                        if a.last_note and a.last_update_at
+                        else "no report yet"
+                    ),
+                ]
+                for a in actions
+            ],
+            rag_columns=[1],
+        )
+
+
+def _escalation(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("For escalation", level=1)
+    doc.add_paragraph(
+        "Actions newly red since the previous board, or red for two cycles (red when each of "
+        "the last two boards sat; a cycle is the time between board meetings, or 42 days)."
+    )
+    if data.for_escalation:
+        table(
+            doc,
+            ["Ref", "Action", "Why", "Red since", "Board considered"],
+            [
+                [
+                    e.action.ref,
+                    e.action.title,
+                    e.reason,
+                    _day(data, e.red_since),
+                    (
+                        f"{_day(data, e.considered.at)}: {e.considered.note}"
+                        if e.considered
+                        else "not yet"
+                    ),
+                ]
+                for e in data.for_escalation
+            ],
+        )
+    else:
+        doc.add_paragraph("No actions for escalation.")
+    doc.add_heading(f"Escalations recorded since the previous board ({len(data.escalations)})", 2)
+    if data.escalations:
+        table(
+            doc,
+            ["Ref", "Action", "Recorded", "Note"],
+            [
+                [u.action.ref, u.action.title, _day(data, u.at), u.note or ""]
+                for u in data.escalations
+            ],
+        )
+    else:
+        doc.add_paragraph("None recorded.")
+
+
+def _followups(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("Adviser follow-ups", level=1)
+    doc.add_paragraph("Open follow-ups, and those closed since the previous board.")
+    if not data.followups:
+        doc.add_paragraph("None.")
+        return
+    rows = []
+    for f in data.followups:
+        about = f.action.ref if f.action else f.workstream.name if f.workstream else ""
+        answers = "\n".join(f"{_day(data, a.at)}: {a.text}" for a in f.answers) or "no answer yet"
+        state = f"closed {_day(data, f.closed_at)}" if f.closed_at else "open"
+        rows.append([f"FU-{f.id}", about, f.question, _day(data, f.raised_at), answers, state])
+    table(doc, ["Id", "About", "Question", "Raised", "Answers", "State"], rows)
+
+
+def _priorities(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("Strategic priorities", level=1)
+    matrix = data.matrix
+    if not matrix.priorities:
+        doc.add_paragraph("The plan has no strategic priorities yet.")
+        return
+    doc.add_heading("RAG by priority", level=2)
+    rows = []
+    for p, t in matrix.by_priority():
+        label = f"{p.key} {p.name}" if p else "Not mapped to a priority"
+        rows.append([label, *(str(n) for n in (t.red, t.amber, t.green, t.unrated, t.total))])
+    table(doc, ["Priority", "Red", "Amber", "Green", "Not rated", "Actions"], rows)
+    doc.add_heading("Workstreams × priorities", level=2)
+    doc.add_paragraph(
+        "Actions in each workstream serving each priority, with their ratings in words. "
+        + "; ".join(f"{p.key}: {p.name}" for p in matrix.priorities)
+        + ". An action mapped to two priorities counts under both."
+    )
+    table(
+        doc,
+        ["Workstream", *(p.key for p in matrix.priorities), "Not mapped"],
+        [
+            [
+                name,
+                *(matrix.cell(wid, p.id).words() for p in matrix.priorities),
+                matrix.cell(wid, None).words(),
+            ]
+            for wid, name in matrix.workstreams
+        ],
+    )
+
+
+def _chart(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("RAG over time", level=1)
+    png, alt = rag_chart(data.chart)
+    doc.add_picture(io.BytesIO(png), width=Inches(6.3))
+    doc_pr = doc.inline_shapes[-1]._inline.docPr
+    doc_pr.set("descr", alt)
+    doc_pr.set("title", "RAG ratings at each board meeting")
+    doc.add_paragraph("The figures in the chart:")
+    table(
+        doc,
+        ["Board meeting", "Red", "Amber", "Green", "Not rated"],
+        [[p.label, str(p.red), str(p.amber), str(p.green), str(p.unrated)] for p in data.chart],
+    )

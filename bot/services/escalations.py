@@ -1,0 +1,206 @@
+"""Which red actions the board must hear about, read from the update history.
+
+A *cycle* is the interval between consecutive board meetings of the plan (removed meetings do
+not count); where there are no earlier meetings, a cycle is 42 days (the 6-weekly reporting
+rhythm). Seen from an instant `at`:
+
+- *newly red*: red at `at`, and its current red run began after the previous board meeting;
+- *red for two cycles*: red at `at`, and red without a break since before the meeting before
+  the previous one (it was red when each of the last two boards sat).
+
+An action that turned red during the previous cycle was "newly red" at that board and is not
+listed again until it has been red for two cycles. `escalate REF NOTE` records that the board
+considered an action: an update row of kind "escalation", shown in the action's history.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager, lazyload
+
+from bot.domain import Invalid, clean_note
+from bot.services.actions import _apply, find_action
+from bot.services.context import Ctx
+from bot.store.models import Action, BoardMeeting, Update
+
+CYCLE_DAYS = 42
+ESCALATION = "escalation"
+NEWLY_RED = "newly red since the previous board"
+RED_TWO_CYCLES = "red for two cycles"
+
+
+@dataclass(frozen=True)
+class Cycle:
+    at: datetime
+    # the previous board meeting's start (or `at` less one cycle), and the one before that
+    previous: datetime
+    before: datetime
+    previous_board: BoardMeeting | None
+
+
+def cycle_at(session: Session, plan_id: int, at: datetime) -> Cycle:
+    """The two cycle boundaries before `at`: one statement."""
+    boards = session.scalars(
+        select(BoardMeeting)
+        .where(
+            BoardMeeting.plan_id == plan_id,
+            BoardMeeting.removed_at.is_(None),
+            BoardMeeting.starts_at < at,
+        )
+        .order_by(BoardMeeting.starts_at.desc())
+        .limit(2)
+    ).all()
+    cycle = timedelta(days=CYCLE_DAYS)
+    previous = boards[0].starts_at if boards else at - cycle
+    before = boards[1].starts_at if len(boards) > 1 else previous - cycle
+    return Cycle(
+        at=at, previous=previous, before=before, previous_board=boards[0] if boards else None
+    )
+
+
+class RagTimeline:
+    """Every action's RAG over time, from the rows of history that changed it."""
+
+    def __init__(self) -> None:
+        self._times: dict[int, list[datetime]] = {}
+        self._rags: dict[int, list[str | None]] = {}
+
+    def add(self, action_id: int, at: datetime, rag: str | None) -> None:
+        self._times.setdefault(action_id, []).append(at)
+        self._rags.setdefault(action_id, []).append(rag)
+
+    @property
+    def action_ids(self) -> list[int]:
+        return list(self._times)
+
+    def rag_at(self, action_id: int, at: datetime) -> str | None:
+        times = self._times.get(action_id)
+        if not times:
+            return None
+        i = bisect.bisect_right(times, at)
+        return self._rags[action_id][i - 1] if i else None
+
+    def red_since(self, action_id: int, at: datetime) -> datetime | None:
+        """When the red run that `action_id` is in at `at` began; None if it is not red."""
+        times = self._times.get(action_id, [])
+        rags = self._rags.get(action_id, [])
+        i = bisect.bisect_right(times, at) - 1
+        if i < 0 or rags[i] != "red":
+            return None
+        while i > 0 and rags[i - 1] == "red":
+            i -= 1
+        return times[i]
+
+
+def rag_timeline(session: Session, plan_id: int, until: datetime) -> RagTimeline:
+    """One statement: the history rows up to `until` whose RAG differs from the one before."""
+    rows = session.execute(
+        select(Update.action_id, Update.at, Update.rag_to)
+        .join(Action, Action.id == Update.action_id)
+        .where(
+            Action.plan_id == plan_id,
+            Update.at <= until,
+            Update.rag_from.is_distinct_from(Update.rag_to),
+        )
+        .order_by(Update.at, Update.id)
+    ).all()
+    timeline = RagTimeline()
+    for action_id, at, rag in rows:
+        timeline.add(action_id, at, rag)
+    return timeline
+
+
+@dataclass(frozen=True)
+class ForEscalation:
+    action: Action
+    reason: str
+    red_since: datetime
+    # the board's latest recorded consideration since the previous meeting, if any
+    considered: Update | None
+
+
+def for_escalation(
+    session: Session, plan_id: int, at: datetime, timeline: RagTimeline | None = None
+) -> tuple[Cycle, list[ForEscalation]]:
+    """The actions for escalation as of `at`, in ref order: a constant number of statements
+    (the cycle, the timeline unless given, the actions with their leads, the escalations)."""
+    cycle = cycle_at(session, plan_id, at)
+    timeline = timeline or rag_timeline(session, plan_id, at)
+    reasons: dict[int, tuple[str, datetime]] = {}
+    for action_id in timeline.action_ids:
+        since = timeline.red_since(action_id, at)
+        if since is None:
+            continue
+        if since > cycle.previous:
+            reasons[action_id] = (NEWLY_RED, since)
+        elif since <= cycle.before:
+            reasons[action_id] = (RED_TWO_CYCLES, since)
+    if not reasons:
+        return cycle, []
+    # Leads are not needed here; loading them would be one statement per 500 actions.
+    actions = session.scalars(
+        select(Action)
+        .options(lazyload(Action.leads))
+        .where(Action.plan_id == plan_id, Action.id.in_(list(reasons)))
+        .order_by(Action.sort_key)
+    ).all()
+    considered: dict[int, Update] = {}
+    for u in session.scalars(
+        select(Update)
+        .join(Action, Action.id == Update.action_id)
+        .where(
+            Action.plan_id == plan_id,
+            Update.kind == ESCALATION,
+            Update.at > cycle.previous,
+            Update.at <= at,
+        )
+        .order_by(Update.at, Update.id)
+    ):
+        considered[u.action_id] = u
+    return cycle, [
+        ForEscalation(
+            action=a,
+            reason=reasons[a.id][0],
+            red_since=reasons[a.id][1],
+            considered=considered.get(a.id),
+        )
+        for a in actions
+    ]
+
+
+def escalate(ctx: Ctx, ref: str, note: str) -> Update:
+    """An admin records that the board considered a red action, and what it decided."""
+    ctx.require_admin("record a board escalation")
+    action = find_action(ctx.session, ctx.plan.id, ref)
+    if action.rag != "red":
+        rating = action.rag or "not rated"
+        raise Invalid(
+            f"{action.ref} is {rating}: only red actions are escalated to the board. "
+            "Nothing was changed."
+        )
+    return _apply(ctx, action, None, None, clean_note(note), kind=ESCALATION)
+
+
+def recorded(session: Session, plan_id: int, since: datetime, until: datetime) -> Sequence[Update]:
+    """The escalations recorded in (since, until], oldest first, with their actions loaded."""
+    return (
+        session.scalars(
+            select(Update)
+            .join(Update.action)
+            .options(contains_eager(Update.action).lazyload(Action.leads))
+            .where(
+                Action.plan_id == plan_id,
+                Update.kind == ESCALATION,
+                Update.at > since,
+                Update.at <= until,
+            )
+            .order_by(Update.at, Update.id)
+        )
+        .unique()
+        .all()
+    )

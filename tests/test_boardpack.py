@@ -1,0 +1,402 @@
+"""The board pack and escalation, driven the way people drive them: `boardpack` and `escalate`
+through the console path (the same `execute` Slack uses), a signed Slack slash command, and
+`wsoa boardpack` at the terminal. The pack is opened with python-docx and read as a screen
+reader would: its title, headings, table header rows, the chart's alt text, and the plan's
+figures."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.oxml.ns import qn
+from docx.table import Table
+from sqlalchemy import func, select
+
+from bot.boardpack.data import names_due
+from bot.boardpack.document import MEDIA_TYPE
+from bot.commands import execute
+from bot.replies import Reply
+from bot.runtime import Runtime
+from bot.services import escalations as escalation_service
+from bot.services.context import CONSOLE_CHANNEL, Caller
+from bot.services.plans import current_plan
+from bot.store.db import unit_of_work
+from bot.store.models import Action, BoardMeeting, BoardPackSnapshot, Update
+from tests.conftest import ADMIN, LEAD_11F, NOW, READER, Clock, Console
+from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401
+from tests.test_cli import run as run_wsoa
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+def ask(runtime: Runtime, text: str, user: str = ADMIN) -> Reply:
+    return execute(runtime, Caller(user_id=user, channel_id=CONSOLE_CHANNEL), text)
+
+
+def opened(reply: Reply) -> DocumentObject:
+    assert len(reply.files) == 1, reply
+    attachment = reply.files[0]
+    assert attachment.media_type == MEDIA_TYPE
+    assert attachment.filename.endswith(".docx")
+    return Document(io.BytesIO(attachment.data))
+
+
+def headings(doc: DocumentObject) -> list[tuple[str, str]]:
+    return [
+        (p.style.name, p.text)
+        for p in doc.paragraphs
+        if p.style is not None and p.style.name in ("Title", "Heading 1", "Heading 2")
+    ]
+
+
+def table_after(doc: DocumentObject, heading: str) -> Table:
+    """The first table that follows the heading (or paragraph) with this text."""
+    body = doc.element.body
+    seen = False
+    for child in body.iterchildren():
+        if child.tag == qn("w:p") and "".join(child.itertext()).startswith(heading):
+            seen = True
+        elif seen and child.tag == qn("w:tbl"):
+            return next(t for t in doc.tables if t._tbl is child)
+    raise AssertionError(f"no table after {heading!r}")
+
+
+def rows(grid: Table) -> list[list[str]]:
+    return [[cell.text for cell in row.cells] for row in grid.rows]
+
+
+def snapshots(runtime: Runtime) -> int:
+    with unit_of_work(runtime.sessions) as session:
+        return session.scalar(select(func.count()).select_from(BoardPackSnapshot)) or 0
+
+
+def add_past_boards(runtime: Runtime) -> None:
+    """Two earlier meetings, 90 and 45 days ago, so the demo has cycles behind it: 11F turned
+    red 41 days ago (newly red), 12C 118 days ago (red for two cycles)."""
+    with unit_of_work(runtime.sessions) as session:
+        plan = current_plan(session, NOW)
+        for days, name in ((90, "SEND Improvement Board (August)"), (45, "SEND Ops (October)")):
+            session.add(
+                BoardMeeting(
+                    plan_id=plan.id,
+                    name=name,
+                    starts_at=NOW - timedelta(days=days),
+                    channel_id=CONSOLE_CHANNEL,
+                    created_by=ADMIN,
+                    created_at=NOW - timedelta(days=100),
+                )
+            )
+
+
+# --- the document -----------------------------------------------------------------------------
+
+
+def test_the_pack_has_every_section_accessibly(demo: Runtime, console: Console) -> None:
+    add_past_boards(demo)
+    console("priority add Early identification of need")
+    console("priority add Timely EHCPs")
+    console("map 11F P1")
+    console("map 2A.3 P2")
+    console("escalate 11F Board agreed extra EP capacity for secondary case conferences")
+    reply = ask(demo, "boardpack B-1")
+    doc = opened(reply)
+
+    props = doc.core_properties
+    assert props.title == "Board pack: SEND Improvement Board, 2 Dec 2026"
+    assert props.language == "en-GB"
+    lang = doc.styles.element.find(qn("w:docDefaults")).find(".//" + qn("w:lang"))
+    assert lang is not None and lang.get(qn("w:val")) == "en-GB"
+
+    found = headings(doc)
+    assert found[0] == ("Title", "Board pack: SEND Improvement Board, 2 Dec 2026")
+    ones = [text for style, text in found if style == "Heading 1"]
+    assert ones == [
+        "Summary",
+        "RAG by workstream",
+        "What changed since the previous board",
+        "Red and amber actions",
+        "For escalation",
+        "Adviser follow-ups",
+        "Strategic priorities",
+        "RAG over time",
+    ]
+    twos = [text for style, text in found if style == "Heading 2"]
+    assert "Red (3)" in twos and "Amber (13)" in twos and "Workstreams × priorities" in twos
+
+    # Every table's first row is a header row, announced and repeated on each page.
+    assert len(doc.tables) >= 10
+    for grid in doc.tables:
+        first = grid.rows[0]._tr
+        assert first.find(qn("w:trPr")).find(qn("w:tblHeader")) is not None
+        assert all(r._tr.find(qn("w:trPr")) is None for r in grid.rows[1:])
+        assert grid._tbl.tblPr.find(qn("w:tblCaption")).get(qn("w:val"))
+    red_table = table_after(doc, "Red (3)")._tbl
+    assert red_table.tblPr.find(qn("w:tblCaption")).get(qn("w:val")) == "Red (3)"
+
+    # The plan's figures. Graduated Response: 3 red, 4 amber, 7 actions; overall red, in words.
+    by_workstream = {r[0]: r[1:] for r in rows(table_after(doc, "RAG by workstream"))}
+    assert by_workstream["Graduated Response"] == ["red", "3", "4", "0", "0", "0", "7"]
+    assert by_workstream["SEND Strategy"][0] == "green"
+    assert by_workstream["Becoming an Adult"][4] == "1"  # not rated
+    red = rows(table_after(doc, "Red (3)"))
+    assert [r[0] for r in red[1:]] == ["11F", "12B", "12C"]
+    row_11f = red[1]
+    assert row_11f[1] == "red"
+    assert "Alison Whitfield" in row_11f[4] and "Lucy Fenwick" in row_11f[4]
+    # the latest highlight report, not the escalation note
+    assert "Inclusion adviser post agreed" in row_11f[7]
+    # the colour repeats the word: shaded, never alone
+    shading = table_after(doc, "Red (3)").rows[1].cells[1]._tc.tcPr.find(qn("w:shd"))
+    assert shading is not None and shading.get(qn("w:fill")) == "F4C7C3"
+
+    escalation = rows(table_after(doc, "For escalation"))
+    reasons = {r[0]: r[2] for r in escalation[1:]}
+    assert reasons["11F"] == escalation_service.NEWLY_RED
+    assert reasons["12C"] == escalation_service.RED_TWO_CYCLES
+    considered = next(r for r in escalation if r[0] == "11F")[4]
+    assert (
+        considered == "23 Nov 2026: Board agreed extra EP capacity for secondary case conferences"
+    )
+    recorded = rows(table_after(doc, "Escalations recorded since the previous board"))
+    assert recorded[1][0] == "11F"
+
+    followups = rows(table_after(doc, "Adviser follow-ups"))
+    about_12b = next(r for r in followups if r[1] == "12B")
+    assert "30 week wait" in about_12b[2] and "46 assessments are over 30 weeks" in about_12b[4]
+    assert about_12b[5] == "open"
+
+    matrix = rows(table_after(doc, "Workstreams × priorities"))
+    assert matrix[0] == ["Workstream", "P1", "P2", "Not mapped"]
+    graduated = next(r for r in matrix if r[0] == "Graduated Response")
+    assert graduated[1:] == ["1 (1 red)", "0", "6 (2 red, 4 amber)"]
+
+    # The chart: a picture with alt text giving its figures, and the same figures as a table.
+    shapes = doc.inline_shapes
+    assert len(shapes) == 1
+    descr = shapes[0]._inline.docPr.get("descr")
+    assert descr.startswith("Bar chart of the number of actions by RAG rating")
+    assert "23 Nov 2026 (this pack): 3 red, 13 amber, 23 green, 1 not rated" in descr
+    chart_rows = rows(table_after(doc, "The figures in the chart"))
+    assert chart_rows[-1] == ["23 Nov 2026 (this pack)", "3", "13", "23", "1"]
+    assert len(chart_rows) == 4  # header, the two earlier boards, now
+    png = next(part.blob for part in doc.part.package.parts if part.partname.endswith(".png"))
+    assert png.startswith(b"\x89PNG")
+
+
+def test_what_changed_since_the_previous_board(demo: Runtime, console: Console) -> None:
+    add_past_boards(demo)  # the previous board sat 45 days ago
+    console("update 12C amber Extra clinics open")  # red for 118 days
+    console("update 11F amber Pilot live in 12 schools", user=LEAD_11F)  # red for 41
+    console("signoff 6A Charter published on the Local Offer")
+    doc = opened(ask(demo, "boardpack"))
+    moves = {r[0]: r[2:] for r in rows(table_after(doc, "RAG moves"))[1:]}
+    assert moves["12C"] == ["red", "amber"]
+    # 11F was amber when the previous board sat and is amber again: no move to report
+    assert "11F" not in moves
+    signed = rows(table_after(doc, "Signed off"))
+    assert any(r[0] == "6A" and r[3] == "Charter published on the Local Offer" for r in signed)
+    assert "No due date changed." in [p.text for p in doc.paragraphs]
+
+    # A re-import that moved 12B's due date records an edit naming it (another, only the title).
+    with unit_of_work(demo.sessions) as session:
+        for ref, fields in (("12B", "title, due"), ("12C", "title")):
+            action = session.scalars(select(Action).where(Action.ref == ref)).one()
+            action.due = date(2027, 3, 31)
+            session.add(
+                Update(
+                    action_id=action.id,
+                    at=NOW,
+                    by="import",
+                    source="import",
+                    kind="edit",
+                    rag_from=action.rag,
+                    rag_to=action.rag,
+                    status_from=action.status,
+                    status_to=action.status,
+                    note=f"overdue-tracker.xlsx: {fields} changed",
+                )
+            )
+    doc = opened(ask(demo, "boardpack"))
+    due = rows(table_after(doc, "Due dates changed"))
+    assert [r[0] for r in due[1:]] == ["12B"]
+    assert due[1][2:4] == ["23 Nov 2026", "31 Mar 2027"]
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+
+def test_each_pack_is_kept_and_a_started_board_gets_exactly_its_pack(
+    demo: Runtime, console: Console, clock: Clock
+) -> None:
+    reply = ask(demo, "boardpack")  # the next board: B-2, in three days
+    data = reply.files[0].data
+    digest = hashlib.sha256(data).hexdigest()
+    text = " ".join(s.text for e in reply.elements for s in getattr(e, "spans", []))
+    assert f"SHA-256 {digest}" in text and "B-2 SEND Operational Leads" in text
+    with unit_of_work(demo.sessions) as session:
+        kept = session.scalars(select(BoardPackSnapshot)).one()
+        assert (kept.sha256, kept.size, kept.created_by) == (digest, len(data), ADMIN)
+        assert kept.board_id == 2 and kept.created_at == NOW
+        assert kept.content == data
+
+    # The plan moves on, the meeting starts: the board's pack is still what it was given.
+    console("update 11F green Exclusions down by a third", user=LEAD_11F)
+    clock.now = NOW + timedelta(days=4)
+    again = ask(demo, "boardpack B-2", user=READER)
+    assert again.files[0].data == data
+    assert hashlib.sha256(again.files[0].data).hexdigest() == digest
+    assert "was given" in " ".join(s.text for e in again.elements for s in getattr(e, "spans", []))
+    assert snapshots(demo) == 1
+
+
+def test_a_past_board_with_no_kept_pack_is_not_rebuilt(demo: Runtime, console: Console) -> None:
+    add_past_boards(demo)
+    out = console("boardpack B-4", user=READER)
+    assert "No pack was kept for B-4 (SEND Improvement Board (August)" in out
+    assert "never rebuilt" in out
+    assert snapshots(demo) == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "user", "answer"),
+    [
+        ("boardpack B-99", ADMIN, "No board meeting B-99. `board list` shows"),
+        ("boardpack soon", ADMIN, "No board meeting soon."),
+        ("boardpack", READER, "Only programme managers (admins) can make a board pack"),
+        ("boardpack B-1", LEAD_11F, "Only programme managers (admins) can make a board pack"),
+    ],
+)
+def test_bad_boardpack_requests_change_nothing(
+    demo: Runtime, console: Console, command: str, user: str, answer: str
+) -> None:
+    assert answer in console(command, user=user)
+    assert snapshots(demo) == 0
+
+
+def test_no_board_ahead(demo: Runtime, console: Console) -> None:
+    for board in ("B-1", "B-2", "B-3"):
+        console(f"board remove {board}")
+    assert "There is no board meeting ahead" in console("boardpack")
+
+
+# --- escalation -------------------------------------------------------------------------------
+
+
+def test_escalate_records_the_boards_consideration_in_history(
+    demo: Runtime, console: Console
+) -> None:
+    add_past_boards(demo)
+    listed = console("escalate", user=READER)
+    assert "For escalation (2)" in listed
+    assert "newly red since the previous board" in listed and "red for two cycles" in listed
+    assert "SEND Ops (October)" in listed
+
+    out = console("escalate 11f Board agreed extra EP capacity; review in 6 weeks")
+    assert "Recorded: the board considered 11F" in out
+    history = console("history 11F", user=READER)
+    assert "considered by the board (escalation)" in history
+    assert "Board agreed extra EP capacity; review in 6 weeks" in history
+    with unit_of_work(demo.sessions) as session:
+        action = session.scalars(select(Action).where(Action.ref == "11F")).one()
+        last = session.scalars(
+            select(Update).where(Update.action_id == action.id).order_by(Update.id.desc())
+        ).first()
+        assert last is not None and last.kind == "escalation"
+        assert (last.rag_from, last.rag_to) == ("red", "red")
+        # not a progress report: the lead's latest note stands
+        assert action.last_note is not None and "Inclusion adviser" in action.last_note
+    assert "23 Nov 2026: Board agreed" in console("escalate", user=READER)
+
+
+@pytest.mark.parametrize(
+    ("command", "user", "answer"),
+    [
+        ("escalate 11F Noted", LEAD_11F, "Only programme managers"),
+        ("escalate 2A.3 Noted", ADMIN, "2A.3 is amber: only red actions are escalated"),
+        ("escalate 11F", ADMIN, "Say what the board decided"),
+        ("escalate 11G Noted", ADMIN, "No action 11G"),
+    ],
+)
+def test_bad_escalations_change_nothing(
+    demo: Runtime, console: Console, command: str, user: str, answer: str
+) -> None:
+    before = console("history 11F")
+    assert answer in console(command, user=user)
+    assert console("history 11F") == before
+
+
+def test_cycles_without_earlier_boards_are_42_days(demo: Runtime) -> None:
+    with unit_of_work(demo.sessions) as session:
+        plan = current_plan(session, NOW)
+        cycle, items = escalation_service.for_escalation(session, plan.id, NOW)
+    assert cycle.previous_board is None
+    assert cycle.previous == NOW - timedelta(days=42)
+    assert cycle.before == NOW - timedelta(days=84)
+    # 11F turned red 41 days ago (after the cycle began); 12C has been red for 118 days.
+    assert {i.action.ref: i.reason for i in items} == {
+        "11F": escalation_service.NEWLY_RED,
+        "12C": escalation_service.RED_TWO_CYCLES,
+    }
+
+
+def test_the_rag_timeline() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    timeline = escalation_service.RagTimeline()
+    for days, rag in ((0, "amber"), (10, "red"), (20, "red"), (30, "amber"), (40, "red")):
+        timeline.add(1, t0 + timedelta(days=days), rag)
+    assert timeline.rag_at(1, t0 - timedelta(days=1)) is None
+    assert timeline.rag_at(1, t0 + timedelta(days=15)) == "red"
+    assert timeline.rag_at(1, t0 + timedelta(days=35)) == "amber"
+    assert timeline.red_since(1, t0 + timedelta(days=25)) == t0 + timedelta(days=10)
+    assert timeline.red_since(1, t0 + timedelta(days=45)) == t0 + timedelta(days=40)
+    assert timeline.red_since(1, t0 + timedelta(days=35)) is None
+    assert timeline.red_since(2, t0) is None
+
+
+# --- the other ways in ------------------------------------------------------------------------
+
+
+def test_boardpack_and_summary_by_priority_over_a_signed_slack_request(
+    demo: Runtime, slack: SlackHarness
+) -> None:
+    body = slack.reply("boardpack", ADMIN)
+    said = str(body)
+    assert "Board pack for B-2 SEND Operational Leads" in said
+    assert "SHA-256" in said
+    assert snapshots(demo) == 1
+    refused = str(slack.reply("boardpack", READER))
+    assert "Only programme managers" in refused
+    assert snapshots(demo) == 1
+    slack.reply("priority add Timely EHCPs", ADMIN)
+    assert "summary by strategic priority" in str(slack.reply("summary by priority", READER))
+
+
+def test_wsoa_boardpack_at_the_terminal(demo: Runtime, tmp_path: Path) -> None:
+    url = demo.settings.database_url
+    output = tmp_path / "pack.docx"
+    result = run_wsoa(
+        ["boardpack", "--board", "B-1", "-o", str(output)], tmp_path, WSOA_DATABASE_URL=url
+    )
+    assert result.returncode == 0, result.stderr
+    data = output.read_bytes()
+    assert f"SHA-256 {hashlib.sha256(data).hexdigest()}" in result.stdout
+    assert Document(io.BytesIO(data)).core_properties.title.startswith("Board pack: SEND Improv")
+
+    bad = run_wsoa(["boardpack", "--board", "B-42"], tmp_path, WSOA_DATABASE_URL=url)
+    assert bad.returncode == 2 and "No board meeting B-42" in bad.stderr
+    wrong = run_wsoa(["boardpack", "-o", "pack.pdf"], tmp_path, WSOA_DATABASE_URL=url)
+    assert wrong.returncode == 2 and "pack.docx" in wrong.stderr
+
+
+def test_which_edit_notes_name_the_due_date() -> None:
+    assert names_due("tracker.xlsx: title, due changed")
+    assert names_due("plan.csv: due changed")
+    assert not names_due("overdue.xlsx: title changed")
+    assert not names_due("due.xlsx: measure, leads changed")
+    assert not names_due(None)

@@ -1,0 +1,48 @@
+"""A 1,000-action plan's board pack is built in bounded time and in as many SQL statements as a
+100-action plan's (the figure `make bench` prints comes from the same function)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from docx import Document
+from sqlalchemy import select
+
+from bench.boardpack import measure_boardpack
+from bench.generate import generate
+from bot.boardpack.data import gather
+from bot.boardpack.document import build_docx
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.services.plans import current_plan
+from bot.store.db import unit_of_work
+from bot.store.models import BoardMeeting
+from tests.conftest import NOW
+
+# One or two statements per read model (see bot/boardpack/data.py), whatever the plan's size.
+MAX_STATEMENTS = 25
+
+
+def test_a_1000_action_plans_pack_is_bounded(database_url: str, tmp_path: Path) -> None:
+    small_url = f"sqlite:///{tmp_path / 'small.db'}"
+    generate(small_url, 100, 2_000, seed=5, now=NOW)
+    small = measure_boardpack(small_url, 100, now=NOW)
+    generate(database_url, 1_000, 20_000, seed=5, now=NOW)
+    large = measure_boardpack(database_url, 1_000, now=NOW)
+    assert small.statements <= MAX_STATEMENTS
+    assert large.statements == small.statements
+    assert large.seconds < 20, large.line()
+
+    runtime = Runtime.start(Settings(WSOA_DATABASE_URL=database_url))
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            plan = current_plan(session, NOW)
+            board = session.scalars(
+                select(BoardMeeting).where(BoardMeeting.starts_at > NOW).limit(1)
+            ).one()
+            data = build_docx(gather(session, plan, board, NOW, runtime.settings.tz))
+    finally:
+        runtime.close()
+    by_workstream = Document(io.BytesIO(data)).tables[0]
+    assert sum(int(row.cells[-1].text) for row in list(by_workstream.rows)[1:]) == 1_000
