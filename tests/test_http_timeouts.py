@@ -4,6 +4,7 @@ costs `/healthz` and commands a few seconds, and the server recovers by itself w
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from urllib.error import HTTPError
@@ -11,7 +12,8 @@ from urllib.request import urlopen
 
 import pytest
 from alembic import command
-from sqlalchemy import func, make_url, select
+from sqlalchemy import func, make_url, select, text
+from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings
 from bot.http.app import build_http_app
@@ -19,7 +21,7 @@ from bot.http.server import RunningServer, start_in_thread
 from bot.runtime import TOO_LATE, Runtime
 from bot.slack.app import build_app
 from bot.slack.client import make_client
-from bot.store.db import alembic_config, upgrade
+from bot.store.db import alembic_config, make_engine, upgrade
 from bot.store.models import Update
 from tests.blackhole_proxy import BlackHoleProxy
 from tests.conftest import LEAD_11F
@@ -116,3 +118,43 @@ def test_a_database_that_never_answers_costs_seconds_and_the_server_recovers(
 def count_updates(runtime: Runtime) -> int:
     with runtime.sessions() as session:
         return session.scalar(select(func.count()).select_from(Update)) or 0
+
+
+def test_connecting_to_a_database_that_never_answers_fails_within_the_connect_timeout(
+    settings: Settings,
+) -> None:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("the black hole stands in front of PostgreSQL (WSOA_TEST_DATABASE_URL)")
+    with BlackHoleProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        proxy.black_hole()
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        engine = make_engine(proxied, connect_timeout=2)
+        failed: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                with engine.connect():
+                    pass
+            except BaseException as error:
+                failed.append(error)
+
+        started = time.monotonic()
+        attempt = threading.Thread(target=connect, daemon=True)
+        attempt.start()
+        attempt.join(timeout=10)
+        took = time.monotonic() - started
+        engine.dispose()
+    assert not attempt.is_alive(), "connecting hung"
+    assert took < 5 and failed and isinstance(failed[0], OperationalError), (took, failed)
+
+
+def test_a_statement_that_outlasts_the_statement_timeout_is_cancelled(settings: Settings) -> None:
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        pytest.skip("SQLite has no statements that wait on the server")
+    engine = make_engine(settings.database_url, statement_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="statement timeout"), engine.connect() as conn:
+        conn.execute(text("SELECT pg_sleep(5)"))
+    engine.dispose()
+    assert time.monotonic() - started < 3
