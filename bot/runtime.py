@@ -33,9 +33,23 @@ TOO_LATE = (
 # Time kept back for the COMMIT and the answer's way back to the platform.
 COMMIT_MARGIN = 0.1
 
-# The monotonic time by which the request being answered must have its answer; None when no
-# one is waiting (console, import, tick). Set by the HTTP layer, carried into worker threads.
-_answer_by: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+
+@dataclass
+class Deadline:
+    """When the request being answered must have its answer (`time.monotonic()`). Once the
+    platform has had its answer in time, work after it (refreshing the Home tab) keeps
+    nobody waiting, and is no longer bound by it."""
+
+    at: float
+    answered: bool = False
+
+    def binds(self) -> bool:
+        return not self.answered
+
+
+# None when no one is waiting (console, import, tick). Set by the HTTP layer, carried into
+# worker threads.
+_answer_by: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
     "wsoa_answer_by", default=None
 )
 
@@ -49,18 +63,16 @@ class TooLate(UserError):
 
 
 @contextmanager
-def answering_by(deadline: float) -> Iterator[None]:
+def answering_by(at: float) -> Iterator[Deadline]:
     """Work done inside (in this thread, or in threads started through a
-    `ContextCarryingExecutor`) must be committed before `deadline` (`time.monotonic()`)."""
+    `ContextCarryingExecutor`) must be committed before `at` (`time.monotonic()`), until the
+    deadline it yields is marked answered."""
+    deadline = Deadline(at)
     token = _answer_by.set(deadline)
     try:
-        yield
+        yield deadline
     finally:
         _answer_by.reset(token)
-
-
-def answer_deadline() -> float | None:
-    return _answer_by.get()
 
 
 class ContextCarryingExecutor(ThreadPoolExecutor):
@@ -103,12 +115,14 @@ class Runtime:
         it, and the work is not committed once it has passed: the person has been told it
         failed by then, so a late commit would be a change they believe did not happen."""
         deadline = _answer_by.get()
+        if deadline is not None and not deadline.binds():
+            deadline = None
         try:
             with unit_of_work(self.sessions) as session:
                 if deadline is not None:
-                    bound_waits(session, _left(deadline))
+                    bound_waits(session, _left(deadline.at))
                 yield Ctx(session=session, caller=caller, settings=self.settings, now=self.clock())
-                if deadline is not None and time.monotonic() > deadline - COMMIT_MARGIN:
+                if deadline is not None and time.monotonic() > deadline.at - COMMIT_MARGIN:
                     log.warning("rolled back work for %s: its deadline passed", caller.user_id)
                     raise TooLate()
         except (OperationalError, PoolTimeout) as slow:

@@ -4,6 +4,7 @@ one port, under the same body limits, with nothing done at import or while build
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
@@ -26,6 +27,16 @@ def post(url: str, body: bytes) -> tuple[int, bytes]:
             return answer.status, answer.read()
     except HTTPError as error:
         return error.code, error.read()
+
+
+def declare_and_wait(port: int, path: str, length: int) -> int:
+    """Announce a body of `length` bytes, send none, and read the status: a cap is enforced on
+    the declaration alone (urllib would be cut off mid-body and see a broken pipe)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n"
+        sock.sendall(head.encode())
+        answer = sock.recv(4096)
+    return int(answer.split(b" ", 2)[1])
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -55,8 +66,7 @@ def test_the_teams_sdk_attaches_its_route_to_the_one_app(runtime: Runtime) -> No
             b'{"ok":true}',
         )
         assert received == [activity]
-        oversized = json.dumps({"type": "message", "text": "x" * DEFAULT_MAX_BODY}).encode()
-        assert post(f"{server.url}/api/messages", oversized)[0] == 413
+        assert declare_and_wait(server.port, "/api/messages", DEFAULT_MAX_BODY + 1) == 413
         assert len(received) == 1
         assert get(f"{server.url}/healthz") == (200, b"ok\n")
         assert post(f"{server.url}/slack/events", b"{}")[0] == 404  # no Slack app given

@@ -114,3 +114,15 @@ def test_work_past_its_deadline_is_rolled_back_before_commit(demo: Runtime) -> N
 def count_updates(runtime: Runtime) -> int:
     with runtime.sessions() as session:
         return session.scalar(select(func.count()).select_from(Update)) or 0
+
+
+def test_work_after_the_answer_is_no_longer_bound_by_the_deadline(demo: Runtime) -> None:
+    # The Home tab refreshed after a command's acknowledgement keeps nobody waiting.
+    caller = Caller(user_id=LEAD_11F, source="slack")
+    before = count_updates(demo)
+    with answering_by(time.monotonic() + 0.2) as deadline:
+        deadline.answered = True
+        time.sleep(0.3)
+        with demo.work(caller) as ctx:
+            record_update(ctx, "11F", Change(note="After the answer, not bound by it"))
+    assert count_updates(demo) == before + 1

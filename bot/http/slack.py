@@ -111,7 +111,7 @@ class SlackRoute:
         return to_starlette_response(bolt_response)
 
     def _dispatch(self, request: Request, body: bytes, deadline: float) -> BoltResponse:
-        with answering_by(deadline):
+        with answering_by(deadline) as bound:
             try:
                 bolt_request = to_bolt_request(request, body)
             except (ValueError, TypeError, AttributeError, KeyError) as malformed:
@@ -119,7 +119,10 @@ class SlackRoute:
                 # a client error, told in one line rather than a traceback.
                 log.info("refused a signed request Bolt cannot parse: %r", malformed)
                 return BoltResponse(status=400, body="Malformed request body.")
-            return self.bolt.dispatch(bolt_request)
+            response = self.bolt.dispatch(bolt_request)
+            # Acknowledged in time: what the listener does next (the Home tab) waits on no one.
+            bound.answered = time.monotonic() < deadline
+            return response
 
 
 def too_late(body: bytes) -> Response:
