@@ -9,10 +9,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
-from bot.http.replay import KEEP, ReplayGuard, prune, request_key
+from bot.http.replay import KEEP, RecentKeys, ReplayGuard, prune, request_key
 from bot.runtime import Runtime
+from bot.store.db import session_factory
 from bot.store.models import FollowUp, SeenRequest
 from tests.conftest import ADMIN, LEAD_11F
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401
@@ -105,3 +106,24 @@ def test_seen_keys_are_kept_for_the_window_and_pruned_in_batches(runtime: Runtim
     assert prune(runtime, datetime.now(UTC) - KEEP, batch=5) == 0
     assert count(runtime, SeenRequest) == 1
     assert guard.first_time("sig:one") is False  # still within the window
+
+
+def test_a_repeat_is_caught_even_when_the_database_cannot_be_asked(runtime: Runtime) -> None:
+    guard = ReplayGuard(runtime)
+    working = runtime.sessions
+    runtime.sessions = session_factory(create_engine("sqlite:////nonexistent-folder/gone.db"))
+    try:
+        assert guard.first_time("sig:while-busy") is True  # answered, not refused
+        assert guard.first_time("sig:while-busy") is False  # this process remembers it
+    finally:
+        runtime.sessions.kw["bind"].dispose()
+        runtime.sessions = working
+    assert count(runtime, SeenRequest) == 0
+
+
+def test_this_process_remembers_a_bounded_number_of_keys_for_the_window() -> None:
+    recent = RecentKeys(limit=3, keep=0.2)
+    assert [recent.add(k) for k in ("a", "b", "a", "c", "d")] == [True, True, False, True, True]
+    assert recent.add("a") is True  # pushed out by the limit
+    time.sleep(0.25)
+    assert recent.add("d") is True  # out of the window

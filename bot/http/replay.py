@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -31,8 +32,11 @@ KEEP = timedelta(minutes=11)
 PRUNE_INTERVAL = 60.0  # seconds between prunes, per process
 PRUNE_BATCH = 500  # rows per prune: a backlog is cleared over several, never in one long lock
 # The most of a request's time the check may spend waiting (for SQLite's write lock, held by an
-# import or a tick): the request itself keeps the rest, so reads still answer meanwhile.
-CHECK_BUDGET = 0.5
+# import, a tick or a queue of updates): the request keeps the rest, so reads still answer.
+CHECK_BUDGET = 0.25
+# Keys this process remembers by itself: a repeat to the same process needs no database, and
+# a check skipped because the database was busy still catches one. 100 bytes a key at most.
+LOCAL_KEYS = 50_000
 
 
 def request_key(signature: str, body: bytes, content_type: str) -> str:
@@ -48,18 +52,44 @@ def request_key(signature: str, body: bytes, content_type: str) -> str:
     return "sig:" + hashlib.sha256(signature.encode()).hexdigest()
 
 
+class RecentKeys:
+    """The keys this process has seen within `KEEP`, at most `limit` of them (oldest go first)."""
+
+    def __init__(self, limit: int = LOCAL_KEYS, keep: float = KEEP.total_seconds()) -> None:
+        self.limit = limit
+        self.keep = keep
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: str) -> bool:
+        """False when `key` was already here."""
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and next(iter(self._seen.values())) < now - self.keep:
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            if len(self._seen) > self.limit:
+                self._seen.popitem(last=False)
+            return True
+
+
 class ReplayGuard:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.recent = RecentKeys()
         self._next_prune = 0.0
         self._lock = threading.Lock()
 
     def first_time(self, key: str, deadline: float | None = None) -> bool:
-        """Record `key`; False when it was already recorded. Blocking.
+        """Record `key`; False when it was already recorded, here or by any replica. Blocking.
 
-        When the store cannot answer in time (another process holding SQLite's write lock, a
-        database not answering) the request goes on: whatever it would change needs the same
-        database and has the same deadline, so it records nothing either."""
+        When the database cannot answer in time (another process holding SQLite's write lock, a
+        database not answering) the request goes on, remembered by this process only: whatever
+        it would change needs the same database and has the same deadline."""
+        if not self.recent.add(key):
+            return False
         try:
             with unit_of_work(self.runtime.sessions) as session:
                 if deadline is not None:
