@@ -3,7 +3,7 @@
 A bare Bolt app, built with the bot's own App settings (signing-secret verification, the same
 Web API client, listener threads and middleware Bolt adds by default), with one `/wsoa`
 listener that only acknowledges with a short text. It is served by the bot's own
-`make_http_server` (waitress through Bolt's WSGI adapter, the same thread count, `/healthz`),
+`make_http_server` (uvicorn and the bot's one HTTP app, the same guards and `/healthz`),
 so what separates a command's time from the floor's is the bot's work and nothing else. Keep
 the App options here in step with `bot.slack.app.build_app`, or that stops being true.
 
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from slack_bolt import Ack, App
 
@@ -55,17 +57,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if not settings.slack_signing_secret or not settings.slack_bot_token:
         parser.error("SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN must be set, as for the bot")
-    # `/healthz` checks a database; an in-memory one costs nothing and answers at once.
-    runtime = Runtime.start(
-        settings.model_copy(update={"database_url": "sqlite://"}), migrate=False
-    )
-    server = make_http_server(build_floor_app(settings), runtime, args.host, args.port)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        runtime.close()
+    # `/healthz` wants a current schema, and the replay guard a table: a throwaway SQLite file.
+    with tempfile.TemporaryDirectory(prefix="wsoa-floor-") as folder:
+        database = f"sqlite:///{Path(folder) / 'floor.db'}"
+        runtime = Runtime.start(settings.model_copy(update={"database_url": database}))
+        server = make_http_server(build_floor_app(settings), runtime, args.host, args.port)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            runtime.close()
     return 0
 
 

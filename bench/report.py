@@ -155,7 +155,7 @@ def machine_info(postgres_version: str | None) -> dict[str, str]:
         info["PostgreSQL"] = postgres_version
     info["libraries"] = ", ".join(
         f"{name} {metadata.version(name)}"
-        for name in ("slack_bolt", "slack_sdk", "waitress", "SQLAlchemy", "psycopg")
+        for name in ("slack_bolt", "slack_sdk", "uvicorn", "SQLAlchemy", "psycopg")
     )
     return info
 

@@ -26,6 +26,20 @@ class Settings(BaseSettings):
     # "Due soon" looks this many days ahead.
     due_soon_days: int = Field(default=14, validation_alias="WSOA_DUE_SOON_DAYS")
 
+    # Time limits wherever a socket is involved (seconds). Slack shows a failure when a request
+    # is not acknowledged within 3 s: a command must answer (or give up, recording nothing)
+    # within `answer_within`, which leaves room for the network.
+    answer_within: float = Field(default=2.5, validation_alias="WSOA_ANSWER_WITHIN")
+    # /healthz answers 503 when the database has not answered within this.
+    health_timeout: float = Field(default=2.0, validation_alias="WSOA_HEALTH_TIMEOUT")
+    db_connect_timeout: int = Field(default=3, validation_alias="WSOA_DB_CONNECT_TIMEOUT")
+    # Any one statement, when no tighter request deadline applies (imports, ticks, migrations).
+    db_statement_timeout: float = Field(default=30.0, validation_alias="WSOA_DB_STATEMENT_TIMEOUT")
+    # Waiting for a free connection from the pool.
+    db_pool_timeout: float = Field(default=3.0, validation_alias="WSOA_DB_POOL_TIMEOUT")
+    # Threads answering HTTP requests (Slack's Bolt and the database calls run on them).
+    http_threads: int = Field(default=32, validation_alias="WSOA_HTTP_THREADS")
+
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:

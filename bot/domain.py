@@ -200,6 +200,8 @@ def clean_note(text: str, what: str = "note") -> str:
     note = text.strip()
     if not note:
         raise Invalid(f"The {what} is empty.")
+    if "\x00" in note:  # PostgreSQL cannot store it; no one types it on purpose
+        raise Invalid(f"The {what} contains a NUL character (\\0). Remove it and send it again.")
     if len(note) > MAX_NOTE_CHARS:
         raise Invalid(
             f"The {what} is {len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}. "

@@ -2,17 +2,85 @@
 
 from __future__ import annotations
 
+import contextvars
+import logging
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.domain import UserError
 from bot.services.context import Caller, Ctx
-from bot.store.db import ensure_schema, make_engine, session_factory, unit_of_work
+from bot.store.db import bound_waits, ensure_schema, make_engine, session_factory, unit_of_work
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TOO_LATE = (
+    "Sorry, the database did not answer in time, so nothing was recorded. "
+    "Please try again in a minute."
+)
+# Time kept back for the COMMIT and the answer's way back to the platform.
+COMMIT_MARGIN = 0.1
+
+
+@dataclass
+class Deadline:
+    """When the request being answered must have its answer (`time.monotonic()`). Once the
+    platform has had its answer in time, work after it (refreshing the Home tab) keeps
+    nobody waiting, and is no longer bound by it."""
+
+    at: float
+    answered: bool = False
+
+    def binds(self) -> bool:
+        return not self.answered
+
+
+# None when no one is waiting (console, import, tick). Set by the HTTP layer, carried into
+# worker threads.
+_answer_by: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "wsoa_answer_by", default=None
+)
+
+
+class TooLate(UserError):
+    """The caller's deadline came before the work could be committed: it was rolled back.
+    A UserError, so every surface answers it in words, with no traceback in the log."""
+
+    def __init__(self, message: str = TOO_LATE) -> None:
+        super().__init__(message)
+
+
+@contextmanager
+def answering_by(at: float) -> Iterator[Deadline]:
+    """Work done inside (in this thread, or in threads started through a
+    `ContextCarryingExecutor`) must be committed before `at` (`time.monotonic()`), until the
+    deadline it yields is marked answered."""
+    deadline = Deadline(at)
+    token = _answer_by.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _answer_by.reset(token)
+
+
+class ContextCarryingExecutor(ThreadPoolExecutor):
+    """A thread pool whose tasks see the submitter's context variables (the request deadline):
+    Bolt runs listeners on such a pool after the request thread has handed them over."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 def utcnow() -> datetime:
@@ -29,16 +97,46 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
         """Connect, and bring an empty or older database up to the current schema."""
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+            pool_timeout=settings.db_pool_timeout,
+        )
         if migrate:
             ensure_schema(engine)
         return cls(settings=settings, engine=engine, sessions=session_factory(engine))
 
     @contextmanager
     def work(self, caller: Caller) -> Iterator[Ctx]:
-        """One unit of work for `caller`: committed when the block ends, rolled back on error."""
-        with unit_of_work(self.sessions) as session:
-            yield Ctx(session=session, caller=caller, settings=self.settings, now=self.clock())
+        """One unit of work for `caller`: committed when the block ends, rolled back on error.
+
+        When someone is waiting with a deadline (`answering_by`), every database wait ends by
+        it, and the work is not committed once it has passed: the person has been told it
+        failed by then, so a late commit would be a change they believe did not happen."""
+        deadline = _answer_by.get()
+        if deadline is not None and not deadline.binds():
+            deadline = None
+        try:
+            with unit_of_work(self.sessions) as session:
+                if deadline is not None:
+                    bound_waits(session, _left(deadline.at))
+                yield Ctx(session=session, caller=caller, settings=self.settings, now=self.clock())
+                if deadline is not None and time.monotonic() > deadline.at - COMMIT_MARGIN:
+                    log.warning("rolled back work for %s: its deadline passed", caller.user_id)
+                    raise TooLate()
+        except (OperationalError, PoolTimeout) as slow:
+            if deadline is None:
+                raise
+            log.warning("database too slow for %s's request: %s", caller.user_id, slow)
+            raise TooLate() from slow
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _left(deadline: float) -> float:
+    left = deadline - COMMIT_MARGIN - time.monotonic()
+    if left <= 0:
+        raise TooLate()
+    return left

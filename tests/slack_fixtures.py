@@ -59,13 +59,13 @@ def served_slack_app(runtime: Runtime) -> Iterator[SlackHarness]:
     with SlackStandIn() as standin:
         runtime.settings = runtime.settings.model_copy(update={"slack_api_url": standin.url})
         app = build_app(runtime, make_client(runtime.settings))
-        server, thread = start_http_server(app, runtime, "127.0.0.1", 0)
-        base_url = f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+        server = start_http_server(app, runtime, "127.0.0.1", 0)
+        base_url = server.url
         sim = SlackClientSim(base_url, SIGNING_SECRET, standin)
         try:
             yield SlackHarness(runtime=runtime, standin=standin, sim=sim, base_url=base_url)
         finally:
-            stop_http_server(server, thread)
+            stop_http_server(server)
 
 
 # --- what Slack would accept -------------------------------------------------------------------

@@ -6,13 +6,12 @@ Tests and benchmarks build as many apps as they like, each with its own client a
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.domain import UserError
-from bot.runtime import Runtime
+from bot.runtime import ContextCarryingExecutor, Runtime
 from bot.slack.client import make_client
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import attach_caller
@@ -61,7 +60,8 @@ def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
         signing_secret=runtime.settings.slack_signing_secret or "",
         # No auth.test at build time; Bolt asks once, on the first request.
         token_verification_enabled=False,
-        listener_executor=ThreadPoolExecutor(
+        # Carrying context: a listener's unit of work sees the request's deadline.
+        listener_executor=ContextCarryingExecutor(
             max_workers=LISTENER_THREADS, thread_name_prefix="wsoa-listener"
         ),
     )

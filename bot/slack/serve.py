@@ -1,8 +1,9 @@
-"""`wsoa serve`: the Slack app over HTTP (waitress, a production WSGI server) or Socket Mode,
-with the scheduler's clock running in the same process.
+"""`wsoa serve`: the Slack app over HTTP (the one ASGI app of `bot.http`, under uvicorn) or
+Socket Mode, with the scheduler's clock running in the same process.
 
 HTTP mode serves `POST /slack/events` (slash commands, interactivity and events share the one
-Request URL) and `GET /healthz`, which answers 200 only while the database answers.
+Request URL) and `GET /healthz`, which answers 200 only while the database answers with the
+current schema.
 """
 
 from __future__ import annotations
@@ -10,36 +11,28 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol
 
+import uvicorn
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from waitress import wasyncore
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.config import Settings
+from bot.http.app import build_http_app
+from bot.http.health import HEALTH_PATH
+from bot.http.server import RunningServer, make_server, start_in_thread
+from bot.http.slack import EVENTS_PATH
 from bot.runtime import Runtime
 from bot.slack.app import MISSING_BOT_TOKEN, SlackSetupError, build_app
 from bot.slack.client import make_client
 from bot.slack.people import link_people
 from bot.store.db import unit_of_work
 
-if TYPE_CHECKING:
-    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
-
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
-HTTP_THREADS = 8
 SETUP_GUIDE = "See docs/slack-setup.md."
 
-Server = BaseWSGIServer | MultiSocketServer
 Mode = Literal["http", "socket"]
 MODES: tuple[Mode, ...] = ("http", "socket")
 
@@ -88,6 +81,7 @@ def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None
         if mode == "http":
             server = make_http_server(app, runtime, host, port)
             log.info("serving %s and %s on %s:%s", EVENTS_PATH, HEALTH_PATH, host, port)
+            # uvicorn stops gracefully on SIGTERM itself, then raises it again for us.
             server.run()
         else:
             serve_socket_mode(app, settings)
@@ -168,59 +162,15 @@ def _stop_on_sigterm() -> None:
 # --- HTTP --------------------------------------------------------------------------------------
 
 
-def database_answers(runtime: Runtime) -> bool:
-    try:
-        with runtime.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as error:
-        log.warning("health check: the database does not answer: %s", error)
-        return False
-    return True
+def make_http_server(app: App, runtime: Runtime, host: str, port: int) -> uvicorn.Server:
+    """uvicorn serving the one HTTP app with this Slack app; `.run()` serves until SIGTERM."""
+    return make_server(build_http_app(runtime, slack=app), host, port)
 
 
-def make_wsgi_app(app: App, runtime: Runtime) -> WSGIApplication:
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
-
-    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
-            "GET",
-            "HEAD",
-        ):
-            healthy = database_answers(runtime)
-            body = b"ok\n" if healthy else b"database unavailable\n"
-            start_response(
-                "200 OK" if healthy else "503 Service Unavailable",
-                [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
-            )
-            return [body]
-        return slack(environ, start_response)
-
-    return wsgi
-
-
-def make_http_server(app: App, runtime: Runtime, host: str, port: int) -> Server:
-    """A waitress server for the app; port 0 picks a free one (`server.effective_port`)."""
-    return create_server(make_wsgi_app(app, runtime), host=host, port=port, threads=HTTP_THREADS)
-
-
-def start_http_server(
-    app: App, runtime: Runtime, host: str, port: int
-) -> tuple[Server, threading.Thread]:
+def start_http_server(app: App, runtime: Runtime, host: str, port: int) -> RunningServer:
     """The server running on a daemon thread (tests, benchmarks); `stop_http_server` ends it."""
-    server = make_http_server(app, runtime, host, port)
-    thread = threading.Thread(target=server.run, name="wsoa-http", daemon=True)
-    thread.start()
-    return server, thread
+    return start_in_thread(build_http_app(runtime, slack=app), host, port)
 
 
-def stop_http_server(server: Server, thread: threading.Thread) -> None:
-    if isinstance(server, BaseWSGIServer):
-        # Close from inside the server's loop, woken by its trigger: closing from outside is
-        # only noticed at the loop's next one-second timeout.
-        # (The type stubs do not describe the trigger or the loop's map.)
-        running = cast(Any, server)
-        running.trigger.pull_trigger(lambda: wasyncore.close_all(running._map))
-    else:
-        server.close()
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+def stop_http_server(server: RunningServer) -> None:
+    server.stop()

@@ -11,15 +11,26 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    connect_timeout: int = 3,
+    statement_timeout: float = 30.0,
+    pool_timeout: float = 3.0,
+) -> Engine:
+    """An engine whose every wait is bounded: a database that accepts connections and never
+    answers must cost seconds, not the server's threads. Requests with a deadline tighten the
+    statement and lock timeouts further, per transaction (`bot.runtime`)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # SQLite waits only for another writer's lock: the busy timeout bounds that.
+        busy_ms = int(statement_timeout * 1000)
+        engine = create_engine(url, connect_args={"timeout": statement_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -28,11 +39,40 @@ def make_engine(url: str) -> Engine:
             if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
                 # WAL lets readers go on while the scheduler or a command writes
                 cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
+        @event.listens_for(engine, "checkin")
+        def _restore_busy_timeout(dbapi_conn: Any, record: Any) -> None:
+            # A request's deadline tightened it (`bound_waits`); the next user of this
+            # connection (an import, a tick) gets the engine's own again.
+            if record.info.pop(_TIGHTENED, False):
+                cur = dbapi_conn.cursor()
+                cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+                cur.close()
+
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(
+        _with_server_timeouts(url, connect_timeout, statement_timeout),
+        pool_pre_ping=True,
+        pool_timeout=pool_timeout,
+    )
+
+
+def _with_server_timeouts(url: str, connect_timeout: int, statement_timeout: float) -> str:
+    """PostgreSQL: libpq's connect timeout (covers the whole handshake, so a server that accepts
+    and never answers fails fast) and a server-side statement timeout, added to whatever the URL
+    already asks for (its own values win; `options` is extended, not replaced)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        return url
+    query = dict(parsed.query)
+    query.setdefault("connect_timeout", str(connect_timeout))
+    options = str(query.get("options", ""))
+    if "statement_timeout" not in options:
+        options = f"{options} -c statement_timeout={int(statement_timeout * 1000)}".strip()
+    query["options"] = options
+    return parsed.set(query=query).render_as_string(hide_password=False)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -67,3 +107,25 @@ def ensure_schema(engine: Engine) -> None:
     """Bring the database to the current schema; a no-op when it is already there."""
     if not is_current(engine):
         upgrade(engine)
+
+
+def bound_waits(session: Session, seconds: float) -> None:
+    """Make every wait in this session's transaction end within `seconds`: SQLite's wait for
+    another writer's lock, PostgreSQL's statements and lock waits. Through the raw connection,
+    so it is not one of the statements the application issues; undone when the connection
+    goes back to the pool (SQLite) or when the transaction ends (PostgreSQL, `SET LOCAL`)."""
+    millis = max(1, int(seconds * 1000))
+    pooled = session.connection().connection
+    cursor = pooled.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if session.get_bind().dialect.name == "sqlite":
+            cursor.execute(f"PRAGMA busy_timeout={millis}")
+            pooled.info[_TIGHTENED] = True
+        else:
+            cursor.execute(f"SET LOCAL statement_timeout = {millis}")
+            cursor.execute(f"SET LOCAL lock_timeout = {millis}")
+    finally:
+        cursor.close()
+
+
+_TIGHTENED = "wsoa_busy_timeout_tightened"

@@ -398,3 +398,16 @@ class BoardPackSnapshot(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class SeenRequest(Base):
+    """A signed request already answered, kept for Slack's 5-minute replay window so a replay
+    (or Slack's own retry of an event) is answered as done instead of run again. In the database,
+    not in memory, so every replica sees what the others have seen."""
+
+    __tablename__ = "seen_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "sig:" + SHA-256 of the signature, or "event:" + Slack's event_id
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,14 +1,14 @@
 """Strategic priorities, actions mapped to them, and frozen board pack snapshots.
 
 Revision ID: 0005
-Revises: 0002 (rechained after the other branches' revisions when merged)
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
