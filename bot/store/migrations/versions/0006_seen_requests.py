@@ -1,7 +1,7 @@
 """seen_requests: signed requests answered within the replay window, shared by replicas.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 """
 
 import sqlalchemy as sa
