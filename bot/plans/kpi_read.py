@@ -27,11 +27,10 @@ import openpyxl
 from bot.domain import Invalid, UserError
 from bot.impact import parse_better, parse_period, parse_unit, parse_value
 from bot.plans.read import FORMULA_STARTS, field_for_heading
+from bot.plans.sheet_names import ACTUAL_SHEETS, MEASURE_SHEETS
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10
-MEASURE_SHEETS = ("kpis", "kpi", "measures", "measures of impact", "indicators")
-ACTUAL_SHEETS = ("actuals", "figures", "kpi actuals")
 
 MEASURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "kpi": ("KPI", "Measure", "Indicator", "Measure name", "KPI name", "Performance indicator"),

@@ -36,6 +36,7 @@ from bot.plans.rows import (
     note_no_workstream_column,
     read_sheet,
 )
+from bot.plans.sheet_names import is_measures_sheet
 
 
 def read_xlsx(data: bytes, filename: str, today: date | None) -> ParsedPlan:
@@ -111,6 +112,9 @@ def _read_workbook(workbook: Any, filename: str, today: date | None) -> ParsedPl
     for sheet in workbook.worksheets:
         if sheet.sheet_state != "visible":
             skipped.append(f"‘{sheet.title}’ (hidden)")
+            continue
+        if is_measures_sheet(sheet.title):
+            skipped.append(f"‘{sheet.title}’ (measures, read as such)")
             continue
         rows = _sheet_rows(sheet)
         header = find_header(rows, _hidden_columns(sheet))

@@ -54,13 +54,20 @@ def _app_version() -> str:
         return "0.1.0"
 
 
+# Teams shows at most MAX_COMMANDS: the everyday ones come first, whatever the registry's order.
+MENU_FIRST = ("help", "summary", "show", "update", "mine", "list", "history", "followup", "kpi")
+
+
 def command_menu() -> list[dict[str, str]]:
-    """The bot's commands as Teams shows them in its menu: help first, then the registry's
-    order, as many as the schema allows (`help` lists every one)."""
+    """The bot's commands as Teams shows them in its menu: the ones a lead uses most first, then
+    the registry's order, as many as the schema allows (`help` lists every one)."""
     import bot.commands  # noqa: F401 (registers every verb)
     from bot.commands.registry import COMMANDS
 
-    ordered = sorted(COMMANDS.values(), key=lambda c: c.verb != "help")
+    def rank(verb: str) -> int:
+        return MENU_FIRST.index(verb) if verb in MENU_FIRST else len(MENU_FIRST)
+
+    ordered = sorted(COMMANDS.values(), key=lambda c: rank(c.verb))
     menu = []
     for command in ordered[:MAX_COMMANDS]:
         description = f"{command.usage[0]}: {command.summary}"
