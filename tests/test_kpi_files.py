@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.runtime import Runtime
 from bot.store.db import unit_of_work
-from bot.store.models import Action, Measure, MeasureActual
+from bot.store.models import Action, Measure, MeasureActual, MeasureEdit
 from tests.conftest import Console
 from tests.kpi_fixtures import (
     ACTUALS,
@@ -248,3 +248,28 @@ def test_a_kpi_workbook_with_a_cover_sheet_is_read_as_measures_only(
     assert list(stored(runtime)) == ["K1"]
     with unit_of_work(runtime.sessions) as session:
         assert session.scalars(select(Measure.name)).one() == "Days to first EP assessment"
+
+
+def test_a_moved_target_is_kept_in_the_measures_history(
+    wsoa: Wsoa,
+    demo: Runtime,
+    console: Console,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    load_demo_measures(demo, tmp_path)
+    moved = [*MEASURES[0]]
+    moved[6], moved[7] = 80, "2027-12-31"
+    path = write_workbook(tmp_path / "revised.xlsx", {"KPIs": [MEASURES_HEADER, moved]})
+    assert wsoa("import", str(path)) == 0
+    assert "measures changed 1; K1: target value, target date" in capsys.readouterr().out
+    with unit_of_work(demo.sessions) as session:
+        edits = session.scalars(select(MeasureEdit).order_by(MeasureEdit.id)).all()
+        assert [(e.field, e.old, e.new, e.by) for e in edits] == [
+            ("target value", "86.5", "80", "import"),
+            ("target date", "2027-09-30", "2027-12-31", "import"),
+        ]
+    shown = console("kpi show K1")
+    assert "Target: 80% by 31 Dec 2027" in shown
+    assert "target value 86.5 → 80 (import)" in shown
+    assert "target date 2027-09-30 → 2027-12-31 (import)" in shown

@@ -136,6 +136,18 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
     evidence = [w.name for w in measure.workstreams] + [a.ref for a in measure.actions]
     if evidence:
         reply.para(bold("Evidences: "), plain(", ".join(evidence)))
+    changes = kpis.edits(ctx.session, measure)
+    if changes:
+        reply.para(
+            bold("Definition changed: "),
+            plain(
+                "; ".join(
+                    f"{day_text(e.at.astimezone(ctx.settings.tz).date())} {e.field} "
+                    f"{e.old or '(none)'} → {e.new or '(none)'} ({e.by})"
+                    for e in changes
+                )
+            ),
+        )
     rows = kpis.history(ctx.session, measure)[:HISTORY_LIMIT]
     if not rows:
         reply.para(plain("No figures yet: "), code(f"kpi record {measure.short_id} VALUE PERIOD"))

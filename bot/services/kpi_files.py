@@ -9,6 +9,7 @@ export) twice changes nothing. Every figure passes the same checks as `kpi recor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from bot.services import kpis
 from bot.services.context import Ctx
 from bot.services.people import resolve_lead
 from bot.services.plans import match_workstream, workstreams
-from bot.store.models import Action, Measure, MeasureActual, Plan, Workstream
+from bot.store.models import Action, Measure, MeasureActual, MeasureEdit, Plan, Workstream
 
 # what changed on a measure, by field name, when a file says something new
 _FIELDS = (
@@ -118,10 +119,22 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
         else:
             changes = _set_fields(measure, row)
             if row.name != measure.name:
+                changes.insert(0, ("name", measure.name, row.name))
                 measure.name, measure.key = row.name, impact.measure_key(row.name)
-                changes.insert(0, "name")
+            for name, old, new in changes:
+                ctx.session.add(
+                    MeasureEdit(
+                        measure_id=measure.id,
+                        at=ctx.now,
+                        by=ctx.caller.user_id,
+                        source=ctx.caller.source,
+                        field=name,
+                        old=_edit_text(old),
+                        new=_edit_text(new),
+                    )
+                )
             if changes:
-                report.changed[measure.short_id] = changes
+                report.changed[measure.short_id] = [name for name, _, _ in changes]
         _link(ctx, measure, row, plan_workstreams, actions, report)
     ctx.session.flush()
     _figures(ctx, parsed, by_id, by_key, report)
@@ -134,7 +147,19 @@ def _number_of(short_id: str, fallback: int) -> int:
     return int(digits) if digits.isdigit() else fallback
 
 
-def _set_fields(measure: Measure, row: MeasureRow) -> list[str]:
+def _edit_text(value: object) -> str | None:
+    """A field's value as the history shows it: `2027-03-31`, `86.5`, `2026-06-30: 110`."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return "; ".join(f"{on}: {figure:g}" for on, figure in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value.isoformat() if isinstance(value, date) else value)
+
+
+def _set_fields(measure: Measure, row: MeasureRow) -> list[tuple[str, object, object]]:
+    """Sets what the row says; gives back each changed field with its old and new value."""
     wanted = {
         "definition": row.definition,
         "unit": row.unit,
@@ -147,11 +172,12 @@ def _set_fields(measure: Measure, row: MeasureRow) -> list[str]:
         "source": row.source,
         "frequency": row.frequency,
     }
-    changed = []
+    changed: list[tuple[str, object, object]] = []
     for name in _FIELDS:
-        if getattr(measure, name) != wanted[name]:
+        before = getattr(measure, name)
+        if before != wanted[name]:
             setattr(measure, name, wanted[name])
-            changed.append(name.replace("_", " "))
+            changed.append((name.replace("_", " "), before, wanted[name]))
     return changed
 
 

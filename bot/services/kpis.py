@@ -31,7 +31,7 @@ from bot.impact import (
 from bot.replies import Element, Paragraph, Reply, Table, bold, code, plain, plural
 from bot.services.context import Ctx
 from bot.services.people import person_for_user
-from bot.store.models import Measure, MeasureActual, Person
+from bot.store.models import Measure, MeasureActual, MeasureEdit, Person
 
 COMMENTARY_AFTER = 2  # periods off trajectory in a row before the owner is asked
 _SHORT_ID = re.compile(r"^[Kk](\d{1,5})$")
@@ -81,6 +81,18 @@ def history(session: Session, measure: Measure) -> list[MeasureActual]:
             select(MeasureActual)
             .where(MeasureActual.measure_id == measure.id)
             .order_by(MeasureActual.recorded_at.desc(), MeasureActual.id.desc())
+        )
+    )
+
+
+def edits(session: Session, measure: Measure, limit: int = 10) -> list[MeasureEdit]:
+    """Changes to the measure's definition, newest first."""
+    return list(
+        session.scalars(
+            select(MeasureEdit)
+            .where(MeasureEdit.measure_id == measure.id)
+            .order_by(MeasureEdit.at.desc(), MeasureEdit.id.desc())
+            .limit(limit)
         )
     )
 

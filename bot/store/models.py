@@ -350,6 +350,22 @@ class MeasureActual(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class MeasureEdit(Base):
+    """A change to a measure's definition (its target, baseline, unit…): old and new value, so
+    a target that moved is as visible as a figure that did. Append-only."""
+
+    __tablename__ = "measure_edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(20))
+    field: Mapped[str] = mapped_column(String(30))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+
+
 # --- strategic priorities and board packs (issue 12) -------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Measures of impact (KPIs), their actuals, and what they evidence.
+"""Measures of impact (KPIs), their actuals, changes to their definitions, and what they
+evidence.
 
 Revision ID: 0004
 Revises: 0002 (rechained onto 0003 when merged after it)
@@ -95,9 +96,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("measure_id", "action_id", name=op.f("pk_measure_actions")),
     )
     op.create_index(op.f("ix_measure_actions_action_id"), "measure_actions", ["action_id"])
+    op.create_table(
+        "measure_edits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("measure_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("by", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("field", sa.String(length=30), nullable=False),
+        sa.Column("old", sa.Text(), nullable=True),
+        sa.Column("new", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["measure_id"], ["measures.id"], name=op.f("fk_measure_edits_measure_id_measures")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_measure_edits")),
+    )
+    op.create_index(op.f("ix_measure_edits_measure_id"), "measure_edits", ["measure_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_measure_edits_measure_id"), table_name="measure_edits")
+    op.drop_table("measure_edits")
     op.drop_index(op.f("ix_measure_actions_action_id"), table_name="measure_actions")
     op.drop_table("measure_actions")
     op.drop_index(op.f("ix_measure_workstreams_workstream_id"), table_name="measure_workstreams")
