@@ -11,11 +11,13 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from bot.domain import Rag, Status, normalise_ref, ref_sort_key
+from bot.domain import Rag, Status, UpdateKind, normalise_ref, ref_sort_key
 from bot.plans.dates import parse_due
+from bot.services import history
 from bot.services.context import CONSOLE_CHANNEL
+from bot.services.history import ActionChange, Author
 from bot.services.plans import current_plan, find_workstream, get_or_create_workstream
-from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Person, Update
+from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Person
 
 
 @dataclass(frozen=True)
@@ -74,22 +76,27 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
                 due=due,
                 due_text=due_text,
                 rag=None,
-                status=Status.NOT_STARTED.value,
+                status=Status.NOT_STARTED,
                 created_at=ago(oldest + 14),
-                leads=[people[uid] for uid in a.get("lead", [])],
             )
             session.add(action)
             session.flush()
-            session.add(
-                Update(
-                    action_id=action.id,
-                    at=action.created_at,
-                    by="import",
-                    source="import",
-                    kind="created",
-                    status_to=action.status,
-                    note="Imported from the Written Statement of Action",
-                )
+            created = ActionChange(
+                status=Status.NOT_STARTED,
+                title=action.title,
+                measure=action.measure or "",
+                due=(due, due_text),
+                workstream=workstream,
+                leads=[people[uid] for uid in a.get("lead", [])],
+            )
+            history.write(
+                session,
+                action,
+                UpdateKind.CREATED,
+                created,
+                note="Imported from the Written Statement of Action",
+                author=Author(by="import", source="import"),
+                at=action.created_at,
             )
             for u in sorted(updates, key=lambda u: -u["days_ago"]):
                 _demo_update(session, action, u, ago(u["days_ago"]), people)
@@ -147,22 +154,15 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
 def _demo_update(
     session: Session, action: Action, u: dict[str, Any], at: datetime, people: dict[str, Person]
 ) -> None:
-    rag = Rag(u["rag"]).value if u.get("rag") else action.rag
-    status = Status(u["status"]).value if u.get("status") else action.status
-    session.add(
-        Update(
-            action_id=action.id,
-            at=at,
-            by=u["by"],
-            person_id=people[u["by"]].id if u["by"] in people else None,
-            source="slack",
-            kind="signoff" if status == Status.SIGNED_OFF and action.status != status else "update",
-            rag_from=action.rag,
-            rag_to=rag,
-            status_from=action.status,
-            status_to=status,
-            note=u["note"],
-        )
+    status = Status(u["status"]) if u.get("status") else None
+    signs_off = status is Status.SIGNED_OFF and action.status != status
+    person = people.get(u["by"])
+    history.write(
+        session,
+        action,
+        UpdateKind.SIGNOFF if signs_off else UpdateKind.UPDATE,
+        ActionChange(rag=Rag(u["rag"]) if u.get("rag") else None, status=status),
+        note=u["note"],
+        author=Author(by=u["by"], source="slack", person_id=person.id if person else None),
+        at=at,
     )
-    action.rag, action.status = rag, status
-    action.last_update_at, action.last_note = at, u["note"]

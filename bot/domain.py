@@ -108,6 +108,22 @@ _STATUS_WORDS: dict[str, Status] = {s.value: s for s in Status} | {
     "stopped": Status.HALTED,
 }
 
+
+class UpdateKind(StrEnum):
+    """What a row of an action's history records."""
+
+    UPDATE = "update"  # a progress update: note, and RAG or status perhaps
+    SIGNOFF = "signoff"
+    ASSIGN = "assign"  # the leads changed
+    CREATED = "created"
+    EDIT = "edit"  # title, measure, due date or workstream changed
+
+    @property
+    def is_progress(self) -> bool:
+        """Progress counts for "stale" and is the action's latest note; an edit is not."""
+        return self in (UpdateKind.UPDATE, UpdateKind.SIGNOFF)
+
+
 RAG_EMOJI = {Rag.RED: "🔴", Rag.AMBER: "🟠", Rag.GREEN: "🟢"}
 
 MAX_NOTE_CHARS = 3000

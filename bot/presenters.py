@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import Rag, day_text, moment_text
+from bot.domain import Rag, UpdateKind, day_text, moment_text
 from bot.replies import ActionLine, ActionList, Span, mention
+from bot.services.history import field_changes
 from bot.store.models import Action, Person, Update
 
 
@@ -58,12 +59,19 @@ def action_list(
 
 
 def describe_change(update: Update) -> list[str]:
-    """What an update changed, in words: `RAG red → amber`, `status new → in progress`."""
+    """What an update changed, in words: `RAG red → amber`, `status new → in progress`, and for
+    an edit each field with its old value: `due 2027-01-31 → 2027-03-31`."""
     changes = []
     if update.rag_from != update.rag_to:
         changes.append(f"RAG {update.rag_from or 'not rated'} → {update.rag_to or 'not rated'}")
     if update.status_from != update.status_to:
         changes.append(f"status {update.status_from or 'new'} → {update.status_to}")
+    if update.kind == UpdateKind.EDIT:
+        changes += [
+            f"{c.field} {shorten(c.old or 'none', 60)} → {shorten(c.new or 'none', 60)}"
+            for c in field_changes(update)
+            if c.field not in ("rag", "status")
+        ]
     return changes
 
 

@@ -38,7 +38,13 @@ class Runtime:
     def work(self, caller: Caller) -> Iterator[Ctx]:
         """One unit of work for `caller`: committed when the block ends, rolled back on error."""
         with unit_of_work(self.sessions) as session:
-            yield Ctx(session=session, caller=caller, settings=self.settings, now=self.clock())
+            yield Ctx(
+                session=session,
+                caller=caller,
+                settings=self.settings,
+                now=self.clock(),
+                clock=self.clock,
+            )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -109,7 +109,7 @@ def test_board_list_reports_each_digests_delivery(
 
 def test_weekly_due_times_follow_the_partnerships_clock() -> None:
     subscription = Subscription(
-        weekday=0, time="09:00", changed_at=datetime(2026, 1, 1, tzinfo=UTC)
+        weekday=0, time=time(9, 0), changed_at=datetime(2026, 1, 1, tzinfo=UTC)
     )
     tz = Settings().tz
 

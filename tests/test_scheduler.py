@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def subscribe(
                 plan_id=current_plan(session, NOW).id,
                 channel_id=channel,
                 weekday=weekday,
-                time=at,
+                time=wall_time.fromisoformat(at),
                 created_by=ADMIN,
                 changed_at=since,
             )

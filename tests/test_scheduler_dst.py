@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -43,7 +43,7 @@ def subscribe(runtime: Runtime, channel: str, weekday: int, at: str, since: date
                 plan_id=current_plan(session, datetime(2026, 1, 1, tzinfo=UTC)).id,
                 channel_id=channel,
                 weekday=weekday,
-                time=at,
+                time=time.fromisoformat(at),
                 created_by=ADMIN,
                 changed_at=since,
             )

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ def test_concurrent_tick_processes_deliver_each_occurrence_once(
                 plan_id=current_plan(session, NOW).id,
                 channel_id="C0WEEKLY",
                 weekday=0,
-                time="09:00",
+                time=time(9, 0),
                 created_by=ADMIN,
                 changed_at=NOW - timedelta(days=30),
             )

@@ -159,7 +159,7 @@ def digest(ctx: Ctx, args: str) -> Reply:
         return Reply(summary="Weekly digest set").para(
             bold("Weekly digest: "),
             plain(
-                f"every {board_service.DAYS[weekly.weekday].capitalize()} at {weekly.time} "
+                f"every {board_service.DAYS[weekly.weekday].capitalize()} at {weekly.time:%H:%M} "
                 f"({ctx.settings.timezone}) in this channel."
             ),
         )

@@ -1,4 +1,5 @@
-"""Actions: finding them, and the rules for changing them. Every change is an Update row."""
+"""Actions: finding them, and the rules for changing them. Every change goes through the
+history writer (bot/services/history.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from bot.domain import (
     NotFound,
     Rag,
     Status,
+    UpdateKind,
     clean_note,
     nearest,
     normalise_ref,
 )
+from bot.services import history as history_writer
 from bot.services.context import Ctx
+from bot.services.history import ActionChange, Author
 from bot.services.people import person_for_user, resolve_leads
 from bot.store.models import Action, Update
 
@@ -63,7 +67,7 @@ def require_can_update(ctx: Ctx, action: Action) -> None:
 def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
     """A lead's (or an admin's) progress update: RAG and status optional, a note always."""
     plan = ctx.plan
-    action = find_action(ctx.session, plan.id, ref)
+    action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
     require_can_update(ctx, action)
     if change.status is Status.SIGNED_OFF:
         raise Forbidden(
@@ -71,16 +75,19 @@ def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
             f"`signoff {action.ref} NOTE`. Use status `complete` when the work is done."
         )
     note = clean_note(change.note)
-    return _apply(ctx, action, change.rag, change.status, note, kind="update")
+    return _write(
+        ctx, action, UpdateKind.UPDATE, ActionChange(rag=change.rag, status=change.status), note
+    )
 
 
 def sign_off(ctx: Ctx, ref: str, note: str) -> Update:
     ctx.require_admin("sign off an action")
     plan = ctx.plan
-    action = find_action(ctx.session, plan.id, ref)
+    action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
     if action.status == Status.SIGNED_OFF:
         raise Invalid(f"{action.ref} is already signed off.")
-    return _apply(ctx, action, Rag.GREEN, Status.SIGNED_OFF, clean_note(note), kind="signoff")
+    change = ActionChange(rag=Rag.GREEN, status=Status.SIGNED_OFF)
+    return _write(ctx, action, UpdateKind.SIGNOFF, change, clean_note(note))
 
 
 def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
@@ -88,40 +95,22 @@ def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
     if not leads:
         raise Invalid("Name at least one lead: `assign 11F @sam @priya`.")
     plan = ctx.plan
-    action = find_action(ctx.session, plan.id, ref)
+    action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
     people = resolve_leads(ctx.session, leads)
     before = ", ".join(p.label for p in action.leads) or "none"
-    action.leads = people
     note = f"Leads: {', '.join(p.label for p in people)} (were: {before})"
-    return _apply(ctx, action, None, None, note, kind="assign")
+    return _write(ctx, action, UpdateKind.ASSIGN, ActionChange(leads=people), note)
 
 
-def _apply(
-    ctx: Ctx, action: Action, rag: Rag | None, status: Status | None, note: str, kind: str
-) -> Update:
-    """Write the update row and the action's current state in the same transaction."""
+def author_of(ctx: Ctx) -> Author:
     person = person_for_user(ctx.session, ctx.caller.user_id, ctx.caller.name)
-    update = Update(
-        action_id=action.id,
-        at=ctx.now,
-        by=ctx.caller.user_id,
-        person_id=person.id,
-        source=ctx.caller.source,
-        kind=kind,
-        rag_from=action.rag,
-        rag_to=rag.value if rag else action.rag,
-        status_from=action.status,
-        status_to=status.value if status else action.status,
-        note=note,
+    return Author(by=ctx.caller.user_id, source=ctx.caller.source, person_id=person.id)
+
+
+def _write(ctx: Ctx, action: Action, kind: UpdateKind, change: ActionChange, note: str) -> Update:
+    return history_writer.write(
+        ctx.session, action, kind, change, note=note, author=author_of(ctx), at=ctx.moment()
     )
-    ctx.session.add(update)
-    action.rag = update.rag_to
-    action.status = update.status_to or action.status
-    if kind != "assign":
-        action.last_update_at = ctx.now
-        action.last_note = note
-    ctx.session.flush()
-    return update
 
 
 def history(session: Session, action: Action, limit: int | None = None) -> Sequence[Update]:

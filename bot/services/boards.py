@@ -118,7 +118,7 @@ def weekly_due_at(subscription: Subscription, at: datetime, tz: ZoneInfo) -> dat
     02:30 BST); a time the autumn change repeats is its first reading. Either way the ISO-week
     key makes it one digest a week.
     """
-    wall_clock = time(*parse_time(subscription.time))
+    wall_clock = subscription.time
     today = at.astimezone(tz).date()
     day = today - timedelta(days=(today.weekday() - subscription.weekday) % 7)
     due = datetime.combine(day, wall_clock, tzinfo=tz).astimezone(UTC)
@@ -225,12 +225,12 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
             channel_id=channel,
             created_by=ctx.caller.user_id,
             weekday=weekday,
-            time=f"{hour:02d}:{minute:02d}",
+            time=time(hour, minute),
             changed_at=ctx.now,
         )
         ctx.session.add(subscription)
     subscription.weekday = weekday
-    subscription.time = f"{hour:02d}:{minute:02d}"
+    subscription.time = time(hour, minute)
     subscription.active = True
     subscription.changed_at = ctx.now
     ctx.session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -32,7 +33,13 @@ class Ctx:
     session: Session
     caller: Caller
     settings: Settings
+    # when the unit of work began: what "today", "overdue" and "stale" are measured from
     now: datetime
+    # the running clock, for a change's time once its lock is held (commit order)
+    clock: Callable[[], datetime] | None = None
+
+    def moment(self) -> datetime:
+        return self.clock() if self.clock is not None else self.now
 
     @cached_property
     def plan(self) -> Plan:

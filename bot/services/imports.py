@@ -7,16 +7,17 @@ due date, leads…) as an "edit" update naming them, so the history shows every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import select
 
-from bot.domain import Status, ref_sort_key
+from bot.domain import Status, UpdateKind, ref_sort_key
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
+from bot.services import history
 from bot.services.context import Ctx
+from bot.services.history import ActionChange, Author
 from bot.services.people import resolve_leads, unresolved_people
 from bot.services.plans import get_or_create_workstream
-from bot.store.models import Action, Plan, Update
+from bot.store.models import Action, Plan
 
 
 @dataclass
@@ -56,6 +57,9 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     return report
 
 
+IMPORT = Author(by="import", source="import")
+
+
 def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
     workstream, _ = get_or_create_workstream(ctx.session, plan, row.workstream)
     status = row.status or Status.NOT_STARTED
@@ -68,100 +72,59 @@ def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
         measure=row.measure,
         due=row.due,
         due_text=row.due_text,
-        rag=row.rag.value if row.rag else None,
-        status=status.value,
+        rag=row.rag,
+        status=status,
         created_at=ctx.now,
-        leads=resolve_leads(ctx.session, row.leads),
     )
     ctx.session.add(action)
     ctx.session.flush()
-    ctx.session.add(
-        _update_row(ctx, action, "created", None, action.rag, None, action.status, note)
+    change = ActionChange(
+        rag=row.rag,
+        status=status,
+        title=row.title,
+        measure=row.measure or "",
+        due=(row.due, row.due_text),
+        workstream=workstream,
+        leads=resolve_leads(ctx.session, row.leads),
+    )
+    history.write(
+        ctx.session, action, UpdateKind.CREATED, change, note=note, author=IMPORT, at=ctx.now
     )
     return action
 
 
 def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
     """Apply a row to an existing action. Blank RAG, status or leads cells leave them as they
-    are: a tracker with an empty cell is not taken to mean "clear the rating"."""
-    edits: list[str] = []
+    are: a tracker with an empty cell is not taken to mean "clear the rating".
+
+    Two history rows at most: an edit (title, measure, due, workstream, leads, with their old
+    values) and an update (RAG or status, which counts as progress)."""
     workstream, _ = get_or_create_workstream(ctx.session, ctx.plan, row.workstream)
-    fields: list[tuple[str, object, object]] = [
-        ("title", action.title, row.title),
-        ("measure", action.measure, row.measure),
-        ("due", _due_label(action.due, action.due_text), _due_label(row.due, row.due_text)),
-        ("workstream", action.workstream_id, workstream.id),
-    ]
-    for name, before, after in fields:
-        if before != after:
-            edits.append(name)
-    if "title" in edits:
-        action.title = row.title
-    if "measure" in edits:
-        action.measure = row.measure
-    if "due" in edits:
-        action.due, action.due_text = row.due, row.due_text
-    if "workstream" in edits:
-        action.workstream_id = workstream.id
-    if row.leads:
-        leads = resolve_leads(ctx.session, row.leads)
-        if {p.id for p in leads} != {p.id for p in action.leads}:
-            action.leads = leads
-            edits.append("leads")
-    if edits:
-        ctx.session.add(
-            _update_row(
-                ctx,
-                action,
-                "edit",
-                action.rag,
-                action.rag,
-                action.status,
-                action.status,
-                f"{note}: {', '.join(edits)} changed",
-            )
-        )
-
-    rag = row.rag.value if row.rag else action.rag
-    status = row.status.value if row.status else action.status
-    moved = []
-    if rag != action.rag:
-        moved.append("rag")
-    if status != action.status:
-        moved.append("status")
-    if moved:
-        ctx.session.add(
-            _update_row(ctx, action, "update", action.rag, rag, action.status, status, note)
-        )
-        action.rag, action.status = rag, status
-        action.last_update_at = ctx.now
-        action.last_note = note
-    return edits + moved
-
-
-def _due_label(due: date | None, text: str | None) -> str:
-    return f"{due.isoformat() if due else ''}|{text or ''}"
-
-
-def _update_row(
-    ctx: Ctx,
-    action: Action,
-    kind: str,
-    rag_from: str | None,
-    rag_to: str | None,
-    status_from: str | None,
-    status_to: str | None,
-    note: str,
-) -> Update:
-    return Update(
-        action_id=action.id,
-        at=ctx.now,
-        by="import",
-        source="import",
-        kind=kind,
-        rag_from=rag_from,
-        rag_to=rag_to,
-        status_from=status_from,
-        status_to=status_to,
-        note=note,
+    leads = resolve_leads(ctx.session, row.leads) if row.leads else None
+    edit = ActionChange(
+        title=row.title,
+        measure=row.measure or "",
+        due=(row.due, row.due_text),
+        workstream=workstream,
+        leads=leads,
     )
+    written = history.write_if_changed(
+        ctx.session,
+        action,
+        UpdateKind.EDIT,
+        edit,
+        note=lambda changes: f"{note}: {', '.join(c.field for c in changes)} changed",
+        author=IMPORT,
+        at=ctx.now,
+    )
+    edits = [c.field for c in history.field_changes(written)] if written else []
+    moved = history.write_if_changed(
+        ctx.session,
+        action,
+        UpdateKind.UPDATE,
+        ActionChange(rag=row.rag, status=row.status),
+        note=note,
+        author=IMPORT,
+        at=ctx.now,
+    )
+    return edits + ([c.field for c in history.field_changes(moved)] if moved else [])

@@ -6,13 +6,17 @@ Times are stored in UTC; `UTCDateTime` gives them back timezone-aware on every b
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from datetime import time as wall_time
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     Column,
     Date,
     DateTime,
     Dialect,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,10 +24,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain import Rag, Status, UpdateKind
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -41,6 +48,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def words_of(enum: type[StrEnum], length: int) -> Enum:
+    """An enum-typed column stored as the enum's words ("red", "signed off"), in a VARCHAR of
+    `length`: the same strings as before the column was typed, so old rows read back as
+    members and reports written against the table keep working."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 NAMING = {
@@ -129,8 +150,8 @@ class Action(Base):
     # the timescale as the plan wrote it ("Ongoing", "March 2027"), shown beside `due`
     due_text: Mapped[str | None] = mapped_column(String(100))
     # current RAG and status: derived from the latest update, stored for fast reads
-    rag: Mapped[str | None] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(20))
+    rag: Mapped[Rag | None] = mapped_column(words_of(Rag, 10))
+    status: Mapped[Status] = mapped_column(words_of(Status, 20))
     created_at: Mapped[datetime]
     last_update_at: Mapped[datetime | None] = mapped_column(index=True)
     last_note: Mapped[str | None] = mapped_column(Text)
@@ -144,7 +165,13 @@ class Action(Base):
 
 
 class Update(Base):
-    """One change to an action. Append-only: never updated, never deleted."""
+    """One change to an action. Append-only: never updated, never deleted.
+
+    Written only by bot/services/history.py, under a lock on the action, so each row's "from"
+    values are the previous row's "to" values. RAG and status moves have their own columns
+    (the digest counts them in SQL); every changed field, those two included, is also in
+    `changes` with its old and new value as text, so an edit keeps what it replaced.
+    """
 
     __tablename__ = "updates"
     __table_args__ = (Index("ix_updates_action_at", "action_id", "at"),)
@@ -157,13 +184,15 @@ class Update(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     # slack, console, import, system
     source: Mapped[str] = mapped_column(String(20))
-    # update, signoff, assign, created, edit
-    kind: Mapped[str] = mapped_column(String(20), default="update")
-    rag_from: Mapped[str | None] = mapped_column(String(10))
-    rag_to: Mapped[str | None] = mapped_column(String(10))
-    status_from: Mapped[str | None] = mapped_column(String(20))
-    status_to: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[UpdateKind] = mapped_column(words_of(UpdateKind, 20), default=UpdateKind.UPDATE)
+    rag_from: Mapped[Rag | None] = mapped_column(words_of(Rag, 10))
+    rag_to: Mapped[Rag | None] = mapped_column(words_of(Rag, 10))
+    status_from: Mapped[Status | None] = mapped_column(words_of(Status, 20))
+    status_to: Mapped[Status | None] = mapped_column(words_of(Status, 20))
     note: Mapped[str | None] = mapped_column(Text)
+    # [{"field": "due", "old": "2027-01-31", "new": "2027-03-31"}, …]; None on rows written
+    # before fields were recorded (their RAG and status moves are in the columns above)
+    changes: Mapped[list[dict[str, str | None]] | None] = mapped_column(JSON)
 
     action: Mapped[Action] = relationship(lazy="raise")
 
@@ -226,26 +255,45 @@ class Subscription(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     channel_id: Mapped[str] = mapped_column(String(32), unique=True)
     weekday: Mapped[int] = mapped_column(Integer)  # Monday = 0
-    time: Mapped[str] = mapped_column(String(5))  # HH:MM in WSOA_TIMEZONE
+    time: Mapped[wall_time] = mapped_column(Time)  # wall-clock time in WSOA_TIMEZONE
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime]
 
 
-# What a delivery is (Delivery.kind; also the first part of its key).
-BOARD_DIGEST = "board-digest"
-REMINDER = "reminder"
-WEEKLY = "weekly"
-DIGEST_NOW = "digest-now"
-ADMIN_NOTICE = "admin-notice"
+class DeliveryKind(StrEnum):
+    """What a delivery is (also the first part of its key)."""
 
-# Where it stands (Delivery.state).
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-ABANDONED = "abandoned"
-SKIPPED = "skipped"
+    BOARD_DIGEST = "board-digest"
+    REMINDER = "reminder"
+    WEEKLY = "weekly"
+    DIGEST_NOW = "digest-now"
+    ADMIN_NOTICE = "admin-notice"
+
+
+class DeliveryState(StrEnum):
+    """Where a delivery stands."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # retrying
+    ABANDONED = "abandoned"  # gave up, admins told
+    SKIPPED = "skipped"
+
+
+BOARD_DIGEST = DeliveryKind.BOARD_DIGEST
+REMINDER = DeliveryKind.REMINDER
+WEEKLY = DeliveryKind.WEEKLY
+DIGEST_NOW = DeliveryKind.DIGEST_NOW
+ADMIN_NOTICE = DeliveryKind.ADMIN_NOTICE
+
+PENDING = DeliveryState.PENDING
+SENDING = DeliveryState.SENDING
+SENT = DeliveryState.SENT
+FAILED = DeliveryState.FAILED
+ABANDONED = DeliveryState.ABANDONED
+SKIPPED = DeliveryState.SKIPPED
 
 
 class Delivery(Base):
@@ -255,13 +303,14 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(30))  # board-digest, weekly, reminder
+    kind: Mapped[DeliveryKind] = mapped_column(words_of(DeliveryKind, 30))
     target: Mapped[str] = mapped_column(String(64))  # channel or user id
     due_at: Mapped[datetime]
     claimed_at: Mapped[datetime]
     claimed_by: Mapped[str] = mapped_column(String(100))
-    # pending, sent, failed (retrying), abandoned (gave up, admins told), skipped
-    state: Mapped[str] = mapped_column(String(20), default=PENDING, index=True)
+    state: Mapped[DeliveryState] = mapped_column(
+        words_of(DeliveryState, 20), default=DeliveryState.PENDING, index=True
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     message_ts: Mapped[str | None] = mapped_column(String(40))
