@@ -16,6 +16,7 @@ from bot.plans.dates import parse_due
 from bot.services import history
 from bot.services.context import CONSOLE_CHANNEL
 from bot.services.history import ActionChange, Author
+from bot.services.people import Who, add_identity
 from bot.services.plans import current_plan, find_workstream, get_or_create_workstream
 from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Person
 
@@ -41,15 +42,12 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
     plan.name = data["plan"]
     people = {}
     for p in data["people"]:
-        person = Person(
-            slack_user_id=p["slack_user_id"],
-            name=p["name"],
-            email=p["email"],
-            organisation=p.get("organisation"),
-        )
+        person = Person(name=p["name"], email=p["email"], organisation=p.get("organisation"))
         session.add(person)
+        session.flush()
+        # The demo's people are Slack users of an unnamed workspace (filled in on first contact).
+        add_identity(session, person, Who(platform="slack", external_id=p["slack_user_id"]))
         people[p["slack_user_id"]] = person
-    session.flush()
 
     def ago(days: int) -> datetime:
         return now - timedelta(days=days)
@@ -112,6 +110,7 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
             question=f["question"],
             raised_at=ago(f["days_ago"]),
             raised_by=f["raised_by"],
+            raised_by_person_id=people[f["raised_by"]].id if f["raised_by"] in people else None,
         )
         session.add(followup)
         session.flush()
@@ -121,6 +120,7 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
                     followup_id=followup.id,
                     at=ago(answer["days_ago"]),
                     by=answer["by"],
+                    person_id=people[answer["by"]].id if answer["by"] in people else None,
                     text=answer["text"],
                 )
             )

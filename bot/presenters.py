@@ -7,20 +7,19 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import Rag, UpdateKind, day_text, moment_text
-from bot.replies import ActionLine, ActionList, Span, mention
+from bot.replies import ActionLine, ActionList, Span, mention, plain
 from bot.services.history import field_changes
 from bot.store.models import Action, Person, Update
 
 
 def person_span(person: Person) -> Span:
-    return mention(person.label, person.slack_user_id)
+    return mention(person.label, person.id, person.handles)
 
 
-def user_span(user_id: str, people: dict[str, Person]) -> Span:
-    person = people.get(user_id)
-    if person is not None:
-        return person_span(person)
-    return mention(user_id, user_id if user_id[:1] in ("U", "W") else None)
+def author_span(person_id: int | None, fallback: str, people: dict[int, Person]) -> Span:
+    """Who did something: the person when known, else the name the record was made under."""
+    person = people.get(person_id) if person_id is not None else None
+    return person_span(person) if person is not None else plain(fallback)
 
 
 def rag_of(action: Action) -> Rag | None:

@@ -314,7 +314,9 @@ class _Tick:
             return
         try:
             with unit_of_work(self.sessions) as session:
-                reply = compose(session, self.runtime.settings, occurrence, self.at)
+                reply = compose(
+                    session, self.runtime.settings, occurrence, self.at, self.sender.prefix
+                )
             if reply is None:
                 reason = "nothing to send any more"
                 claims.finish(self.sessions, claim, self.at, state=SKIPPED, last_error=reason)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.services import boards
+from bot.services.people import CONSOLE
 from bot.store import queries
 from bot.store.models import (
     ABANDONED,
@@ -110,7 +111,7 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
     stale_before = due - timedelta(days=settings.stale_days)
     found = []
     for person in queries.stale_leads(session, meeting.plan_id, stale_before):
-        user_id = person.slack_user_id
+        user_id = next((h for p, h in person.handles.items() if p != CONSOLE), None)
         found.append(
             Occurrence(
                 key=boards.reminder_key(meeting, user_id or f"person-{person.id}"),
@@ -121,7 +122,7 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
                 board_id=meeting.id,
                 person_id=person.id,
                 stale_before=stale_before,
-                unreachable=None if user_id else f"{person.label} has no Slack user id",
+                unreachable=None if user_id else f"{person.label} has no chat account linked",
             )
         )
     return found

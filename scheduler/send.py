@@ -43,6 +43,9 @@ class OutcomeUnknown(Exception):
 
 
 class Sender(Protocol):
+    # how a command is typed where the messages are read: hints in them say it this way
+    prefix: str
+
     def channel_for(self, target: str) -> str:
         """The conversation to post in: a channel id as it is; a user id's direct message."""
         ...
@@ -58,6 +61,8 @@ class Sender(Protocol):
 
 class SlackSender:
     """A `Sender` over the bot's Web API client (see bot/slack/client.py)."""
+
+    prefix = "/wsoa "
 
     def __init__(self, client: WebClient) -> None:
         self.client = client

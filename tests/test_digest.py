@@ -29,7 +29,7 @@ def digest(runtime: Runtime, *, board: bool = False, weekly: bool = False) -> st
             session,
             runtime.settings,
             runtime.clock(),
-            DigestFor(channel_id=CHANNEL, board=meeting, weekly=weekly),
+            DigestFor(channel_id=CHANNEL, board=meeting, weekly=weekly, prefix="/wsoa "),
         )
     return render_text(reply)
 

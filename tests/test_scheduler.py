@@ -192,7 +192,7 @@ def test_reminders_go_five_days_before_to_each_stale_lead(
     # The unlinked lead is skipped, counted once, and never retried.
     [skipped] = [key for key in report.skipped if key.startswith("reminder:")]
     assert skipped.endswith(f"person-{unlinked.id}")
-    assert "no Slack user id" in str(report)
+    assert "no chat account linked" in str(report)
     later = tick(demo, sender, due + timedelta(hours=1))
     assert later.sent == [] and later.skipped == []
 

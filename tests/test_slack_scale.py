@@ -16,7 +16,7 @@ from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
 from bot.services.imports import apply_plan
 from bot.store.db import unit_of_work
-from bot.store.models import Action, BoardMeeting, FollowUp, Person, Update
+from bot.store.models import Action, BoardMeeting, FollowUp, Identity, Person, Update
 from tests.conftest import ADMIN, NOW, READER
 from tests.slack_fixtures import (
     SlackHarness,
@@ -76,7 +76,11 @@ def big_plan(runtime: Runtime) -> Runtime:
         note = "Progress <!channel> " + words(400)
         session.execute(update(Action).values(last_note=note[:2900], last_update_at=NOW))
         busy = session.scalars(select(Action).where(Action.ref == BUSY_REF)).one()
-        big_lead = session.scalars(select(Person).where(Person.slack_user_id == BIG_LEAD)).one()
+        big_lead = (
+            session.scalars(select(Person).join(Identity).where(Identity.external_id == BIG_LEAD))
+            .unique()
+            .one()
+        )
         session.add_all(
             Update(
                 action_id=busy.id,

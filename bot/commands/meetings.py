@@ -136,11 +136,15 @@ def digest(ctx: Ctx, args: str) -> Reply:
     sub = words[0].lower() if words else "preview"
     channel = ctx.channel
     if sub == "preview":
-        reply = build_digest(ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel))
+        reply = build_digest(
+            ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel, prefix=ctx.prefix)
+        )
         reply.visibility = "private"
         return reply
     if sub == "now":
-        reply = build_digest(ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel))
+        reply = build_digest(
+            ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel, prefix=ctx.prefix)
+        )
         record_manual_digest(ctx.session, channel, ctx.now, ctx.caller.user_id)
         return reply
     if sub == "weekly":

@@ -23,8 +23,8 @@ from bot.domain import (
 from bot.services import history as history_writer
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
-from bot.services.people import person_for_user, resolve_leads
-from bot.store.models import Action, Update
+from bot.services.people import resolve_leads
+from bot.store.models import Action, Person, Update
 
 
 def find_action(session: Session, plan_id: int, text: str) -> Action:
@@ -40,12 +40,12 @@ def find_action(session: Session, plan_id: int, text: str) -> Action:
     return action
 
 
-def is_lead(action: Action, user_id: str) -> bool:
-    return any(p.slack_user_id == user_id for p in action.leads)
+def is_lead(action: Action, person: Person | None) -> bool:
+    return person is not None and any(p.id == person.id for p in action.leads)
 
 
 def can_update(ctx: Ctx, action: Action) -> bool:
-    return ctx.is_admin or is_lead(action, ctx.caller.user_id)
+    return ctx.is_admin or is_lead(action, ctx.known_person)
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,7 @@ def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
 
 
 def author_of(ctx: Ctx) -> Author:
-    person = person_for_user(ctx.session, ctx.caller.user_id, ctx.caller.name)
-    return Author(by=ctx.caller.user_id, source=ctx.caller.source, person_id=person.id)
+    return Author(by=ctx.caller.user_id, source=ctx.caller.source, person_id=ctx.person.id)
 
 
 def _write(ctx: Ctx, action: Action, kind: UpdateKind, change: ActionChange, note: str) -> Update:

@@ -62,6 +62,8 @@ class DigestFor:
     channel_id: str
     board: BoardMeeting | None = None
     weekly: bool = False
+    # how a command is typed where the digest is read ("/wsoa " in Slack, "" at the console)
+    prefix: str = ""
 
 
 def previous_digest_at(
@@ -111,19 +113,23 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
                     f"{rag.capitalize()} actions ({total})",
                     actions,
                     total,
-                    f"/wsoa list {rag}",
+                    f"{target.prefix}list {rag}",
                     note=True,
                 )
             )
         )
 
-    reply.add(*_changes(session, since, previous is not None, tz))
+    reply.add(*_changes(session, since, previous is not None, tz, target.prefix))
 
     overdue, n_overdue = queries.find_actions(
         session, plan.id, queries.Filter(overdue_on=today), limit=LIST_LIMIT
     )
     reply.add(
-        _brief(action_list(f"Overdue ({n_overdue})", overdue, n_overdue, "/wsoa list overdue"))
+        _brief(
+            action_list(
+                f"Overdue ({n_overdue})", overdue, n_overdue, f"{target.prefix}list overdue"
+            )
+        )
     )
     soon_until = today + timedelta(days=settings.due_soon_days)
     soon, n_soon = queries.find_actions(
@@ -137,7 +143,7 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
         )
     )
 
-    reply.add(*_followups(session, plan.id, now))
+    reply.add(*_followups(session, plan.id, now, target.prefix))
 
     upcoming = target.board or queries.next_board(session, plan.id, now)
     if upcoming is not None and target.board is None:
@@ -146,7 +152,10 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
         )
     elif upcoming is None:
         reply.para(
-            bold("Next meeting: "), plain("none scheduled ("), code("/wsoa board add"), plain(").")
+            bold("Next meeting: "),
+            plain("none scheduled ("),
+            code(f"{target.prefix}board add"),
+            plain(")."),
         )
     return reply
 
@@ -173,7 +182,7 @@ def _counts_table(counts: list[queries.WorkstreamCounts]) -> Table:
 
 
 def _changes(
-    session: Session, since: datetime, previous: bool, tz: ZoneInfo
+    session: Session, since: datetime, previous: bool, tz: ZoneInfo, prefix: str
 ) -> list[Paragraph | ActionList]:
     """What changed since the channel's previous digest: counts of progress updates, RAG moves
     and sign-offs (one statement), then the moves and sign-offs themselves, newest first."""
@@ -229,7 +238,7 @@ def _changes(
         ActionList(
             items=items,
             more=max((n_listed or 0) - len(items), 0),
-            more_hint="/wsoa history REF",
+            more_hint=f"{prefix}history REF",
             empty="No RAG changes or sign-offs.",
         ),
     ]
@@ -245,7 +254,9 @@ def _move(update: Update) -> str:
     return f"{update.rag_from or 'not rated'} → {update.rag_to}"
 
 
-def _followups(session: Session, plan_id: int, now: datetime) -> list[Paragraph | Table]:
+def _followups(
+    session: Session, plan_id: int, now: datetime, prefix: str
+) -> list[Paragraph | Table]:
     open_, total = queries.open_followups(session, plan_id, limit=FOLLOWUP_LIMIT)
     if not total:
         return [Paragraph(spans=[bold("Open follow-ups: "), plain("none.")])]
@@ -265,7 +276,7 @@ def _followups(session: Session, plan_id: int, now: datetime) -> list[Paragraph 
     ]
     if total > len(open_):
         parts.append(
-            Paragraph(spans=[plain(f"…and {total - len(open_)} more: /wsoa followup list")])
+            Paragraph(spans=[plain(f"…and {total - len(open_)} more: {prefix}followup list")])
         )
     return parts
 
@@ -294,6 +305,7 @@ def build_lead_reminder(
     lead: Person,
     board: BoardMeeting,
     stale_before: datetime,
+    prefix: str = "",
 ) -> Reply | None:
     """A lead's nudge before a meeting: their open actions with no update since `stale_before`.
     None when there are none left (they have updated since the reminder fell due)."""
@@ -326,12 +338,12 @@ def build_lead_reminder(
             "or more. A short note before the meeting keeps the board's papers current:"
         ),
     )
-    reply.add(action_list(None, actions, total, "/wsoa mine", note=True))
+    reply.add(action_list(None, actions, total, f"{prefix}mine", note=True))
     reply.para(
         plain("Reply with "),
-        code("/wsoa update REF [red|amber|green] NOTE"),
+        code(f"{prefix}update REF [red|amber|green] NOTE"),
         plain(", or "),
-        code("/wsoa update REF"),
+        code(f"{prefix}update REF"),
         plain(" for a form."),
     )
     return reply

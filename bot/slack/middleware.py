@@ -14,6 +14,9 @@ from slack_bolt import BoltContext
 from bot.runtime import Runtime
 from bot.services.context import Caller
 
+# How a command is typed in Slack: the hints in replies say it this way.
+INVOCATION = "/wsoa "
+
 Middleware = Callable[[BoltContext, dict[str, Any], Callable[[], None]], None]
 
 
@@ -28,6 +31,9 @@ def caller_of(context: BoltContext, body: Mapping[str, Any]) -> Caller | None:
         channel_id=context.channel_id,
         source="slack",
         name=_handle(body),
+        platform="slack",
+        workspace=context.team_id or "",
+        prefix=INVOCATION,
     )
 
 

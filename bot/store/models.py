@@ -99,17 +99,57 @@ class Workstream(Base):
 
 
 class Person(Base):
+    """Someone in the partnership, on whichever platforms they use (their identities). Rules
+    compare people, never platform ids. The e-mail is stored lower-case."""
+
     __tablename__ = "people"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     organisation: Mapped[str | None] = mapped_column(String(200))
 
+    # Joined: loading a list's leads fetches their identities in the same statement, so
+    # mentioning them costs no extra query.
+    identities: Mapped[list[Identity]] = relationship(
+        lazy="joined", back_populates="person", order_by="Identity.id"
+    )
+
     @property
     def label(self) -> str:
-        return self.name or self.email or self.slack_user_id or f"person {self.id}"
+        return self.name or self.email or f"person {self.id}"
+
+    def handle_on(self, platform: str) -> str | None:
+        """This person's user id on `platform`, if they have one there."""
+        return next((i.external_id for i in self.identities if i.platform == platform), None)
+
+    @property
+    def handles(self) -> dict[str, str]:
+        """Platform → user id: what a renderer needs to mention this person."""
+        found: dict[str, str] = {}
+        for identity in self.identities:
+            found.setdefault(identity.platform, identity.external_id)
+        return found
+
+
+class Identity(Base):
+    """A person's account on one platform: a Slack user in a workspace, a Teams user in a
+    tenant (the AAD object id, and the Bot Connector's `29:` id that personal chats need), or a
+    name used at the console. An empty workspace means "not yet known" (filled in on first
+    contact)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(100), default="")
+    external_id: Mapped[str] = mapped_column(String(255), index=True)
+    # Teams: the Bot Connector user id (29:…), 200+ characters
+    connector_id: Mapped[str | None] = mapped_column(String(512))
+
+    person: Mapped[Person] = relationship(back_populates="identities", lazy="raise")
 
 
 action_leads = Table(
@@ -179,8 +219,9 @@ class Update(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
     at: Mapped[datetime] = mapped_column(index=True)
-    # who: a Slack user id, or "import"/"system"; person_id when known
-    by: Mapped[str] = mapped_column(String(64))
+    # who, as the platform named them ("import" and "system" for no one); person_id is who,
+    # and what rules and history go by
+    by: Mapped[str] = mapped_column(String(255))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     # slack, console, import, system
     source: Mapped[str] = mapped_column(String(20))
@@ -208,9 +249,11 @@ class FollowUp(Base):
     workstream_id: Mapped[int | None] = mapped_column(ForeignKey("workstreams.id"), index=True)
     question: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime]
-    raised_by: Mapped[str] = mapped_column(String(64))
+    # who raised it, as the platform named them, and the person
+    raised_by: Mapped[str] = mapped_column(String(255))
+    raised_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
-    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_by: Mapped[str | None] = mapped_column(String(255))
 
     action: Mapped[Action | None] = relationship(lazy="joined")
     workstream: Mapped[Workstream | None] = relationship(lazy="joined")
@@ -225,7 +268,8 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
     at: Mapped[datetime]
-    by: Mapped[str] = mapped_column(String(64))
+    by: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     text: Mapped[str] = mapped_column(Text)
 
     followup: Mapped[FollowUp] = relationship(back_populates="answers", lazy="raise")

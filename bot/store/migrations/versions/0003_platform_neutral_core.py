@@ -1,9 +1,16 @@
 """The platform-neutral core: one history writer recording every field's old and new value,
-and a weekly digest's time as a time.
+a weekly digest's time as a time, and people with an identity per platform.
+
+What a single-plan Slack database had is carried over: each person's Slack user id becomes a
+Slack identity (workspace unknown, stored empty: the Slack adapter fills it in when that person
+next uses the bot); who wrote each update, answer and follow-up (stored as Slack user ids)
+becomes a person, created for ids nobody had recorded.
 
 Revision ID: 0003
 Revises: 0002
 """
+
+import re
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,27 +20,127 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+NOT_PEOPLE = ("import", "system")
+
 
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    _people_to_identities()
     with op.batch_alter_table("updates") as batch:
         batch.add_column(sa.Column("changes", sa.JSON(), nullable=True))
 
-    # "09:00" becomes a TIME. SQLite keeps times as text in SQLAlchemy's own format.
+    # "09:00" becomes a TIME. SQLite keeps times as text in SQLAlchemy's own format, and a
+    # rebuilt table's CAST to TIME would turn the text into a number: copy it instead.
     if sqlite:
+        with op.batch_alter_table("subscriptions") as batch:
+            batch.add_column(sa.Column("wall_time", sa.Time(), nullable=True))
         op.execute(
-            sa.text(
-                "UPDATE subscriptions SET time = time || :seconds WHERE length(time) = 5"
-            ).bindparams(seconds=":00.000000")
+            sa.text("UPDATE subscriptions SET wall_time = time || :seconds").bindparams(
+                seconds=":00.000000"
+            )
         )
-    with op.batch_alter_table("subscriptions") as batch:
-        batch.alter_column(
+        with op.batch_alter_table("subscriptions") as batch:
+            batch.drop_column("time")
+            batch.alter_column("wall_time", new_column_name="time", nullable=False)
+    else:
+        op.alter_column(
+            "subscriptions",
             "time",
             existing_type=sa.String(length=5),
             type_=sa.Time(),
             existing_nullable=False,
             postgresql_using="time::time",
         )
+
+
+def _people_to_identities() -> None:
+    op.create_table(
+        "identities",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("workspace", sa.String(length=100), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=False),
+        sa.Column("connector_id", sa.String(length=512), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_identities_person_id_people")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_identities")),
+        sa.UniqueConstraint(
+            "platform", "workspace", "external_id", name=op.f("uq_identities_platform")
+        ),
+    )
+    op.create_index(op.f("ix_identities_person_id"), "identities", ["person_id"])
+    op.create_index(op.f("ix_identities_external_id"), "identities", ["external_id"])
+
+    bind = op.get_bind()
+    known: dict[str, int] = {}
+    for person_id, user_id in bind.execute(
+        sa.text("SELECT id, slack_user_id FROM people WHERE slack_user_id IS NOT NULL")
+    ):
+        _identity(person_id, user_id)
+        known[user_id] = person_id
+    # Authors the people table never had (a Slack id that updated before it was ever a lead).
+    authors = sa.text(
+        "SELECT by FROM updates UNION SELECT by FROM answers UNION SELECT raised_by FROM followups"
+    )
+    for (user_id,) in bind.execute(authors).all():
+        if user_id in known or user_id in NOT_PEOPLE:
+            continue
+        person_id = bind.execute(
+            sa.text("INSERT INTO people (name) VALUES (:name) RETURNING id"), {"name": user_id}
+        ).scalar_one()
+        _identity(person_id, user_id)
+        known[user_id] = person_id
+
+    with op.batch_alter_table("answers") as batch:
+        batch.add_column(sa.Column("person_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            batch.f("fk_answers_person_id_people"), "people", ["person_id"], ["id"]
+        )
+        batch.alter_column("by", existing_type=sa.String(64), type_=sa.String(255))
+    with op.batch_alter_table("followups") as batch:
+        batch.add_column(sa.Column("raised_by_person_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            batch.f("fk_followups_raised_by_person_id_people"),
+            "people",
+            ["raised_by_person_id"],
+            ["id"],
+        )
+        batch.alter_column("raised_by", existing_type=sa.String(64), type_=sa.String(255))
+        batch.alter_column("closed_by", existing_type=sa.String(64), type_=sa.String(255))
+    with op.batch_alter_table("updates") as batch:
+        batch.alter_column("by", existing_type=sa.String(64), type_=sa.String(255))
+
+    for table, by, person in (
+        ("updates", "by", "person_id"),
+        ("answers", "by", "person_id"),
+        ("followups", "raised_by", "raised_by_person_id"),
+    ):
+        bind.execute(
+            sa.text(
+                f"UPDATE {table} SET {person} = (SELECT i.person_id FROM identities i "
+                f"WHERE i.external_id = {table}.{by} ORDER BY i.id LIMIT 1) "
+                f"WHERE {person} IS NULL AND {by} IN (SELECT external_id FROM identities)"
+            )
+        )
+
+    with op.batch_alter_table("people") as batch:
+        batch.drop_constraint("uq_people_slack_user_id", type_="unique")
+        batch.drop_column("slack_user_id")
+
+
+def _identity(person_id: int, user_id: str) -> None:
+    """A Slack user id as an identity; anything else (the console's names) as a console one."""
+    platform = "slack" if _SLACK_ID.match(user_id) else "console"
+    op.get_bind().execute(
+        sa.text(
+            "INSERT INTO identities (person_id, platform, workspace, external_id) "
+            "VALUES (:person_id, :platform, '', :external_id)"
+        ),
+        {"person_id": person_id, "platform": platform, "external_id": user_id},
+    )
 
 
 def downgrade() -> None:
@@ -50,3 +157,18 @@ def downgrade() -> None:
         op.execute("UPDATE subscriptions SET time = substr(time, 1, 5)")
     with op.batch_alter_table("updates") as batch:
         batch.drop_column("changes")
+    with op.batch_alter_table("people") as batch:
+        batch.add_column(sa.Column("slack_user_id", sa.String(length=32), nullable=True))
+    op.execute(
+        "UPDATE people SET slack_user_id = (SELECT min(external_id) FROM identities i "
+        "WHERE i.person_id = people.id AND i.platform = 'slack')"
+    )
+    with op.batch_alter_table("people") as batch:
+        batch.create_unique_constraint("uq_people_slack_user_id", ["slack_user_id"])
+    with op.batch_alter_table("answers") as batch:
+        batch.drop_constraint("fk_answers_person_id_people", type_="foreignkey")
+        batch.drop_column("person_id")
+    with op.batch_alter_table("followups") as batch:
+        batch.drop_constraint("fk_followups_raised_by_person_id_people", type_="foreignkey")
+        batch.drop_column("raised_by_person_id")
+    op.drop_table("identities")
