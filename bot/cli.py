@@ -92,7 +92,7 @@ def _instant(text: str) -> datetime:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.slack.serve import serve
+    from bot.serve import serve
 
     mode = args.mode or ("socket" if settings.slack_app_token else "http")
     serve(settings, mode=mode, host=args.host, port=args.port)
@@ -100,7 +100,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
-    from scheduler.deliveries import run_tick
+    from bot.serve import run_tick
 
     at = args.at
     if at is not None and at.tzinfo is None:

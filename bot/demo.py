@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from bot.addresses import console_address
 from bot.domain import Rag, Status, UpdateKind, normalise_ref, ref_sort_key
 from bot.plans.dates import parse_due
 from bot.services import history
@@ -138,6 +139,7 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
                 name=b["name"],
                 starts_at=starts,
                 channel_id=CONSOLE_CHANNEL,
+                address=console_address(CONSOLE_CHANNEL),
                 created_by=data["console_user"],
                 created_at=now,
             )

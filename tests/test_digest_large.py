@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from bot.addresses import Address
 from bot.config import Settings
 from bot.domain import ref_sort_key
 from bot.render.blockkit import message
@@ -18,6 +19,7 @@ from bot.services.digests import DigestFor, build_digest
 from bot.services.people import Who, add_identity
 from bot.services.plans import current_plan, get_or_create_workstream
 from bot.slack.client import make_client
+from bot.slack.sender import SlackSender
 from bot.store.db import unit_of_work
 from bot.store.models import (
     Action,
@@ -29,7 +31,6 @@ from bot.store.models import (
     action_leads,
 )
 from scheduler.deliveries import tick
-from scheduler.send import SlackSender
 from tests.conftest import ADMIN, NOW
 from tests.slack_standin import SlackStandIn
 
@@ -56,6 +57,7 @@ def load_plan(runtime: Runtime, actions: int, workstreams: int = 12) -> None:
                 name="SEND Improvement Board",
                 starts_at=NOW + timedelta(days=1),
                 channel_id=CHANNEL,
+                address=Address(platform="slack", conversation=CHANNEL),
                 created_by=ADMIN,
                 created_at=NOW,
             )

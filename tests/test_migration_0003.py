@@ -5,12 +5,13 @@ to head and each row checked, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from typing import Any
 
 from alembic import command
 from sqlalchemy import select, text
 
+from bot.addresses import Address
 from bot.config import Settings
+from bot.replies import Reply
 from bot.runtime import Runtime
 from bot.services.boards import board_digest_key
 from bot.store.db import alembic_config, make_engine, upgrade
@@ -78,21 +79,20 @@ TABLES = (
 
 
 class RecordingSender:
-    """Records what would be posted: the scheduler must post nothing already delivered."""
+    """Stands in for Slack: records what would be posted. The scheduler must post nothing
+    already delivered."""
 
-    prefix = ""
+    platform = "slack"
+    prefix = "/wsoa "
 
     def __init__(self) -> None:
         self.posted: list[str] = []
 
-    def channel_for(self, target: str) -> str:
-        return target
-
-    def post(self, channel: str, payload: dict[str, Any], key: str) -> str:
+    def send(self, reply: Reply, address: Address, key: str) -> str:
         self.posted.append(key)
         return f"ts-{len(self.posted)}"
 
-    def find_posted(self, channel: str, key: str, since: datetime) -> str | None:
+    def find_sent(self, address: Address, key: str, since: datetime) -> str | None:
         return None
 
 
@@ -137,12 +137,18 @@ def test_a_slack_database_at_0002_upgrades_with_nothing_lost(database_url: str) 
             delivered = session.get_one(Delivery, 1)
             assert delivered.key == board_digest_key(board)
             assert delivered.state is DeliveryState.SENT
+            slack_board = Address(platform="slack", conversation="C0BOARD")
+            assert board.address == delivered.address == slack_board
+            weekly = session.get_one(Subscription, 1).address
+            assert weekly == Address(platform="slack", conversation="C0WEEKLY")
 
         # The digest was delivered before the upgrade: a tick in its window sends nothing new
         # for that meeting.
         sender = RecordingSender()
-        tick(runtime, sender, datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
+        report = tick(runtime, sender, datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
         assert "board-digest:1:20261125T1400Z" not in sender.posted
+        # This Monday's weekly digest was due and never sent: it goes, to its Slack channel.
+        assert report.sent == sender.posted == ["weekly:C0WEEKLY:2026-W48"]
     finally:
         runtime.close()
         engine.dispose()

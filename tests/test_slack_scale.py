@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bot.addresses import Address
 from bot.domain import Rag, Status
 from bot.plans.read import ParsedPlan, PlanRow
 from bot.runtime import Runtime
@@ -116,6 +117,7 @@ def big_plan(runtime: Runtime) -> Runtime:
                 name="SEND Improvement Board " + words(25),
                 starts_at=NOW + timedelta(days=10),
                 channel_id="C_BOARD",
+                address=Address(platform="slack", conversation="C_BOARD"),
                 created_by=ADMIN,
                 created_at=NOW,
             )

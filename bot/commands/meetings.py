@@ -134,7 +134,7 @@ def _digest_state(ctx: Ctx, meeting: BoardMeeting, delivery: Delivery | None) ->
 def digest(ctx: Ctx, args: str) -> Reply:
     words = args.split()
     sub = words[0].lower() if words else "preview"
-    channel = ctx.channel
+    channel = ctx.address.conversation
     if sub == "preview":
         reply = build_digest(
             ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel, prefix=ctx.prefix)
@@ -145,7 +145,7 @@ def digest(ctx: Ctx, args: str) -> Reply:
         reply = build_digest(
             ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel, prefix=ctx.prefix)
         )
-        record_manual_digest(ctx.session, channel, ctx.now, ctx.caller.user_id)
+        record_manual_digest(ctx.session, ctx.address, ctx.now, ctx.caller.user_id)
         return reply
     if sub == "weekly":
         if len(words) == 2 and words[1].lower() == "off":

@@ -83,7 +83,8 @@ def board_digest_key(board: BoardMeeting) -> str:
 
 
 def reminder_key(board: BoardMeeting, lead: str) -> str:
-    """One lead's reminder before one meeting (`lead` is a Slack user id, or `person-<id>`)."""
+    """One lead's reminder before one meeting (`lead` is their user id on the platform they
+    are reminded on, or `person-<id>`)."""
     return f"{REMINDER}:{board.id}:{starts_stamp(board.starts_at)}:{lead}"
 
 
@@ -139,7 +140,8 @@ def add(ctx: Ctx, day_text: str, time_text: str, name: str) -> BoardMeeting:
         plan_id=ctx.plan.id,
         name=name,
         starts_at=starts_at,
-        channel_id=ctx.channel,
+        channel_id=ctx.address.conversation,
+        address=ctx.address,
         digest_hours_before=DEFAULT_DIGEST_HOURS,
         created_by=ctx.caller.user_id,
         created_at=ctx.now,
@@ -215,7 +217,7 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
     ctx.require_admin("set up weekly digests")
     weekday = parse_day(day_text)
     hour, minute = parse_time(time_text)
-    channel = ctx.channel
+    channel = ctx.address.conversation
     subscription = ctx.session.scalars(
         select(Subscription).where(Subscription.channel_id == channel)
     ).first()
@@ -223,12 +225,14 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
         subscription = Subscription(
             plan_id=ctx.plan.id,
             channel_id=channel,
+            address=ctx.address,
             created_by=ctx.caller.user_id,
             weekday=weekday,
             time=time(hour, minute),
             changed_at=ctx.now,
         )
         ctx.session.add(subscription)
+    subscription.address = ctx.address
     subscription.weekday = weekday
     subscription.time = time(hour, minute)
     subscription.active = True
@@ -239,7 +243,7 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
 
 def weekly_off(ctx: Ctx) -> Subscription:
     ctx.require_admin("turn off weekly digests")
-    channel = ctx.channel
+    channel = ctx.address.conversation
     subscription = ctx.session.scalars(
         select(Subscription).where(Subscription.channel_id == channel, Subscription.active)
     ).first()

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from bot.addresses import Address, console_address
 from bot.config import Settings
 from bot.domain import Forbidden
 from bot.services import people
@@ -44,6 +45,9 @@ class Caller:
     prefix: str = ""
     # the person, when the adapter has already found them
     person_id: int | None = None
+    # where the request came from: replies for the channel, and what is set up there
+    # (a board's digest, a weekly digest), go to this address
+    address: Address | None = None
 
     @property
     def who(self) -> Who:
@@ -78,6 +82,11 @@ class Ctx:
     @property
     def channel(self) -> str:
         return self.caller.channel_id or CONSOLE_CHANNEL
+
+    @property
+    def address(self) -> Address:
+        """Where the caller is: their conversation on their platform, or the console."""
+        return self.caller.address or console_address(self.channel)
 
     @property
     def prefix(self) -> str:

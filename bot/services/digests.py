@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from bot.addresses import Address
 from bot.config import Settings
 from bot.domain import Rag, day_text
 from bot.presenters import action_list, shorten, when
@@ -281,13 +282,14 @@ def _followups(
     return parts
 
 
-def record_manual_digest(session: Session, channel_id: str, now: datetime, by: str) -> None:
+def record_manual_digest(session: Session, address: Address, now: datetime, by: str) -> None:
     """`digest now` counts as this channel's previous digest for the next one's "what changed"."""
     session.add(
         Delivery(
-            key=f"digest-now:{channel_id}:{now.isoformat()}",
+            key=f"digest-now:{address.conversation}:{now.isoformat()}",
             kind=DIGEST_NOW,
-            target=channel_id,
+            target=address.conversation,
+            address=address,
             due_at=now,
             claimed_at=now,
             claimed_by=by,

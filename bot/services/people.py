@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.addresses import Address
 from bot.domain import Invalid
 from bot.store.models import Answer, FollowUp, Identity, Person, Update, action_leads
 
@@ -270,3 +271,21 @@ def merge(session: Session, person: Person, into: Person) -> None:
     session.flush()
     # Collections loaded before the statements above (an action's leads) are stale now.
     session.expire_all()
+
+
+def personal_address(person: Person) -> Address | None:
+    """Where to reach `person` privately: their personal chat on the first platform they were
+    linked on (for Slack, their user id as the conversation; for Teams, their Bot Connector id
+    in their tenant). None when they have no chat account."""
+    for identity in person.identities:
+        if identity.platform == "slack":
+            return Address(
+                platform="slack", workspace=identity.workspace, conversation=identity.external_id
+            )
+        if identity.platform == "teams":
+            return Address(
+                platform="teams",
+                workspace=identity.workspace,
+                conversation=identity.connector_id or identity.external_id,
+            )
+    return None

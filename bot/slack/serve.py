@@ -1,51 +1,37 @@
-"""`wsoa serve`: the Slack app over HTTP (waitress, a production WSGI server) or Socket Mode,
-with the scheduler's clock running in the same process.
-
-HTTP mode serves `POST /slack/events` (slash commands, interactivity and events share the one
-Request URL) and `GET /healthz`, which answers 200 only while the database answers.
-"""
+"""Serving the Slack app: its settings checked in words, its route (`POST /slack/events`:
+slash commands, interactivity and events share the one Request URL), Socket Mode, and linking
+leads to Slack users. bot/serve.py wires it with the HTTP app and the scheduler."""
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Literal
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from waitress import wasyncore
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from bot import web
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.slack.app import MISSING_BOT_TOKEN, SlackSetupError, build_app
-from bot.slack.client import make_client
+from bot.slack.app import MISSING_BOT_TOKEN, SlackSetupError
 from bot.slack.people import link_people
 from bot.store.db import unit_of_work
+from bot.web import HEALTH_PATH, Server, stop_http_server
 
 if TYPE_CHECKING:
-    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+    from wsgiref.types import WSGIApplication
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
-HTTP_THREADS = 8
 SETUP_GUIDE = "See docs/slack-setup.md."
 
-Server = BaseWSGIServer | MultiSocketServer
 Mode = Literal["http", "socket"]
 MODES: tuple[Mode, ...] = ("http", "socket")
-
-
-class Clock(Protocol):
-    def shutdown(self) -> None: ...
+__all__ = ["HEALTH_PATH", "stop_http_server"]
 
 
 def check_settings(settings: Settings, mode: str) -> None:
@@ -73,32 +59,6 @@ def check_settings(settings: Settings, mode: str) -> None:
         )
 
 
-def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None:
-    """Serve until interrupted. `mode` is checked here rather than only by the type checker:
-    the command line hands it over as a plain string."""
-    check_settings(settings, mode)
-    runtime = Runtime.start(settings)
-    client = make_client(settings)
-    clock: Clock | None = None
-    try:
-        app = build_app(runtime, client)
-        link_people_in_background(runtime, client)
-        clock = start_scheduler(runtime, client)
-        _stop_on_sigterm()
-        if mode == "http":
-            server = make_http_server(app, runtime, host, port)
-            log.info("serving %s and %s on %s:%s", EVENTS_PATH, HEALTH_PATH, host, port)
-            server.run()
-        else:
-            serve_socket_mode(app, settings)
-    except KeyboardInterrupt:
-        log.info("stopping")
-    finally:
-        if clock is not None:
-            clock.shutdown()
-        runtime.close()
-
-
 def serve_socket_mode(app: App, settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -118,20 +78,6 @@ def serve_socket_mode(app: App, settings: Settings) -> None:
     finally:
         # Stopped (Ctrl-C, SIGTERM) or refused: close the WebSocket and its threads.
         handler.close()
-
-
-def start_scheduler(runtime: Runtime, client: WebClient) -> Clock | None:
-    """The one place the in-process scheduler is started (scheduler/clock.py): it ticks every
-    minute, and the database makes each delivery happen once however many processes run."""
-    try:
-        from scheduler.clock import start_clock
-    except ModuleNotFoundError as missing:
-        if missing.name != "scheduler.clock":
-            raise
-        log.warning("scheduler.clock is not installed: scheduled digests will not be sent")
-        return None
-    clock: Clock = start_clock(runtime, client)
-    return clock
 
 
 def link_people_in_background(runtime: Runtime, client: WebClient) -> threading.Thread:
@@ -154,73 +100,25 @@ def link_people_in_background(runtime: Runtime, client: WebClient) -> threading.
     return thread
 
 
-def _stop_on_sigterm() -> None:
-    # Containers stop with SIGTERM: turn it into the same clean stop as Ctrl-C, so the
-    # scheduler's clock shuts down and the database connections close.
-    if threading.current_thread() is threading.main_thread():
-
-        def interrupt(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, interrupt)
-
-
 # --- HTTP --------------------------------------------------------------------------------------
 
 
-def database_answers(runtime: Runtime) -> bool:
-    try:
-        with runtime.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as error:
-        log.warning("health check: the database does not answer: %s", error)
-        return False
-    return True
-
-
-def make_wsgi_app(app: App, runtime: Runtime) -> WSGIApplication:
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
-
-    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
-            "GET",
-            "HEAD",
-        ):
-            healthy = database_answers(runtime)
-            body = b"ok\n" if healthy else b"database unavailable\n"
-            start_response(
-                "200 OK" if healthy else "503 Service Unavailable",
-                [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
-            )
-            return [body]
-        return slack(environ, start_response)
-
-    return wsgi
+def slack_route(app: App) -> WSGIApplication:
+    """Bolt's WSGI adapter for `POST /slack/events` (slash commands, interactivity, events)."""
+    return SlackRequestHandler(app, path=EVENTS_PATH)
 
 
 def make_http_server(app: App, runtime: Runtime, host: str, port: int) -> Server:
-    """A waitress server for the app; port 0 picks a free one (`server.effective_port`)."""
-    return create_server(make_wsgi_app(app, runtime), host=host, port=port, threads=HTTP_THREADS)
+    """The Slack app alone behind the HTTP app (benchmarks' floor and tests)."""
+    return web.make_http_server(
+        web.make_wsgi_app({EVENTS_PATH: slack_route(app)}, runtime), host, port
+    )
 
 
 def start_http_server(
     app: App, runtime: Runtime, host: str, port: int
 ) -> tuple[Server, threading.Thread]:
-    """The server running on a daemon thread (tests, benchmarks); `stop_http_server` ends it."""
-    server = make_http_server(app, runtime, host, port)
-    thread = threading.Thread(target=server.run, name="wsoa-http", daemon=True)
-    thread.start()
-    return server, thread
-
-
-def stop_http_server(server: Server, thread: threading.Thread) -> None:
-    if isinstance(server, BaseWSGIServer):
-        # Close from inside the server's loop, woken by its trigger: closing from outside is
-        # only noticed at the loop's next one-second timeout.
-        # (The type stubs do not describe the trigger or the loop's map.)
-        running = cast(Any, server)
-        running.trigger.pull_trigger(lambda: wasyncore.close_all(running._map))
-    else:
-        server.close()
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+    """The Slack app served on a daemon thread (tests); `stop_http_server` ends it."""
+    return web.start_http_server(
+        web.make_wsgi_app({EVENTS_PATH: slack_route(app)}, runtime), host, port
+    )

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.addresses import CONVERSATION_CHARS, Address
 from bot.domain import Rag, Status, UpdateKind
 
 
@@ -62,6 +63,19 @@ def words_of(enum: type[StrEnum], length: int) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+class AddressColumn(TypeDecorator[Address]):
+    """An Address stored as JSON: what a sender needs, kept with the row that uses it."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Address | None, dialect: Dialect) -> Any:
+        return None if value is None else value.model_dump(exclude_none=True)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Address | None:
+        return None if value is None else Address.model_validate(value)
 
 
 NAMING = {
@@ -282,7 +296,9 @@ class BoardMeeting(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     name: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime] = mapped_column(index=True)
-    channel_id: Mapped[str] = mapped_column(String(32))
+    # the conversation its digest goes to (address.conversation), and where that is
+    channel_id: Mapped[str] = mapped_column(String(CONVERSATION_CHARS))
+    address: Mapped[Address | None] = mapped_column(AddressColumn)
     digest_hours_before: Mapped[int] = mapped_column(Integer, default=48)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
@@ -297,7 +313,8 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
-    channel_id: Mapped[str] = mapped_column(String(32), unique=True)
+    channel_id: Mapped[str] = mapped_column(String(CONVERSATION_CHARS), unique=True)
+    address: Mapped[Address | None] = mapped_column(AddressColumn)
     weekday: Mapped[int] = mapped_column(Integer)  # Monday = 0
     time: Mapped[wall_time] = mapped_column(Time)  # wall-clock time in WSOA_TIMEZONE
     active: Mapped[bool] = mapped_column(default=True)
@@ -346,9 +363,11 @@ class Delivery(Base):
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)
+    key: Mapped[str] = mapped_column(String(500), unique=True)
     kind: Mapped[DeliveryKind] = mapped_column(words_of(DeliveryKind, 30))
-    target: Mapped[str] = mapped_column(String(64))  # channel or user id
+    # the conversation (a channel, or a person's chat), and the whole address
+    target: Mapped[str] = mapped_column(String(CONVERSATION_CHARS))
+    address: Mapped[Address | None] = mapped_column(AddressColumn)
     due_at: Mapped[datetime]
     claimed_at: Mapped[datetime]
     claimed_by: Mapped[str] = mapped_column(String(100))

@@ -27,6 +27,7 @@ NOT_PEOPLE = ("import", "system")
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     _people_to_identities()
+    _addresses()
     with op.batch_alter_table("updates") as batch:
         batch.add_column(sa.Column("changes", sa.JSON(), nullable=True))
 
@@ -131,6 +132,41 @@ def _people_to_identities() -> None:
         batch.drop_column("slack_user_id")
 
 
+def _addresses() -> None:
+    """Boards, weekly digests and deliveries keep the whole address they go to. Their channel
+    and user ids were Slack's (the workspace unknown: stored empty) or the console's. Delivery
+    keys are not touched, so what was delivered stays delivered."""
+    for table, column in (
+        ("board_meetings", "channel_id"),
+        ("subscriptions", "channel_id"),
+        ("deliveries", "target"),
+    ):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("address", sa.JSON(), nullable=True))
+            batch.alter_column(column, existing_type=sa.String(64), type_=sa.String(400))
+            if table == "deliveries":
+                batch.alter_column("key", existing_type=sa.String(200), type_=sa.String(500))
+        rows = op.get_bind().execute(sa.text(f"SELECT id, {column} FROM {table}")).all()
+        for row_id, conversation in rows:
+            address = _address_of(conversation)
+            if address is None:
+                continue
+            op.get_bind().execute(
+                sa.table(table, sa.column("id"), sa.column("address", sa.JSON()))
+                .update()
+                .where(sa.column("id") == row_id)
+                .values(address=address)
+            )
+
+
+def _address_of(conversation: str) -> dict[str, str] | None:
+    if conversation == "console":
+        return {"platform": "console", "conversation": conversation}
+    if re.match(r"^[CGDUW][A-Z0-9_]{2,}$", conversation):
+        return {"platform": "slack", "workspace": "", "conversation": conversation}
+    return None  # a lead with no chat account ("person-12"): nowhere to send
+
+
 def _identity(person_id: int, user_id: str) -> None:
     """A Slack user id as an identity; anything else (the console's names) as a console one."""
     platform = "slack" if _SLACK_ID.match(user_id) else "console"
@@ -145,6 +181,9 @@ def _identity(person_id: int, user_id: str) -> None:
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    for table in ("board_meetings", "subscriptions", "deliveries"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("address")
     with op.batch_alter_table("subscriptions") as batch:
         batch.alter_column(
             "time",
