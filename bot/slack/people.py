@@ -126,16 +126,15 @@ def link_people(session: Session, client: WebClient) -> LinkReport:
             .order_by(Person.id)
         ).unique()
     )
-    unnamed = list(
-        session.execute(
+    unnamed: list[tuple[Person, str]] = [
+        (person, user_id)
+        for person, user_id in session.execute(
             select(Person, Identity.external_id)
             .join(Identity, Identity.person_id == Person.id)
             .where(Identity.platform == PLATFORM, Person.name == Identity.external_id)
             .order_by(Person.id)
-        )
-        .unique()
-        .tuples()
-    )
+        ).unique()
+    ]
     found: list[tuple[Person, SlackUser]] = []
     names: list[tuple[Person, str, SlackUser]] = []
     try:
