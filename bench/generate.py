@@ -200,7 +200,10 @@ def _load(
 ) -> dict[str, Any]:
     today = now.astimezone(TIMEZONE).date()
     plan_started = now - timedelta(days=3 * 365)
-    conn.execute(insert(Plan), [{"id": 1, "name": PLAN_NAME, "created_at": plan_started}])
+    conn.execute(
+        insert(Plan),
+        [{"id": 1, "slug": "bench", "name": PLAN_NAME, "created_at": plan_started}],
+    )
     conn.execute(
         insert(Workstream),
         [
@@ -346,6 +349,7 @@ class _UpdateRows:
         self.count = 0
 
     def add(self, **row: Any) -> None:
+        row.setdefault("plan_id", 1)
         self.count += 1
         self.rows.append({"id": self.count, **row})
 

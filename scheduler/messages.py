@@ -42,14 +42,23 @@ def compose(
             session,
             settings,
             at,
-            DigestFor(channel_id=occurrence.target, board=board, prefix=prefix),
+            DigestFor(
+                channel_id=occurrence.target, plan_id=board.plan_id, board=board, prefix=prefix
+            ),
         )
     if occurrence.kind == WEEKLY:
+        if occurrence.plan_id is None:
+            return None
         return build_digest(
             session,
             settings,
             at,
-            DigestFor(channel_id=occurrence.target, weekly=True, prefix=prefix),
+            DigestFor(
+                channel_id=occurrence.target,
+                plan_id=occurrence.plan_id,
+                weekly=True,
+                prefix=prefix,
+            ),
         )
     if occurrence.kind == REMINDER:
         board = _current_board(session, occurrence)

@@ -64,6 +64,8 @@ class Occurrence:
     unreachable: str | None = None
     # where it goes; the sender is chosen by its platform
     address: Address | None = None
+    # the plan it speaks of (a weekly digest's subscription's; a board's is its board's)
+    plan_id: int | None = None
 
 
 def scheduled_occurrences(session: Session, settings: Settings, at: datetime) -> list[Occurrence]:
@@ -100,6 +102,7 @@ def board_digest(meeting: BoardMeeting) -> Occurrence:
         deadline=meeting.starts_at,
         board_id=meeting.id,
         address=_address(meeting.address, meeting.channel_id),
+        plan_id=meeting.plan_id,
     )
 
 
@@ -146,6 +149,7 @@ def weekly_digests(
                 due_at=due,
                 deadline=due + WEEKLY_GRACE,
                 address=_address(subscription.address, subscription.channel_id),
+                plan_id=subscription.plan_id,
             )
         )
     return found

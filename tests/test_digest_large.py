@@ -108,6 +108,7 @@ def add_actions(runtime: Runtime, count: int, start: int = 0) -> None:
             insert(Update),
             [
                 {
+                    "plan_id": plan.id,
                     "action_id": action_id,
                     "at": NOW - timedelta(hours=i % 150),
                     "by": ADMIN,
@@ -143,7 +144,7 @@ def build(runtime: Runtime) -> tuple[dict[str, object], str]:
             session,
             runtime.settings,
             NOW,
-            DigestFor(channel_id=CHANNEL, board=board, prefix="/wsoa "),
+            DigestFor(channel_id=CHANNEL, plan_id=board.plan_id, board=board, prefix="/wsoa "),
         )
         return message(reply), render_text(reply)
 

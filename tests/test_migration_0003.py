@@ -23,6 +23,7 @@ from bot.store.models import (
     FollowUp,
     Identity,
     Person,
+    Plan,
     Subscription,
     Update,
 )
@@ -128,6 +129,8 @@ def test_a_slack_database_at_0002_upgrades_with_nothing_lost(database_url: str) 
 
             authors = {u.id: u.person_id for u in session.scalars(select(Update))}
             assert authors == {1: None, 2: 1, 3: gone}
+            assert {u.plan_id for u in session.scalars(select(Update))} == {1}
+            assert session.get_one(Plan, 1).slug == "wsoa"
             assert session.get_one(Answer, 1).person_id == 1
             followup = session.get_one(FollowUp, 1)
             assert followup.raised_by_person_id == identities[("slack", "", "U0PM")]

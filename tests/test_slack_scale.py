@@ -84,6 +84,7 @@ def big_plan(runtime: Runtime) -> Runtime:
         )
         session.add_all(
             Update(
+                plan_id=busy.plan_id,
                 action_id=busy.id,
                 at=NOW - timedelta(hours=300 - i),
                 by=BIG_LEAD,

@@ -137,13 +137,19 @@ def digest(ctx: Ctx, args: str) -> Reply:
     channel = ctx.address.conversation
     if sub == "preview":
         reply = build_digest(
-            ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel, prefix=ctx.prefix)
+            ctx.session,
+            ctx.settings,
+            ctx.now,
+            DigestFor(channel_id=channel, plan_id=ctx.plan.id, prefix=ctx.prefix),
         )
         reply.visibility = "private"
         return reply
     if sub == "now":
         reply = build_digest(
-            ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel, prefix=ctx.prefix)
+            ctx.session,
+            ctx.settings,
+            ctx.now,
+            DigestFor(channel_id=channel, plan_id=ctx.plan.id, prefix=ctx.prefix),
         )
         record_manual_digest(ctx.session, ctx.address, ctx.now, ctx.caller.user_id)
         return reply

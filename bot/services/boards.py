@@ -189,7 +189,7 @@ def set_digest_hours(ctx: Ctx, text_id: str, hours_text: str) -> BoardMeeting:
 def _get(ctx: Ctx, text_id: str) -> BoardMeeting:
     digits = text_id.strip().upper().removeprefix("B-").removeprefix("#")
     board = ctx.session.get(BoardMeeting, int(digits)) if digits.isdigit() else None
-    if board is None or board.removed_at is not None:
+    if board is None or board.removed_at is not None or board.plan_id != ctx.plan.id:
         raise NotFound(f"No board meeting {text_id}. `board list` shows them with their ids.")
     return board
 
@@ -233,6 +233,7 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
         )
         ctx.session.add(subscription)
     subscription.address = ctx.address
+    subscription.plan_id = ctx.plan.id
     subscription.weekday = weekday
     subscription.time = time(hour, minute)
     subscription.active = True

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.domain import Forbidden
 from bot.services import people
 from bot.services.people import Who
-from bot.services.plans import current_plan
+from bot.services.plans import plan_for_chat, plan_named
 from bot.store.models import Person, Plan
 
 # Where the console's commands come from: board meetings and weekly digests set up there are
@@ -48,6 +48,9 @@ class Caller:
     # where the request came from: replies for the channel, and what is set up there
     # (a board's digest, a weekly digest), go to this address
     address: Address | None = None
+    # the plan asked for by name (`--plan` at the console and the command line); chat
+    # requests reach theirs through the workspace's or channel's binding
+    plan_slug: str | None = None
 
     @property
     def who(self) -> Who:
@@ -76,8 +79,13 @@ class Ctx:
 
     @cached_property
     def plan(self) -> Plan:
-        """The partnership's plan, read once per unit of work."""
-        return current_plan(self.session, self.now)
+        """The plan this request speaks to, read once per unit of work."""
+        caller = self.caller
+        if caller.plan_slug or caller.platform == people.CONSOLE or not caller.workspace:
+            return plan_named(self.session, caller.plan_slug, self.now)
+        return plan_for_chat(
+            self.session, caller.platform, caller.workspace, caller.channel_id, self.now
+        )
 
     @property
     def channel(self) -> str:

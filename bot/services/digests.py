@@ -29,7 +29,6 @@ from bot.replies import (
     plural,
 )
 from bot.services.followups import about, label
-from bot.services.plans import current_plan
 from bot.store import queries
 from bot.store.models import (
     BOARD_DIGEST,
@@ -40,6 +39,7 @@ from bot.store.models import (
     BoardMeeting,
     Delivery,
     Person,
+    Plan,
     Update,
 )
 
@@ -61,6 +61,7 @@ DEFAULT_PERIOD = timedelta(days=7)
 @dataclass(frozen=True)
 class DigestFor:
     channel_id: str
+    plan_id: int
     board: BoardMeeting | None = None
     weekly: bool = False
     # how a command is typed where the digest is read ("/wsoa " in Slack, "" at the console)
@@ -82,7 +83,7 @@ def previous_digest_at(
 
 
 def build_digest(session: Session, settings: Settings, now: datetime, target: DigestFor) -> Reply:
-    plan = current_plan(session, now)
+    plan = session.get_one(Plan, target.plan_id)
     tz = settings.tz
     today = now.astimezone(tz).date()
     previous = previous_digest_at(session, target.channel_id, before=now)
@@ -120,7 +121,7 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
             )
         )
 
-    reply.add(*_changes(session, since, previous is not None, tz, target.prefix))
+    reply.add(*_changes(session, plan.id, since, previous is not None, tz, target.prefix))
 
     overdue, n_overdue = queries.find_actions(
         session, plan.id, queries.Filter(overdue_on=today), limit=LIST_LIMIT
@@ -183,18 +184,17 @@ def _counts_table(counts: list[queries.WorkstreamCounts]) -> Table:
 
 
 def _changes(
-    session: Session, since: datetime, previous: bool, tz: ZoneInfo, prefix: str
+    session: Session, plan_id: int, since: datetime, previous: bool, tz: ZoneInfo, prefix: str
 ) -> list[Paragraph | ActionList]:
     """What changed since the channel's previous digest: counts of progress updates, RAG moves
     and sign-offs (one statement), then the moves and sign-offs themselves, newest first."""
-    # A database holds one plan (services.plans.current_plan), so updates are not filtered by
-    # plan: an `action_id IN (the plan's actions)` made SQLite probe the updates index once per
-    # action instead of reading the few recent rows from ix_updates_at.
+    # Updates carry their plan, so the plan's recent rows are read from ix_updates_plan_at
+    # (an `action_id IN (the plan's actions)` made SQLite probe once per action).
     rag_moved = (Update.rag_from != Update.rag_to) | (
         Update.rag_from.is_(None) & Update.rag_to.is_not(None)
     )
     signed_off = Update.kind == "signoff"
-    recent = [Update.at >= since]
+    recent = [Update.plan_id == plan_id, Update.at >= since]
     n_updates, n_moves, n_signoffs = session.execute(
         select(
             _count_where(Update.kind == "update"),
@@ -311,10 +311,9 @@ def build_lead_reminder(
 ) -> Reply | None:
     """A lead's nudge before a meeting: their open actions with no update since `stale_before`.
     None when there are none left (they have updated since the reminder fell due)."""
-    plan = current_plan(session, now)
     actions, total = queries.find_actions(
         session,
-        plan.id,
+        board.plan_id,
         queries.Filter(lead_person_id=lead.id, stale_before=stale_before),
         limit=LIST_LIMIT,
     )

@@ -140,6 +140,7 @@ def _write(
         return None
     text = note(changes) if callable(note) else note
     row = Update(
+        plan_id=action.plan_id,
         action_id=action.id,
         at=at,
         by=author.by,

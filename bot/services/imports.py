@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from bot.domain import Status, UpdateKind, ref_sort_key
+from bot.domain import Status, UpdateKind, UserError, ref_sort_key
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
 from bot.services import history
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
 from bot.services.people import resolve_leads, unresolved_people
-from bot.services.plans import get_or_create_workstream
+from bot.services.plans import DEFAULT_PLAN_NAME, get_or_create_workstream
 from bot.store.models import Action, Plan
 
 
@@ -30,13 +30,25 @@ class ImportReport:
     unlinked_leads: list[str] = field(default_factory=list)
 
 
+class OtherPlan(UserError):
+    """The file is another partnership's plan: loading it would overwrite this one's actions."""
+
+
 def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     plan = ctx.plan
-    if parsed.name and plan.name != parsed.name:
-        plan.name = parsed.name
     existing = {
         a.ref: a for a in ctx.session.scalars(select(Action).where(Action.plan_id == plan.id))
     }
+    if parsed.name and plan.name != parsed.name:
+        if existing or plan.name != DEFAULT_PLAN_NAME:
+            raise OtherPlan(
+                f"{source_name} is the plan “{parsed.name}”, but the plan here is "
+                f"“{plan.name}” ({plan.slug}). Nothing was loaded. To load it into that plan, "
+                f"give --plan {plan.slug} and rename it first (`wsoa plan rename {plan.slug} "
+                "NAME`); to keep both, `wsoa plan create SLUG NAME` and import with --plan SLUG."
+            )
+        # An empty plan made on first use takes the name of the first file loaded into it.
+        plan.name = parsed.name
     report = ImportReport(problems=list(parsed.problems))
     note = f"Imported from {source_name}"
     for row in parsed.rows:

@@ -93,11 +93,29 @@ class Base(DeclarativeBase):
 
 
 class Plan(Base):
+    """One partnership's plan. A database holds any number; every query is scoped to one."""
+
     __tablename__ = "plans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # how people name it at the command line: `--plan torbay`
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class PlanBinding(Base):
+    """Which plan a workspace or tenant (or one channel in it) speaks to. A channel binding
+    wins over its workspace's; an empty channel binds the whole workspace."""
+
+    __tablename__ = "plan_bindings"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(CONVERSATION_CHARS), default="")
 
 
 class Workstream(Base):
@@ -228,9 +246,14 @@ class Update(Base):
     """
 
     __tablename__ = "updates"
-    __table_args__ = (Index("ix_updates_action_at", "action_id", "at"),)
+    __table_args__ = (
+        Index("ix_updates_action_at", "action_id", "at"),
+        # the digest's "what changed" counts one plan's recent rows
+        Index("ix_updates_plan_at", "plan_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
     at: Mapped[datetime] = mapped_column(index=True)
     # who, as the platform named them ("import" and "system" for no one); person_id is who,

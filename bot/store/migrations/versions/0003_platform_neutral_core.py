@@ -28,6 +28,7 @@ def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     _people_to_identities()
     _addresses()
+    _several_plans()
     with op.batch_alter_table("updates") as batch:
         batch.add_column(sa.Column("changes", sa.JSON(), nullable=True))
 
@@ -167,6 +168,47 @@ def _address_of(conversation: str) -> dict[str, str] | None:
     return None  # a lead with no chat account ("person-12"): nowhere to send
 
 
+def _several_plans() -> None:
+    """Plans get a short name (the one plan a database held so far is `wsoa`, any others
+    `wsoa-<id>`), bindings of workspaces to plans (none yet: a database with one plan serves
+    every workspace), and each update names its plan for the digest's counts."""
+    with op.batch_alter_table("plans") as batch:
+        batch.add_column(sa.Column("slug", sa.String(length=60), nullable=True))
+    op.execute("UPDATE plans SET slug = 'wsoa' WHERE id = (SELECT min(id) FROM plans)")
+    op.execute("UPDATE plans SET slug = 'wsoa-' || CAST(id AS VARCHAR(20)) WHERE slug IS NULL")
+    with op.batch_alter_table("plans") as batch:
+        batch.alter_column("slug", existing_type=sa.String(length=60), nullable=False)
+        batch.create_unique_constraint(batch.f("uq_plans_slug"), ["slug"])
+
+    op.create_table(
+        "plan_bindings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("workspace", sa.String(length=100), nullable=False),
+        sa.Column("channel", sa.String(length=400), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["plan_id"], ["plans.id"], name=op.f("fk_plan_bindings_plan_id_plans")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_bindings")),
+        sa.UniqueConstraint(
+            "platform", "workspace", "channel", name=op.f("uq_plan_bindings_platform")
+        ),
+    )
+    op.create_index(op.f("ix_plan_bindings_plan_id"), "plan_bindings", ["plan_id"])
+
+    with op.batch_alter_table("updates") as batch:
+        batch.add_column(sa.Column("plan_id", sa.Integer(), nullable=True))
+    op.execute(
+        "UPDATE updates SET plan_id = (SELECT a.plan_id FROM actions a "
+        "WHERE a.id = updates.action_id)"
+    )
+    with op.batch_alter_table("updates") as batch:
+        batch.alter_column("plan_id", existing_type=sa.Integer(), nullable=False)
+        batch.create_foreign_key(batch.f("fk_updates_plan_id_plans"), "plans", ["plan_id"], ["id"])
+        batch.create_index("ix_updates_plan_at", ["plan_id", "at"])
+
+
 def _identity(person_id: int, user_id: str) -> None:
     """A Slack user id as an identity; anything else (the console's names) as a console one."""
     platform = "slack" if _SLACK_ID.match(user_id) else "console"
@@ -181,6 +223,14 @@ def _identity(person_id: int, user_id: str) -> None:
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    with op.batch_alter_table("updates") as batch:
+        batch.drop_index("ix_updates_plan_at")
+        batch.drop_constraint("fk_updates_plan_id_plans", type_="foreignkey")
+        batch.drop_column("plan_id")
+    op.drop_table("plan_bindings")
+    with op.batch_alter_table("plans") as batch:
+        batch.drop_constraint("uq_plans_slug", type_="unique")
+        batch.drop_column("slug")
     for table in ("board_meetings", "subscriptions", "deliveries"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("address")
