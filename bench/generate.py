@@ -32,6 +32,7 @@ from bot.store.models import (
     Answer,
     BoardMeeting,
     FollowUp,
+    Identity,
     Person,
     Plan,
     Update,
@@ -199,7 +200,10 @@ def _load(
 ) -> dict[str, Any]:
     today = now.astimezone(TIMEZONE).date()
     plan_started = now - timedelta(days=3 * 365)
-    conn.execute(insert(Plan), [{"id": 1, "name": PLAN_NAME, "created_at": plan_started}])
+    conn.execute(
+        insert(Plan),
+        [{"id": 1, "slug": "bench", "name": PLAN_NAME, "created_at": plan_started}],
+    )
     conn.execute(
         insert(Workstream),
         [
@@ -216,14 +220,21 @@ def _load(
     people.append(
         {
             "id": admin_id,
-            "slack_user_id": ADMIN_USER,
+            "slack": ADMIN_USER,
             "email": "programme.manager@council.example",
             "name": "Programme Manager",
             "organisation": "Bench Council",
         }
     )
+    slack_of = {p["id"]: p.pop("slack") for p in people}
     conn.execute(insert(Person), people)
-    slack_of = {p["id"]: p["slack_user_id"] for p in people}
+    conn.execute(
+        insert(Identity),
+        [
+            {"id": pid, "person_id": pid, "platform": "slack", "workspace": "", "external_id": uid}
+            for pid, uid in slack_of.items()
+        ],
+    )
 
     plan_actions = _actions(rng, n_actions, n_people, plan_started)
     per_action = _update_counts(rng, n_actions, n_updates)
@@ -271,7 +282,7 @@ def _person(i: int, rng: random.Random) -> dict[str, Any]:
     organisation, domain = ORGANISATIONS[i % len(ORGANISATIONS)]
     return {
         "id": i,
-        "slack_user_id": LEAD_USER if i == 1 else f"U0B{i:05d}",
+        "slack": LEAD_USER if i == 1 else f"U0B{i:05d}",
         "email": f"{first.lower()}.{last.lower()}.{i}@{domain}.example",
         "name": f"{first} {last}",
         "organisation": organisation,
@@ -338,6 +349,7 @@ class _UpdateRows:
         self.count = 0
 
     def add(self, **row: Any) -> None:
+        row.setdefault("plan_id", 1)
         self.count += 1
         self.rows.append({"id": self.count, **row})
 
@@ -482,6 +494,7 @@ def _followups(
                     "followup_id": i,
                     "at": at,
                     "by": slack_of[about.lead_ids[0]],
+                    "person_id": about.lead_ids[0],
                     "text": rng.choice(NOTES).format(n=rng.randint(2, 95)),
                 }
             )
@@ -522,7 +535,17 @@ def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 def _reset_sequences(conn: Connection) -> None:
     """Ids were given explicitly; move each PostgreSQL sequence past them, or the bot's first
     insert would collide with a generated row."""
-    for model in (Plan, Workstream, Person, Action, Update, FollowUp, Answer, BoardMeeting):
+    for model in (
+        Plan,
+        Workstream,
+        Person,
+        Identity,
+        Action,
+        Update,
+        FollowUp,
+        Answer,
+        BoardMeeting,
+    ):
         name = model.__tablename__
         conn.execute(
             text(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 DEMO_DATABASE = "wsoa-demo.db"
 LEAD_OF_11F = ", the lead of 11F, 12B and 12A.1"
 FORMATS: dict[str, Literal["csv", "xlsx", "md"]] = {"csv": "csv", "xlsx": "xlsx", "md": "md"}
+PLAN_HELP = "the plan's short name (optional while the database holds one plan)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     console = sub.add_parser("console", help="the /wsoa commands at a terminal")
-    console.add_argument("--user", default="console", help="act as this Slack user ID")
+    console.add_argument(
+        "--user",
+        default="console",
+        help="act as this user: a Slack ID, a Teams AAD id or an e-mail",
+    )
+    console.add_argument("--plan", help=PLAN_HELP)
     console.add_argument("-c", dest="text", help="run one command and exit")
     console.set_defaults(handler=cmd_console)
 
@@ -68,17 +74,41 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "file", type=Path, help="the plan file; `-` reads rows pasted from a spreadsheet on stdin"
     )
+    load.add_argument("--plan", help=PLAN_HELP)
     load.set_defaults(handler=cmd_import)
 
     export = sub.add_parser("export", help="write the plan as csv, xlsx or Markdown")
     export.add_argument("--format", choices=["csv", "xlsx", "md"], default=None)
     export.add_argument("-o", dest="output", type=Path, help="file to write (default: stdout)")
+    export.add_argument("--plan", help=PLAN_HELP)
     export.set_defaults(handler=cmd_export)
 
     pack = sub.add_parser("boardpack", help="the board's highlight report as a Word document")
     pack.add_argument("--board", default="", help="the meeting's id, B-3 (default: the next)")
     pack.add_argument("-o", dest="output", type=Path, help="file to write (.docx)")
+    pack.add_argument("--plan", help=PLAN_HELP)
     pack.set_defaults(handler=cmd_boardpack)
+
+    plans = sub.add_parser("plan", help="the partnerships' plans this database holds")
+    plan_sub = plans.add_subparsers(dest="plan_command", required=True)
+    plan_sub.add_parser("list", help="the plans and their bindings").set_defaults(
+        handler=cmd_plan_list
+    )
+    create = plan_sub.add_parser("create", help="a new, empty plan")
+    create.add_argument("slug")
+    create.add_argument("name", nargs="+")
+    create.set_defaults(handler=cmd_plan_create)
+    rename = plan_sub.add_parser("rename", help="a plan's name")
+    rename.add_argument("slug")
+    rename.add_argument("name", nargs="+")
+    rename.set_defaults(handler=cmd_plan_rename)
+    bind = plan_sub.add_parser("bind", help="which workspace or tenant (or channel) uses a plan")
+    bind.add_argument("slug")
+    where = bind.add_mutually_exclusive_group(required=True)
+    where.add_argument("--slack-team", help="a Slack workspace's team id (T…)")
+    where.add_argument("--teams-tenant", help="a Microsoft 365 tenant id")
+    bind.add_argument("--channel", help="only this channel or conversation")
+    bind.set_defaults(handler=cmd_plan_bind)
 
     tick = sub.add_parser("tick", help="run, once, every scheduled delivery due now (or --at)")
     tick.add_argument("--at", type=_instant, help="ISO 8601 instant (default: now)")
@@ -102,7 +132,7 @@ def _instant(text: str) -> datetime:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.slack.serve import serve
+    from bot.serve import serve
 
     mode = args.mode or ("socket" if settings.slack_app_token else "http")
     serve(settings, mode=mode, host=args.host, port=args.port)
@@ -110,7 +140,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
-    from scheduler.deliveries import run_tick
+    from bot.serve import run_tick
 
     at = args.at
     if at is not None and at.tzinfo is None:
@@ -124,10 +154,13 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     runtime = Runtime.start(settings)
     try:
         if args.text is not None:
-            print(run_line(runtime, args.user, args.text), end="")
+            print(run_line(runtime, args.user, args.text, args.plan), end="")
         else:
             run_console(
-                runtime, args.user, banner="WSoA console. `help` lists commands; Ctrl-D quits."
+                runtime,
+                args.user,
+                banner="WSoA console. `help` lists commands; Ctrl-D quits.",
+                plan=args.plan,
             )
     finally:
         runtime.close()
@@ -181,7 +214,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         parsed = read_plan(args.file)
     runtime = Runtime.start(settings)
     try:
-        with runtime.work(Caller(user_id="import", source="import")) as ctx:
+        caller = Caller(user_id="import", source="import", plan_slug=args.plan)
+        with runtime.work(caller) as ctx:
             report = apply_plan(ctx, parsed, args.file.name)
             measures_report = _apply_measures(ctx, measures)
         links = _link_people(runtime) if settings.slack_bot_token else None
@@ -263,7 +297,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.plans.write import export, write_csv, write_markdown
     from bot.services.exports import export_rows
     from bot.services.kpi_files import measure_sheets
-    from bot.services.plans import current_plan
+    from bot.services.plans import plan_named
 
     fmt: str = args.format or (args.output.suffix.lstrip(".") if args.output else "csv")
     if fmt not in FORMATS:
@@ -273,7 +307,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     runtime = Runtime.start(settings)
     try:
         with unit_of_work(runtime.sessions) as session:
-            plan = current_plan(session, runtime.clock())
+            plan = plan_named(session, args.plan, runtime.clock())
             rows = export_rows(session, plan, settings.tz)
             name = plan.name
             measures = measure_sheets(session, plan, settings.tz)
@@ -299,7 +333,8 @@ def cmd_boardpack(settings: Settings, args: argparse.Namespace) -> int:
     # Whoever runs the terminal command already holds the database: they act as an admin.
     runtime = Runtime.start(settings.model_copy(update={"admins": settings.admins | {"terminal"}}))
     try:
-        with runtime.work(Caller(user_id="terminal", source="console")) as ctx:
+        caller = Caller(user_id="terminal", source="console", plan_slug=args.plan)
+        with runtime.work(caller) as ctx:
             pack = produce(ctx, args.board)
             kept = pack.snapshot
             output = args.output or Path(kept.filename)
@@ -308,6 +343,73 @@ def cmd_boardpack(settings: Settings, args: argparse.Namespace) -> int:
         runtime.close()
     made = "made and kept" if pack.fresh else "kept for the meeting, given back"
     print(f"Wrote {output}: board pack #{kept.id} ({made}), SHA-256 {kept.sha256}")
+    return 0
+
+
+def cmd_plan_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.plans import all_plans, bindings_of
+
+    runtime = Runtime.start(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            lines = []
+            for plan in all_plans(session):
+                lines.append(f"{plan.slug}: {plan.name}")
+                for b in bindings_of(session, plan):
+                    channel = f" channel {b.channel}" if b.channel else ""
+                    lines.append(f"  bound to {b.platform} {b.workspace}{channel}")
+    finally:
+        runtime.close()
+    print("\n".join(lines) if lines else "No plans yet: `wsoa plan create SLUG NAME` adds one.")
+    return 0
+
+
+def cmd_plan_create(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.plans import create_plan
+
+    runtime = Runtime.start(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            plan = create_plan(session, args.slug, " ".join(args.name), runtime.clock())
+            slug, name = plan.slug, plan.name
+    finally:
+        runtime.close()
+    print(f"Created {slug}: {name}. Load it with `wsoa import FILE --plan {slug}`.")
+    return 0
+
+
+def cmd_plan_rename(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.plans import plan_named
+
+    name = " ".join(" ".join(args.name).split())
+    if not name or len(name) > 200:
+        raise UserError("A plan needs a name of up to 200 characters.")
+    runtime = Runtime.start(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            plan = plan_named(session, args.slug, runtime.clock())
+            old, plan.name = plan.name, name
+    finally:
+        runtime.close()
+    print(f"Renamed {args.slug}: “{old}” → “{name}”.")
+    return 0
+
+
+def cmd_plan_bind(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.plans import bind_plan, plan_named
+
+    platform, workspace = (
+        ("slack", args.slack_team) if args.slack_team else ("teams", args.teams_tenant)
+    )
+    runtime = Runtime.start(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            plan = plan_named(session, args.slug, runtime.clock())
+            bind_plan(session, plan, platform, workspace, args.channel)
+    finally:
+        runtime.close()
+    where = f"{platform} {workspace}" + (f" channel {args.channel}" if args.channel else "")
+    print(f"{where} now speaks to {args.slug}.")
     return 0
 
 

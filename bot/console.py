@@ -12,11 +12,21 @@ from bot.runtime import Runtime
 from bot.services.context import CONSOLE_CHANNEL, Caller
 
 
-def run_line(runtime: Runtime, user_id: str, line: str) -> str:
+def run_line(runtime: Runtime, user_id: str, line: str, plan: str | None = None) -> str:
+    """One command as `user_id` (a user id on any platform, or an e-mail), in `plan` (a slug;
+    optional while the database holds one plan)."""
     text = line.strip()
-    if text.startswith("/wsoa"):
-        text = text.removeprefix("/wsoa").strip()
-    caller = Caller(user_id=user_id, channel_id=CONSOLE_CHANNEL, source="console")
+    for invocation in ("/wsoa", "wsoa"):
+        if text.lower().startswith(invocation + " ") or text.lower() == invocation:
+            text = text[len(invocation) :].strip()
+            break
+    caller = Caller(
+        user_id=user_id,
+        channel_id=CONSOLE_CHANNEL,
+        source="console",
+        email=user_id.lower() if "@" in user_id else None,
+        plan_slug=plan,
+    )
     return render_text(execute(runtime, caller, text))
 
 
@@ -26,6 +36,7 @@ def run_console(
     lines: Iterable[str] | None = None,
     out: TextIO = sys.stdout,
     banner: str | None = None,
+    plan: str | None = None,
 ) -> None:
     interactive = lines is None and sys.stdin.isatty()
     if interactive and banner:
@@ -36,7 +47,7 @@ def run_console(
             continue
         if line.strip().lower() in ("quit", "exit"):
             break
-        print(run_line(runtime, user_id, line), file=out, flush=True)
+        print(run_line(runtime, user_id, line, plan), file=out, flush=True)
 
 
 def _stdin_lines(interactive: bool) -> Iterable[str]:

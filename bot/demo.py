@@ -11,11 +11,15 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from bot.domain import Rag, Status, normalise_ref, ref_sort_key
+from bot.addresses import console_address
+from bot.domain import Rag, Status, UpdateKind, normalise_ref, ref_sort_key
 from bot.plans.dates import parse_due
+from bot.services import history
 from bot.services.context import CONSOLE_CHANNEL
+from bot.services.history import ActionChange, Author
+from bot.services.people import Who, add_identity
 from bot.services.plans import current_plan, find_workstream, get_or_create_workstream
-from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Person, Update
+from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Person
 
 
 @dataclass(frozen=True)
@@ -39,15 +43,12 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
     plan.name = data["plan"]
     people = {}
     for p in data["people"]:
-        person = Person(
-            slack_user_id=p["slack_user_id"],
-            name=p["name"],
-            email=p["email"],
-            organisation=p.get("organisation"),
-        )
+        person = Person(name=p["name"], email=p["email"], organisation=p.get("organisation"))
         session.add(person)
+        session.flush()
+        # The demo's people are Slack users of an unnamed workspace (filled in on first contact).
+        add_identity(session, person, Who(platform="slack", external_id=p["slack_user_id"]))
         people[p["slack_user_id"]] = person
-    session.flush()
 
     def ago(days: int) -> datetime:
         return now - timedelta(days=days)
@@ -74,22 +75,27 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
                 due=due,
                 due_text=due_text,
                 rag=None,
-                status=Status.NOT_STARTED.value,
+                status=Status.NOT_STARTED,
                 created_at=ago(oldest + 14),
-                leads=[people[uid] for uid in a.get("lead", [])],
             )
             session.add(action)
             session.flush()
-            session.add(
-                Update(
-                    action_id=action.id,
-                    at=action.created_at,
-                    by="import",
-                    source="import",
-                    kind="created",
-                    status_to=action.status,
-                    note="Imported from the Written Statement of Action",
-                )
+            created = ActionChange(
+                status=Status.NOT_STARTED,
+                title=action.title,
+                measure=action.measure or "",
+                due=(due, due_text),
+                workstream=workstream,
+                leads=[people[uid] for uid in a.get("lead", [])],
+            )
+            history.write(
+                session,
+                action,
+                UpdateKind.CREATED,
+                created,
+                note="Imported from the Written Statement of Action",
+                author=Author(by="import", source="import"),
+                at=action.created_at,
             )
             for u in sorted(updates, key=lambda u: -u["days_ago"]):
                 _demo_update(session, action, u, ago(u["days_ago"]), people)
@@ -105,6 +111,7 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
             question=f["question"],
             raised_at=ago(f["days_ago"]),
             raised_by=f["raised_by"],
+            raised_by_person_id=people[f["raised_by"]].id if f["raised_by"] in people else None,
         )
         session.add(followup)
         session.flush()
@@ -114,6 +121,7 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
                     followup_id=followup.id,
                     at=ago(answer["days_ago"]),
                     by=answer["by"],
+                    person_id=people[answer["by"]].id if answer["by"] in people else None,
                     text=answer["text"],
                 )
             )
@@ -131,6 +139,7 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
                 name=b["name"],
                 starts_at=starts,
                 channel_id=CONSOLE_CHANNEL,
+                address=console_address(CONSOLE_CHANNEL),
                 created_by=data["console_user"],
                 created_at=now,
             )
@@ -147,22 +156,15 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
 def _demo_update(
     session: Session, action: Action, u: dict[str, Any], at: datetime, people: dict[str, Person]
 ) -> None:
-    rag = Rag(u["rag"]).value if u.get("rag") else action.rag
-    status = Status(u["status"]).value if u.get("status") else action.status
-    session.add(
-        Update(
-            action_id=action.id,
-            at=at,
-            by=u["by"],
-            person_id=people[u["by"]].id if u["by"] in people else None,
-            source="slack",
-            kind="signoff" if status == Status.SIGNED_OFF and action.status != status else "update",
-            rag_from=action.rag,
-            rag_to=rag,
-            status_from=action.status,
-            status_to=status,
-            note=u["note"],
-        )
+    status = Status(u["status"]) if u.get("status") else None
+    signs_off = status is Status.SIGNED_OFF and action.status != status
+    person = people.get(u["by"])
+    history.write(
+        session,
+        action,
+        UpdateKind.SIGNOFF if signs_off else UpdateKind.UPDATE,
+        ActionChange(rag=Rag(u["rag"]) if u.get("rag") else None, status=status),
+        note=u["note"],
+        author=Author(by=u["by"], source="slack", person_id=person.id if person else None),
+        at=at,
     )
-    action.rag, action.status = rag, status
-    action.last_update_at, action.last_note = at, u["note"]

@@ -56,12 +56,6 @@ class Rag(StrEnum):
         return (cls.RED, cls.AMBER, cls.GREEN)
 
 
-# Iterating Rag (forms, option lists, counts) gives the three-point scale every plan has; the two
-# five-point ratings are reached by name, by value and through Rag.scale(5), so a three-point
-# plan never offers them. Displays that show a five-point plan ask for Rag.scale(5).
-Rag._member_names_ = [rag.name for rag in Rag.scale(3)]
-
-
 _RAG_WORDS = {
     "red": Rag.RED,
     "r": Rag.RED,
@@ -152,6 +146,25 @@ _STATUS_WORDS: dict[str, Status] = {s.value: s for s in Status} | {
     "progress halted": Status.HALTED,
     "suspended": Status.HALTED,
 }
+
+
+class UpdateKind(StrEnum):
+    """What a row of an action's history records."""
+
+    UPDATE = "update"  # a progress update: note, and RAG or status perhaps
+    SIGNOFF = "signoff"
+    ASSIGN = "assign"  # the leads changed
+    CREATED = "created"
+    EDIT = "edit"  # title, measure, due date or workstream changed
+    NOTE = "note"  # a tracker's progress commentary, imported: rating and status unchanged
+    ESCALATION = "escalation"  # the board considered a red action
+    MAP = "map"  # the strategic priorities it serves changed
+
+    @property
+    def is_progress(self) -> bool:
+        """Progress counts for "stale" and is the action's latest note; an edit is not."""
+        return self in (UpdateKind.UPDATE, UpdateKind.SIGNOFF, UpdateKind.NOTE)
+
 
 RAG_EMOJI = {
     Rag.RED: "🔴",

@@ -6,20 +6,20 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import Rag, day_text, moment_text
-from bot.replies import ActionLine, ActionList, Span, mention
+from bot.domain import Rag, UpdateKind, day_text, moment_text
+from bot.replies import ActionLine, ActionList, Span, mention, plain
+from bot.services.history import field_changes
 from bot.store.models import Action, Person, Update
 
 
 def person_span(person: Person) -> Span:
-    return mention(person.label, person.slack_user_id)
+    return mention(person.label, person.id, person.handles)
 
 
-def user_span(user_id: str, people: dict[str, Person]) -> Span:
-    person = people.get(user_id)
-    if person is not None:
-        return person_span(person)
-    return mention(user_id, user_id if user_id[:1] in ("U", "W") else None)
+def author_span(person_id: int | None, fallback: str, people: dict[int, Person]) -> Span:
+    """Who did something: the person when known, else the name the record was made under."""
+    person = people.get(person_id) if person_id is not None else None
+    return person_span(person) if person is not None else plain(fallback)
 
 
 def rag_of(action: Action) -> Rag | None:
@@ -58,12 +58,19 @@ def action_list(
 
 
 def describe_change(update: Update) -> list[str]:
-    """What an update changed, in words: `RAG red → amber`, `status new → in progress`."""
+    """What an update changed, in words: `RAG red → amber`, `status new → in progress`, and for
+    an edit each field with its old value: `due 2027-01-31 → 2027-03-31`."""
     changes = []
     if update.rag_from != update.rag_to:
         changes.append(f"RAG {update.rag_from or 'not rated'} → {update.rag_to or 'not rated'}")
     if update.status_from != update.status_to:
         changes.append(f"status {update.status_from or 'new'} → {update.status_to}")
+    if update.kind == UpdateKind.EDIT:
+        changes += [
+            f"{c.field} {shorten(c.old or 'none', 60)} → {shorten(c.new or 'none', 60)}"
+            for c in field_changes(update)
+            if c.field not in ("rag", "status")
+        ]
     return changes
 
 

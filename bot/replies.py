@@ -16,11 +16,18 @@ from bot.domain import Rag
 
 
 class Span(BaseModel):
-    """A run of text. With `user_id` it is a mention of that person (shown by `text` elsewhere)."""
+    """A run of text. With `person_id` it is a mention of that person: each renderer mentions
+    them by their user id on its platform (`handles`, platform → user id), or shows `text`
+    where they have none."""
 
     text: str
     style: Literal["plain", "bold", "italic", "code"] = "plain"
-    user_id: str | None = None
+    person_id: int | None = None
+    handles: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def is_mention(self) -> bool:
+        return self.person_id is not None
 
 
 def plain(text: str) -> Span:
@@ -35,8 +42,8 @@ def code(text: str) -> Span:
     return Span(text=text, style="code")
 
 
-def mention(name: str, user_id: str | None) -> Span:
-    return Span(text=name, user_id=user_id)
+def mention(name: str, person_id: int | None, handles: dict[str, str] | None = None) -> Span:
+    return Span(text=name, person_id=person_id, handles=handles or {})
 
 
 def joined(spans: list[Span], separator: str = ", ") -> list[Span]:

@@ -121,7 +121,13 @@ class Runtime:
             with unit_of_work(self.sessions) as session:
                 if deadline is not None:
                     bound_waits(session, _left(deadline.at))
-                yield Ctx(session=session, caller=caller, settings=self.settings, now=self.clock())
+                yield Ctx(
+                    session=session,
+                    caller=caller,
+                    settings=self.settings,
+                    now=self.clock(),
+                    clock=self.clock,
+                )
                 if deadline is not None and time.monotonic() > deadline.at - COMMIT_MARGIN:
                     log.warning("rolled back work for %s: its deadline passed", caller.user_id)
                     raise TooLate()

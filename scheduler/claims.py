@@ -1,5 +1,5 @@
 """The deliveries table as a set of claims: every change is one short transaction that either
-wins or finds someone else got there first. Nothing here talks to Slack.
+wins or finds someone else got there first. Nothing here talks to a chat platform.
 
 A first claim is an INSERT under the occurrence's unique key; a later one (a retry, a take-over
 of an expired lease) is an UPDATE that names the state and attempt count it saw, so of several
@@ -124,6 +124,7 @@ def _row(
         key=occurrence.key,
         kind=occurrence.kind,
         target=occurrence.target,
+        address=occurrence.address,
         due_at=occurrence.due_at,
         claimed_at=at,
         claimed_by=by,

@@ -14,11 +14,10 @@ from datetime import UTC, datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_sdk import WebClient
 
 from bot.runtime import Runtime
+from bot.senders import Senders
 from scheduler.deliveries import tick
-from scheduler.send import SlackSender
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ JOB_ID = "wsoa-tick"
 
 
 def start_clock(
-    runtime: Runtime, client: WebClient, *, interval_seconds: float = TICK_SECONDS
+    runtime: Runtime, senders: Senders, *, interval_seconds: float = TICK_SECONDS
 ) -> BackgroundScheduler:
     """Start ticking: once straight away (to catch up on what fell due while nothing ran), then
     every `interval_seconds`. Call `.shutdown()` on the result when the bot stops; it waits for
@@ -37,11 +36,10 @@ def start_clock(
     alive by it; a tick cut off mid-send is then picked up safely by the next process (see the
     lease in scheduler/deliveries.py).
     """
-    sender = SlackSender(client)
 
     def run_tick() -> None:
         try:
-            report = tick(runtime, sender, runtime.clock())
+            report = tick(runtime, senders, runtime.clock())
         except Exception:
             # Logged, and tried again on the next tick: the database still says what is due.
             log.exception("scheduled tick failed")

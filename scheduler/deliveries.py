@@ -22,7 +22,7 @@ subscriptions what is due at `at` (scheduler/occurrences.py), then for each occu
    and first looks in the conversation for a message carrying the key (`conversations.history`
    with `include_all_metadata`). Found: the row is recorded `sent` with that message's ts.
    Not found: it is posted. Could not look: it stays `sending` and is looked at again after
-   another lease; it is never posted blind. So a crash between Slack accepting a post and the
+   another lease; it is never posted blind. So a crash between the platform accepting a post and the
    row saying so does not post it twice. The lease is far longer than a post can take, even
    with the client's 429 and 5xx retries.
 5. **Catch-up.** What fell due while nothing was running is sent on the next tick if it is
@@ -37,17 +37,17 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.addresses import Address
 from bot.config import Settings
 from bot.presenters import when
-from bot.render.blockkit import message
 from bot.runtime import Runtime
-from bot.slack.client import make_client
+from bot.senders import DeliveryFailed, OutcomeUnknown, Sender
 from bot.store.db import unit_of_work
 from bot.store.models import ABANDONED, ADMIN_NOTICE, FAILED, SENT, SKIPPED, Delivery
 from scheduler import claims
@@ -60,7 +60,6 @@ from scheduler.occurrences import (
     deadline_of,
     scheduled_occurrences,
 )
-from scheduler.send import DeliveryFailed, OutcomeUnknown, Sender, SlackSender
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +139,13 @@ class TickReport:
         return "\n".join(lines)
 
 
-def tick(runtime: Runtime, sender: Sender, at: datetime) -> TickReport:
-    """Deliver, once, everything due at `at` that has not been delivered."""
+def tick(runtime: Runtime, senders: Sender | Mapping[str, Sender], at: datetime) -> TickReport:
+    """Deliver, once, everything due at `at` that has not been delivered: each through the
+    sender for its address's platform (one sender, or senders by platform)."""
     if at.tzinfo is None:
         raise ValueError("tick needs an aware instant: a naive time has no place on the clock")
-    run = _Tick(runtime, sender, at)
+    by_platform = dict(senders) if isinstance(senders, Mapping) else {senders.platform: senders}
+    run = _Tick(runtime, by_platform, at)
     with unit_of_work(runtime.sessions) as session:
         scheduled = scheduled_occurrences(session, runtime.settings, at)
     run.deliver(scheduled, kinds=SCHEDULED)
@@ -157,26 +158,16 @@ def tick(runtime: Runtime, sender: Sender, at: datetime) -> TickReport:
     return run.report
 
 
-def run_tick(settings: Settings, at: datetime | None = None) -> TickReport:
-    """`wsoa tick`: one tick against the configured database and Slack workspace."""
-    runtime = Runtime.start(settings)
-    try:
-        sender = SlackSender(make_client(settings))
-        return tick(runtime, sender, at or runtime.clock())
-    finally:
-        runtime.close()
-
-
 def ticker_id() -> str:
     """Who holds a claim: readable in the table, unique per tick."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class _Tick:
-    def __init__(self, runtime: Runtime, sender: Sender, at: datetime) -> None:
+    def __init__(self, runtime: Runtime, senders: dict[str, Sender], at: datetime) -> None:
         self.runtime = runtime
         self.sessions = runtime.sessions
-        self.sender = sender
+        self.senders = senders
         self.at = at
         self.by = ticker_id()
         self.report = TickReport(at=at, settings=runtime.settings)
@@ -209,8 +200,9 @@ class _Tick:
     # --- an occurrence with no row yet
 
     def _first(self, occurrence: Occurrence) -> None:
-        if occurrence.unreachable or self.at >= occurrence.deadline:
-            reason = occurrence.unreachable or (
+        unreachable = self._unreachable(occurrence)
+        if unreachable or self.at >= occurrence.deadline:
+            reason = unreachable or (
                 f"missed: due {when(occurrence.due_at, self.runtime.settings.tz)}, "
                 "and nothing ran before its time was up"
             )
@@ -221,7 +213,7 @@ class _Tick:
         if claim is None:
             self.report.elsewhere += 1
             return
-        self._send(claim, occurrence, self._channel(claim, occurrence))
+        self._send(claim, occurrence)
 
     # --- a row already recorded but not finished
 
@@ -250,7 +242,7 @@ class _Tick:
         if claim is None:
             self.report.elsewhere += 1
             return
-        self._send(claim, occurrence, self._channel(claim, occurrence))
+        self._send(claim, occurrence)
 
     def _take_over(self, row: Delivery, occurrence: Occurrence | None) -> None:
         """An interrupted send: find out whether it was posted before doing anything else."""
@@ -258,9 +250,12 @@ class _Tick:
         if claim is None:
             self.report.elsewhere += 1
             return
+        address = row.address or (occurrence.address if occurrence else None)
+        sender = self._sender(address)
         try:
-            channel = self.sender.channel_for(row.target)
-            ts = self.sender.find_posted(channel, row.key, row.claimed_at)
+            if address is None or sender is None:
+                raise DeliveryFailed(f"no way to reach {row.target} to look for the post")
+            ts = sender.find_sent(address, row.key, row.claimed_at)
         except DeliveryFailed as error:
             self._unconfirmed(claim, row, str(error))
             return
@@ -277,7 +272,7 @@ class _Tick:
             self.report.add(state, row.key, row.target, reason)
             return
         assert occurrence is not None
-        self._send(claim, occurrence, channel)
+        self._send(claim, occurrence)
 
     def _unconfirmed(self, claim: Claim, row: Delivery, error: str) -> None:
         """The conversation could not be read: never post blind. Look again after a lease."""
@@ -296,31 +291,39 @@ class _Tick:
             return ABANDONED, f"its time ran out; last error: {row.last_error}"
         if occurrence is None:
             return SKIPPED, "no longer due (meeting moved or removed, or digest turned off)"
+        unreachable = self._unreachable(occurrence)
+        if unreachable:
+            return SKIPPED, unreachable
+        return None
+
+    def _sender(self, address: Address | None) -> Sender | None:
+        return self.senders.get(address.platform) if address is not None else None
+
+    def _unreachable(self, occurrence: Occurrence) -> str | None:
+        """Why an occurrence can never be sent by this ticker, if it cannot."""
         if occurrence.unreachable:
-            return SKIPPED, occurrence.unreachable
+            return occurrence.unreachable
+        if occurrence.address is None:
+            return f"“{occurrence.target}” has no address to deliver to"
+        if self._sender(occurrence.address) is None:
+            where = occurrence.address.platform
+            return f"“{occurrence.target}” is on {where}, which this bot does not post to"
         return None
 
     # --- sending
 
-    def _channel(self, claim: Claim, occurrence: Occurrence) -> str | None:
-        try:
-            return self.sender.channel_for(occurrence.target)
-        except DeliveryFailed as error:
-            self._failed(claim, occurrence, str(error))
-            return None
-
-    def _send(self, claim: Claim, occurrence: Occurrence, channel: str | None) -> None:
-        if channel is None:
-            return
+    def _send(self, claim: Claim, occurrence: Occurrence) -> None:
+        sender = self._sender(occurrence.address)
+        assert sender is not None and occurrence.address is not None  # see _unreachable
         try:
             with unit_of_work(self.sessions) as session:
-                reply = compose(session, self.runtime.settings, occurrence, self.at)
+                reply = compose(session, self.runtime.settings, occurrence, self.at, sender.prefix)
             if reply is None:
                 reason = "nothing to send any more"
                 claims.finish(self.sessions, claim, self.at, state=SKIPPED, last_error=reason)
                 self.report.add(SKIPPED, occurrence.key, occurrence.target, reason)
                 return
-            ts = self.sender.post(channel, message(reply), occurrence.key)
+            ts = sender.send(reply, occurrence.address, occurrence.key)
         except DeliveryFailed as error:
             self._failed(claim, occurrence, str(error))
         except OutcomeUnknown as error:
@@ -328,8 +331,8 @@ class _Tick:
             claims.finish(self.sessions, claim, self.at, last_error=str(error))
             self.report.add("waiting", occurrence.key, occurrence.target, str(error))
         except Exception as error:
-            # A fault of ours (building the digest): recorded and retried like a Slack failure,
-            # so it ends with the admins told rather than in a log nobody reads.
+            # A fault of ours (building the digest): recorded and retried like a platform
+            # failure, so it ends with the admins told rather than in a log nobody reads.
             log.exception("building or posting %s failed", occurrence.key)
             self._failed(claim, occurrence, f"{type(error).__name__}: {error}")
         else:

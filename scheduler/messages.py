@@ -30,7 +30,7 @@ KIND_WORDS = {
 
 
 def compose(
-    session: Session, settings: Settings, occurrence: Occurrence, at: datetime
+    session: Session, settings: Settings, occurrence: Occurrence, at: datetime, prefix: str = ""
 ) -> Reply | None:
     """The message, or None when there is no longer anything to say (the meeting went away,
     the lead has updated their actions)."""
@@ -39,21 +39,38 @@ def compose(
         if board is None:
             return None
         return build_digest(
-            session, settings, at, DigestFor(channel_id=occurrence.target, board=board)
+            session,
+            settings,
+            at,
+            DigestFor(
+                channel_id=occurrence.target, plan_id=board.plan_id, board=board, prefix=prefix
+            ),
         )
     if occurrence.kind == WEEKLY:
+        if occurrence.plan_id is None:
+            return None
         return build_digest(
-            session, settings, at, DigestFor(channel_id=occurrence.target, weekly=True)
+            session,
+            settings,
+            at,
+            DigestFor(
+                channel_id=occurrence.target,
+                plan_id=occurrence.plan_id,
+                weekly=True,
+                prefix=prefix,
+            ),
         )
     if occurrence.kind == REMINDER:
         board = _current_board(session, occurrence)
         lead = session.get(Person, occurrence.person_id) if occurrence.person_id else None
         if board is None or lead is None or occurrence.stale_before is None:
             return None
-        return build_lead_reminder(session, settings, at, lead, board, occurrence.stale_before)
+        return build_lead_reminder(
+            session, settings, at, lead, board, occurrence.stale_before, prefix
+        )
     if occurrence.kind == ADMIN_NOTICE:
         given_up = session.get(Delivery, occurrence.delivery_id) if occurrence.delivery_id else None
-        return None if given_up is None else abandoned_notice(settings, given_up)
+        return None if given_up is None else abandoned_notice(settings, given_up, prefix)
     raise ValueError(f"no message for a delivery of kind {occurrence.kind!r}")
 
 
@@ -67,7 +84,7 @@ def _current_board(session: Session, occurrence: Occurrence) -> BoardMeeting | N
     return board
 
 
-def abandoned_notice(settings: Settings, given_up: Delivery) -> Reply:
+def abandoned_notice(settings: Settings, given_up: Delivery, prefix: str = "") -> Reply:
     what = KIND_WORDS.get(given_up.kind, given_up.kind)
     tz = settings.tz
     attempts = "attempt" if given_up.attempts == 1 else "attempts"
@@ -82,8 +99,8 @@ def abandoned_notice(settings: Settings, given_up: Delivery) -> Reply:
             plain(f"Last error: {given_up.last_error or 'none recorded'}."),
         )
         .para(
-            plain("Check that the bot is in the channel and Slack is reachable; "),
-            code("/wsoa digest now"),
+            plain("Check that the bot is in the channel and the platform is reachable; "),
+            code(f"{prefix}digest now"),
             plain(" in the channel sends a digest by hand. Delivery key: "),
             code(given_up.key),
         )

@@ -9,7 +9,6 @@ became of it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.addresses import Address, console_address
 from bot.config import Settings
-from bot.services import boards
+from bot.services import boards, people
+from bot.services.context import CONSOLE_CHANNEL
+from bot.services.people import CONSOLE, Who, personal_address
 from bot.store import queries
 from bot.store.models import (
     ABANDONED,
@@ -42,16 +44,12 @@ LOOK_BACK = timedelta(days=7)
 # How far ahead a meeting can be and still have something due (its digest, at the earliest).
 LOOK_AHEAD = timedelta(hours=max(boards.MAX_DIGEST_HOURS, boards.REMINDER_DAYS_BEFORE * 24))
 
-# Slack conversation and user ids. Meetings and subscriptions set up at the console have the
-# channel "console", which Slack cannot deliver to.
-_SLACK_ID = re.compile(r"^[CGDUW][A-Z0-9_]{2,}$")
-
 
 @dataclass(frozen=True)
 class Occurrence:
     key: str
     kind: str
-    # a channel id, or a user id for a direct message
+    # the conversation, as reports name it (a channel id, a person's user id)
     target: str
     due_at: datetime
     # never sent at or after this instant (a pre-board digest: once the meeting has started)
@@ -62,8 +60,12 @@ class Occurrence:
     stale_before: datetime | None = None
     # an admin notice's abandoned delivery
     delivery_id: int | None = None
-    # why it can never be sent, when it cannot (a lead with no Slack id)
+    # why it can never be sent, when it cannot (a lead with no chat account)
     unreachable: str | None = None
+    # where it goes; the sender is chosen by its platform
+    address: Address | None = None
+    # the plan it speaks of (a weekly digest's subscription's; a board's is its board's)
+    plan_id: int | None = None
 
 
 def scheduled_occurrences(session: Session, settings: Settings, at: datetime) -> list[Occurrence]:
@@ -99,7 +101,8 @@ def board_digest(meeting: BoardMeeting) -> Occurrence:
         due_at=boards.digest_due_at(meeting),
         deadline=meeting.starts_at,
         board_id=meeting.id,
-        unreachable=_unreachable_channel(meeting.channel_id),
+        address=_address(meeting.address, meeting.channel_id),
+        plan_id=meeting.plan_id,
     )
 
 
@@ -110,18 +113,20 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
     stale_before = due - timedelta(days=settings.stale_days)
     found = []
     for person in queries.stale_leads(session, meeting.plan_id, stale_before):
-        user_id = person.slack_user_id
+        address = personal_address(person)
+        user_id = address.conversation if address else None
         found.append(
             Occurrence(
                 key=boards.reminder_key(meeting, user_id or f"person-{person.id}"),
                 kind=REMINDER,
                 target=user_id or f"person-{person.id}",
+                address=address,
                 due_at=due,
                 deadline=meeting.starts_at,
                 board_id=meeting.id,
                 person_id=person.id,
                 stale_before=stale_before,
-                unreachable=None if user_id else f"{person.label} has no Slack user id",
+                unreachable=None if user_id else f"{person.label} has no chat account linked",
             )
         )
     return found
@@ -143,7 +148,8 @@ def weekly_digests(
                 target=subscription.channel_id,
                 due_at=due,
                 deadline=due + WEEKLY_GRACE,
-                unreachable=_unreachable_channel(subscription.channel_id),
+                address=_address(subscription.address, subscription.channel_id),
+                plan_id=subscription.plan_id,
             )
         )
     return found
@@ -167,6 +173,7 @@ def admin_notices(session: Session, settings: Settings, at: datetime) -> list[Oc
         )
         .order_by(Delivery.claimed_at, Delivery.id)
     ).all()
+    addresses = {admin: _admin_address(session, admin) for admin in settings.admins}
     return [
         Occurrence(
             key=f"notice:{row.id}:{admin}",
@@ -175,10 +182,31 @@ def admin_notices(session: Session, settings: Settings, at: datetime) -> list[Oc
             due_at=row.claimed_at,
             deadline=row.claimed_at + NOTICE_GRACE,
             delivery_id=row.id,
+            address=addresses[admin],
+            unreachable=None if addresses[admin] else f"{admin} has no chat account linked",
         )
         for row in abandoned
         for admin in sorted(settings.admins)
     ]
+
+
+def _admin_address(session: Session, admin: str) -> Address | None:
+    """An admin's personal chat: WSOA_ADMINS names them by a user id or an e-mail."""
+    person = people.find(session, Who(platform=CONSOLE, external_id=admin))
+    if person is not None:
+        return personal_address(person)
+    handle = people.handle_of(admin)
+    if handle is None:
+        return None
+    platform, user_id = handle
+    return Address.model_validate({"platform": platform, "conversation": user_id})
+
+
+def _address(stored: Address | None, conversation: str) -> Address | None:
+    """A row's address (migration 0003 gave every older row one)."""
+    if stored is None and conversation == CONSOLE_CHANNEL:
+        return console_address(conversation)
+    return stored
 
 
 def deadline_of(row: Delivery) -> datetime:
@@ -188,9 +216,3 @@ def deadline_of(row: Delivery) -> datetime:
     if row.kind == ADMIN_NOTICE:
         return row.due_at + NOTICE_GRACE
     return boards.meeting_start_in_key(row.key) or row.due_at
-
-
-def _unreachable_channel(channel_id: str) -> str | None:
-    if _SLACK_ID.match(channel_id):
-        return None
-    return f"“{channel_id}” is not a Slack channel (set up at the console?)"

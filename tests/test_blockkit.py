@@ -23,6 +23,7 @@ from bot.replies import (
     Heading,
     Paragraph,
     Reply,
+    Span,
     Table,
     UpdateForm,
     bold,
@@ -38,6 +39,11 @@ EVIL = [
     "<https://evil.example|click>",
 ]
 EVIL_TEXT = "Ping " + " and ".join(EVIL) + " & co"
+
+
+def slack_mention(name: str, user_id: str | None) -> Span:
+    """A mention of someone whose Slack user id is `user_id` (None: no Slack account)."""
+    return mention(name, 1 if user_id else None, {"slack": user_id} if user_id else {})
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -134,7 +140,7 @@ def line(i: int, **changes: Any) -> ActionLine:
         "rag": Rag.AMBER,
         "status": "in progress",
         "due": date(2027, 3, 31),
-        "leads": [mention("Ann", "U1")],
+        "leads": [slack_mention("Ann", "U1")],
     }
     return ActionLine(**(fields | changes))
 
@@ -160,7 +166,7 @@ def test_user_text_is_escaped_everywhere_it_is_shown() -> None:
                     title=EVIL_TEXT,
                     note=EVIL_TEXT,
                     status=EVIL_TEXT,
-                    leads=[mention(EVIL_TEXT, None), mention(EVIL_TEXT, "<!channel>")],
+                    leads=[slack_mention(EVIL_TEXT, None), slack_mention(EVIL_TEXT, "<!channel>")],
                 )
             ],
             more=3,
@@ -199,14 +205,14 @@ def test_the_update_form_escapes_the_title() -> None:
 
 @pytest.mark.parametrize("user_id", ["U123", "W0ABC9", "U0123456789"])
 def test_a_mention_with_a_real_user_id_pings(user_id: str) -> None:
-    assert bk.spans_to_mrkdwn([mention("Ann", user_id)]) == f"<@{user_id}>"
+    assert bk.spans_to_mrkdwn([slack_mention("Ann", user_id)]) == f"<@{user_id}>"
 
 
 @pytest.mark.parametrize(
     "user_id", ["", "u123", "C123", "U123>", "<!channel>", "U12 3", "U123|x", "!here", "@U1"]
 )
 def test_a_mention_with_a_bad_user_id_is_just_the_name(user_id: str) -> None:
-    out = bk.spans_to_mrkdwn([mention("Ann <!here>", user_id)])
+    out = bk.spans_to_mrkdwn([slack_mention("Ann <!here>", user_id)])
     assert out == "Ann &lt;!here&gt;"
     assert "<@" not in out
 
@@ -238,7 +244,7 @@ def test_an_action_line_reads_as_one_line() -> None:
         0,
         ref="11F",
         rag=Rag.RED,
-        leads=[mention("Ann", "U1"), mention("Bob", "U2")],
+        leads=[slack_mention("Ann", "U1"), slack_mention("Bob", "U2")],
     )
     blocks = bk.message(Reply().add(ActionList(items=[item])))["blocks"]
     assert section_texts(blocks) == [
@@ -275,7 +281,7 @@ def test_a_long_title_is_cut_between_words() -> None:
 
 
 def test_many_leads_are_counted_not_listed() -> None:
-    leads = [mention(f"Lead {i}", f"U{i}") for i in range(12)]
+    leads = [slack_mention(f"Lead {i}", f"U{i}") for i in range(12)]
     text = section_texts(
         bk.message(Reply().add(ActionList(items=[line(1, leads=leads)])))["blocks"]
     )

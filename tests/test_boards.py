@@ -4,19 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
+from bot.addresses import Address
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.services import boards
 from bot.slack.client import make_client
+from bot.slack.sender import SlackSender
 from bot.store.db import unit_of_work
 from bot.store.models import BoardMeeting, Subscription
 from scheduler.deliveries import tick
-from scheduler.send import SlackSender
 from tests.conftest import LEAD_11F, NOW, Clock, Console
 from tests.slack_standin import SlackStandIn
 
@@ -88,7 +89,11 @@ def test_board_list_reports_each_digests_delivery(
     demo: Runtime, clock: Clock, console: Console, sender: SlackSender, standin: SlackStandIn
 ) -> None:
     with unit_of_work(demo.sessions) as session:
-        session.execute(update(BoardMeeting).values(channel_id="C0BOARD"))
+        session.execute(
+            update(BoardMeeting).values(
+                channel_id="C0BOARD", address=Address(platform="slack", conversation="C0BOARD")
+            )
+        )
         session.execute(update(BoardMeeting).where(BoardMeeting.id == 3).values(removed_at=NOW))
     assert "not yet due" in console("board list")
 
@@ -109,7 +114,7 @@ def test_board_list_reports_each_digests_delivery(
 
 def test_weekly_due_times_follow_the_partnerships_clock() -> None:
     subscription = Subscription(
-        weekday=0, time="09:00", changed_at=datetime(2026, 1, 1, tzinfo=UTC)
+        weekday=0, time=time(9, 0), changed_at=datetime(2026, 1, 1, tzinfo=UTC)
     )
     tz = Settings().tz
 

@@ -9,14 +9,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from bot.addresses import Address
 from bot.config import Settings
 from bot.domain import ref_sort_key
 from bot.render.blockkit import message
 from bot.render.text import render_text
 from bot.runtime import Runtime
 from bot.services.digests import DigestFor, build_digest
+from bot.services.people import Who, add_identity
 from bot.services.plans import current_plan, get_or_create_workstream
 from bot.slack.client import make_client
+from bot.slack.sender import SlackSender
 from bot.store.db import unit_of_work
 from bot.store.models import (
     Action,
@@ -28,7 +31,6 @@ from bot.store.models import (
     action_leads,
 )
 from scheduler.deliveries import tick
-from scheduler.send import SlackSender
 from tests.conftest import ADMIN, NOW
 from tests.slack_standin import SlackStandIn
 
@@ -44,16 +46,18 @@ def load_plan(runtime: Runtime, actions: int, workstreams: int = 12) -> None:
         plan = current_plan(session, NOW)
         for n in range(1, workstreams + 1):
             get_or_create_workstream(session, plan, f"Area of weakness {n}: " + WORDS[:60])
-        session.add_all(
-            Person(name=f"Dr Alexandra Montgomery-Fairweather {n}", slack_user_id=f"U{n:07d}")
-            for n in range(40)
-        )
+        for n in range(40):
+            person = Person(name=f"Dr Alexandra Montgomery-Fairweather {n}")
+            session.add(person)
+            session.flush()
+            add_identity(session, person, Who(platform="slack", external_id=f"U{n:07d}"))
         session.add(
             BoardMeeting(
                 plan_id=plan.id,
                 name="SEND Improvement Board",
                 starts_at=NOW + timedelta(days=1),
                 channel_id=CHANNEL,
+                address=Address(platform="slack", conversation=CHANNEL),
                 created_by=ADMIN,
                 created_at=NOW,
             )
@@ -65,7 +69,7 @@ def add_actions(runtime: Runtime, count: int, start: int = 0) -> None:
     with unit_of_work(runtime.sessions) as session:
         plan = current_plan(session, NOW)
         streams = list(session.scalars(select(Workstream).order_by(Workstream.position)))
-        people = list(session.scalars(select(Person).order_by(Person.id)))
+        people = list(session.scalars(select(Person).order_by(Person.id)).unique())
         rows = []
         for n in range(start, start + count):
             ref = f"{n // 10 + 1}{chr(65 + n % 10)}.{n % 7 + 1}"
@@ -104,6 +108,7 @@ def add_actions(runtime: Runtime, count: int, start: int = 0) -> None:
             insert(Update),
             [
                 {
+                    "plan_id": plan.id,
                     "action_id": action_id,
                     "at": NOW - timedelta(hours=i % 150),
                     "by": ADMIN,
@@ -136,7 +141,10 @@ def build(runtime: Runtime) -> tuple[dict[str, object], str]:
     with unit_of_work(runtime.sessions) as session:
         board = session.scalars(select(BoardMeeting)).one()
         reply = build_digest(
-            session, runtime.settings, NOW, DigestFor(channel_id=CHANNEL, board=board)
+            session,
+            runtime.settings,
+            NOW,
+            DigestFor(channel_id=CHANNEL, plan_id=board.plan_id, board=board, prefix="/wsoa "),
         )
         return message(reply), render_text(reply)
 

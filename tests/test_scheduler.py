@@ -10,22 +10,26 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
+from bot.addresses import Address, console_address
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.senders import senders_of
+from bot.serve import run_tick
 from bot.services import boards
 from bot.services.plans import current_plan
 from bot.slack.client import make_client
+from bot.slack.sender import SlackSender
 from bot.store.db import unit_of_work
 from bot.store.models import Action, BoardMeeting, Delivery, Person, Subscription
 from scheduler.clock import start_clock
-from scheduler.deliveries import LEASE, MAX_ATTEMPTS, run_tick, tick
-from scheduler.send import SlackSender
+from scheduler.deliveries import LEASE, MAX_ATTEMPTS, tick
 from tests.conftest import ADMIN, NOW
 from tests.slack_standin import Call, SlackStandIn
 
@@ -56,6 +60,10 @@ def sender(slack_settings: Settings) -> SlackSender:
     return SlackSender(make_client(slack_settings))
 
 
+def slack_channel(channel: str) -> Address:
+    return Address(platform="slack", conversation=channel)
+
+
 def add_board(
     runtime: Runtime, starts_at: datetime, *, channel: str = CHANNEL, hours: int = 48
 ) -> BoardMeeting:
@@ -65,6 +73,7 @@ def add_board(
             name="SEND Improvement Board",
             starts_at=starts_at,
             channel_id=channel,
+            address=console_address() if channel == "console" else slack_channel(channel),
             digest_hours_before=hours,
             created_by=ADMIN,
             created_at=NOW - timedelta(days=30),
@@ -86,8 +95,9 @@ def subscribe(
             Subscription(
                 plan_id=current_plan(session, NOW).id,
                 channel_id=channel,
+                address=console_address() if channel == "console" else slack_channel(channel),
                 weekday=weekday,
-                time=at,
+                time=wall_time.fromisoformat(at),
                 created_by=ADMIN,
                 changed_at=since,
             )
@@ -191,7 +201,7 @@ def test_reminders_go_five_days_before_to_each_stale_lead(
     # The unlinked lead is skipped, counted once, and never retried.
     [skipped] = [key for key in report.skipped if key.startswith("reminder:")]
     assert skipped.endswith(f"person-{unlinked.id}")
-    assert "no Slack user id" in str(report)
+    assert "no chat account linked" in str(report)
     later = tick(demo, sender, due + timedelta(hours=1))
     assert later.sent == [] and later.skipped == []
 
@@ -246,7 +256,7 @@ def test_meetings_and_subscriptions_made_at_the_console_are_skipped_not_retried(
     report = tick(runtime, sender, NOW)
 
     assert report.skipped == [boards.board_digest_key(board)]
-    assert "not a Slack channel" in str(report)
+    assert "is on console, which this bot does not post to" in str(report)
     assert posted(standin) == []
     assert tick(runtime, sender, NOW + timedelta(minutes=1)).skipped == []
 
@@ -540,7 +550,9 @@ def test_the_in_process_clock_delivers_once(
     runtime: Runtime, slack_settings: Settings, standin: SlackStandIn
 ) -> None:
     board = add_board(runtime, NOW + timedelta(days=1))  # due: the runtime's clock says NOW
-    scheduler = start_clock(runtime, make_client(slack_settings), interval_seconds=0.1)
+    scheduler = start_clock(
+        runtime, senders_of(SlackSender(make_client(slack_settings))), interval_seconds=0.1
+    )
     try:
         standin.wait_for("chat.postMessage", timeout=10)
         time.sleep(0.5)  # several more ticks

@@ -4,20 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from bot.addresses import Address
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.services.plans import current_plan
 from bot.slack.client import make_client
+from bot.slack.sender import SlackSender
 from bot.store.db import unit_of_work
 from bot.store.models import Delivery, Subscription
 from scheduler.deliveries import tick
-from scheduler.send import SlackSender
 from tests.conftest import ADMIN
 from tests.slack_standin import SlackStandIn
 
@@ -42,8 +43,9 @@ def subscribe(runtime: Runtime, channel: str, weekday: int, at: str, since: date
             Subscription(
                 plan_id=current_plan(session, datetime(2026, 1, 1, tzinfo=UTC)).id,
                 channel_id=channel,
+                address=Address(platform="slack", conversation=channel),
                 weekday=weekday,
-                time=at,
+                time=time.fromisoformat(at),
                 created_by=ADMIN,
                 changed_at=since,
             )

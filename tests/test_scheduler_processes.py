@@ -8,12 +8,13 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
+from bot.addresses import Address
 from bot.runtime import Runtime
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
@@ -36,7 +37,11 @@ def test_concurrent_tick_processes_deliver_each_occurrence_once(
 ) -> None:
     with unit_of_work(demo.sessions) as session:
         # The demo's meetings, in a Slack channel; the first one's digest is due now.
-        session.execute(update(BoardMeeting).values(channel_id="C0BOARD"))
+        session.execute(
+            update(BoardMeeting).values(
+                channel_id="C0BOARD", address=Address(platform="slack", conversation="C0BOARD")
+            )
+        )
         first = session.scalars(select(BoardMeeting).order_by(BoardMeeting.starts_at)).first()
         assert first is not None
         first.digest_hours_before = 96
@@ -44,8 +49,9 @@ def test_concurrent_tick_processes_deliver_each_occurrence_once(
             Subscription(
                 plan_id=current_plan(session, NOW).id,
                 channel_id="C0WEEKLY",
+                address=Address(platform="slack", conversation="C0WEEKLY"),
                 weekday=0,
-                time="09:00",
+                time=time(9, 0),
                 created_by=ADMIN,
                 changed_at=NOW - timedelta(days=30),
             )

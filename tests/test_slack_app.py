@@ -210,7 +210,7 @@ def test_history_signoff_and_assign(demo: Runtime, slack: SlackHarness) -> None:
     # With "Escape channels, users, and links" on, Slack sends a mention like this.
     assigned = slack.reply("assign 11F <@U0DEMO07|fiona.kerr>", ADMIN)
     assert "Fiona Kerr" in json.dumps(assigned)
-    assert [p.slack_user_id for p in action_11f(demo).leads] == ["U0DEMO07"]
+    assert [p.handle_on("slack") for p in action_11f(demo).leads] == ["U0DEMO07"]
 
 
 def test_followups_through_slack(demo: Runtime, slack: SlackHarness) -> None:

@@ -52,16 +52,16 @@ def add_action(runtime: Runtime, ref: str, *leads: str) -> None:
 def people(runtime: Runtime) -> dict[str, tuple[str | None, str]]:
     with runtime.sessions() as session:
         return {
-            p.email or p.slack_user_id or "": (p.slack_user_id, p.name)
-            for p in session.scalars(select(Person))
-            if p.slack_user_id != ADMIN
+            p.email or p.handle_on("slack") or "": (p.handle_on("slack"), p.name)
+            for p in session.scalars(select(Person)).unique()
+            if p.handle_on("slack") != ADMIN
         }
 
 
 def leads_of(runtime: Runtime, ref: str) -> list[str | None]:
     with runtime.sessions() as session:
         action = session.scalars(select(Action).where(Action.ref == ref)).one()
-        return [p.slack_user_id for p in action.leads]
+        return [p.handle_on("slack") for p in action.leads]
 
 
 def test_leads_named_by_email_become_slack_users(runtime: Runtime, standin: SlackStandIn) -> None:

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bot.addresses import Address
 from bot.domain import Rag, Status
 from bot.plans.read import ParsedPlan, PlanRow
 from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
 from bot.services.imports import apply_plan
 from bot.store.db import unit_of_work
-from bot.store.models import Action, BoardMeeting, FollowUp, Person, Update
+from bot.store.models import Action, BoardMeeting, FollowUp, Identity, Person, Update
 from tests.conftest import ADMIN, NOW, READER
 from tests.slack_fixtures import (
     SlackHarness,
@@ -76,9 +77,14 @@ def big_plan(runtime: Runtime) -> Runtime:
         note = "Progress <!channel> " + words(400)
         session.execute(update(Action).values(last_note=note[:2900], last_update_at=NOW))
         busy = session.scalars(select(Action).where(Action.ref == BUSY_REF)).one()
-        big_lead = session.scalars(select(Person).where(Person.slack_user_id == BIG_LEAD)).one()
+        big_lead = (
+            session.scalars(select(Person).join(Identity).where(Identity.external_id == BIG_LEAD))
+            .unique()
+            .one()
+        )
         session.add_all(
             Update(
+                plan_id=busy.plan_id,
                 action_id=busy.id,
                 at=NOW - timedelta(hours=300 - i),
                 by=BIG_LEAD,
@@ -112,6 +118,7 @@ def big_plan(runtime: Runtime) -> Runtime:
                 name="SEND Improvement Board " + words(25),
                 starts_at=NOW + timedelta(days=10),
                 channel_id="C_BOARD",
+                address=Address(platform="slack", conversation="C_BOARD"),
                 created_by=ADMIN,
                 created_at=NOW,
             )

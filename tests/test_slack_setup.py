@@ -13,10 +13,13 @@ import yaml
 from bot.cli import main
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.senders import senders_of
+from bot.serve import serve, start_scheduler
 from bot.slack.app import SlackSetupError, build_app
 from bot.slack.client import make_client
 from bot.slack.listeners import COMMAND
-from bot.slack.serve import EVENTS_PATH, check_settings, serve, serve_socket_mode, start_scheduler
+from bot.slack.sender import SlackSender
+from bot.slack.serve import EVENTS_PATH, check_settings, serve_socket_mode
 from tests.slack_standin import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +151,7 @@ def test_wsoa_serve_without_a_token_exits_with_a_message_not_a_traceback(
 def test_serve_starts_the_schedulers_clock(runtime: Runtime) -> None:
     with SlackStandIn() as standin:
         client = make_client(runtime.settings.model_copy(update={"slack_api_url": standin.url}))
-        clock = start_scheduler(runtime, client)
+        clock = start_scheduler(runtime, senders_of(SlackSender(client)))
         assert clock is not None
         clock.shutdown()
 

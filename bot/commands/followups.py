@@ -6,11 +6,11 @@ import re
 
 from bot.commands.registry import command
 from bot.domain import Invalid, looks_like_ref
-from bot.presenters import shorten, user_span, when
+from bot.presenters import author_span, shorten, when
 from bot.replies import Reply, bold, plain
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
-from bot.services.people import people_by_slack_id
+from bot.services.people import people_by_id
 from bot.services.plans import match_workstream, workstreams
 from bot.store.models import Answer
 
@@ -86,8 +86,8 @@ def split_target(ctx: Ctx, text: str) -> tuple[str, str]:
 
 def _listing(ctx: Ctx, which: str) -> Reply:
     title, found = followup_service.listing(ctx, which)
-    people = people_by_slack_id(
-        ctx.session, {f.raised_by for f in found} | {a.by for f in found for a in f.answers}
+    people = people_by_id(
+        ctx.session, {a.person_id for f in found for a in f.answers if a.person_id}
     )
     reply = Reply(summary=f"{title}: {len(found)}").heading(f"{title} ({len(found)})")
     if not found:
@@ -103,5 +103,9 @@ def _listing(ctx: Ctx, which: str) -> Reply:
             plain(f"\n{f.question}"),
         )
         for a in f.answers:
-            reply.para(plain(f"↳ {when(a.at, tz)} "), user_span(a.by, people), plain(f": {a.text}"))
+            reply.para(
+                plain(f"↳ {when(a.at, tz)} "),
+                author_span(a.person_id, a.by, people),
+                plain(f": {a.text}"),
+            )
     return reply

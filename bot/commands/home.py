@@ -16,7 +16,6 @@ from bot.presenters import action_line, shorten, when
 from bot.replies import ActionList, Button, Buttons, Reply, bold, code, plain
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
-from bot.services.people import find_by_slack_id
 from bot.store import queries
 from bot.store.models import Action, FollowUp, Person, action_leads
 
@@ -32,19 +31,19 @@ def home_reply(ctx: Ctx) -> Reply:
     """The caller's actions (RAG, due, last update), their open follow-ups, the next board."""
     plan = ctx.plan
     reply = Reply(summary=f"{plan.name}: your actions").heading(plan.name)
-    person = find_by_slack_id(ctx.session, ctx.caller.user_id)
+    person = ctx.known_person
     if ctx.is_admin:
         reply.para(
             bold("Across the plan: "),
             plain(_plan_totals(ctx, plan.id) + " "),
-            code("/wsoa summary"),
+            code(f"{ctx.prefix}summary"),
         )
 
     buttons: list[Button] = []
     if person is None:
         reply.para(
             plain("You do not lead any actions yet. A programme manager can add you with "),
-            code("/wsoa assign REF @you"),
+            code(f"{ctx.prefix}assign REF @you"),
             plain("."),
         )
     else:
@@ -57,7 +56,7 @@ def home_reply(ctx: Ctx) -> Reply:
                 title=f"Actions you lead ({total})",
                 items=lines,
                 more=max(total - len(lines), 0),
-                more_hint="/wsoa mine",
+                more_hint=f"{ctx.prefix}mine",
                 empty="None yet.",
             )
         )
@@ -78,7 +77,8 @@ def home_reply(ctx: Ctx) -> Reply:
             )
         if n_followups > len(followups):
             reply.para(
-                plain(f"…and {n_followups - len(followups)} more: "), code("/wsoa followup list")
+                plain(f"…and {n_followups - len(followups)} more: "),
+                code(f"{ctx.prefix}followup list"),
             )
         buttons += [
             Button(
@@ -96,7 +96,9 @@ def home_reply(ctx: Ctx) -> Reply:
     )
     if buttons:
         reply.add(Buttons(buttons=buttons))
-    reply.para(plain("Type "), code("/wsoa help"), plain(" in any channel for every command."))
+    reply.para(
+        plain("Type "), code(f"{ctx.prefix}help"), plain(" in any channel for every command.")
+    )
     return reply
 
 

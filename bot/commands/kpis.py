@@ -12,7 +12,7 @@ from bot.presenters import person_span, when
 from bot.replies import Attachment, Reply, Table, bold, code, plain
 from bot.services import kpis
 from bot.services.context import Ctx
-from bot.services.people import people_by_slack_id
+from bot.services.people import people_by_handle
 
 USAGE = [
     "kpi list",
@@ -152,7 +152,7 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
     if not rows:
         reply.para(plain("No figures yet: "), code(f"kpi record {measure.short_id} VALUE PERIOD"))
         return reply
-    people = people_by_slack_id(ctx.session, {r.by for r in rows})
+    people = people_by_handle(ctx.session, {r.by for r in rows})
     current = {f.row.id for f in standing.figures}
     reply.add(
         Table(

@@ -134,14 +134,24 @@ def _digest_state(ctx: Ctx, meeting: BoardMeeting, delivery: Delivery | None) ->
 def digest(ctx: Ctx, args: str) -> Reply:
     words = args.split()
     sub = words[0].lower() if words else "preview"
-    channel = ctx.channel
+    channel = ctx.address.conversation
     if sub == "preview":
-        reply = build_digest(ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel))
+        reply = build_digest(
+            ctx.session,
+            ctx.settings,
+            ctx.now,
+            DigestFor(channel_id=channel, plan_id=ctx.plan.id, prefix=ctx.prefix),
+        )
         reply.visibility = "private"
         return reply
     if sub == "now":
-        reply = build_digest(ctx.session, ctx.settings, ctx.now, DigestFor(channel_id=channel))
-        record_manual_digest(ctx.session, channel, ctx.now, ctx.caller.user_id)
+        reply = build_digest(
+            ctx.session,
+            ctx.settings,
+            ctx.now,
+            DigestFor(channel_id=channel, plan_id=ctx.plan.id, prefix=ctx.prefix),
+        )
+        record_manual_digest(ctx.session, ctx.address, ctx.now, ctx.caller.user_id)
         return reply
     if sub == "weekly":
         if len(words) == 2 and words[1].lower() == "off":
@@ -159,7 +169,7 @@ def digest(ctx: Ctx, args: str) -> Reply:
         return Reply(summary="Weekly digest set").para(
             bold("Weekly digest: "),
             plain(
-                f"every {board_service.DAYS[weekly.weekday].capitalize()} at {weekly.time} "
+                f"every {board_service.DAYS[weekly.weekday].capitalize()} at {weekly.time:%H:%M} "
                 f"({ctx.settings.timezone}) in this channel."
             ),
         )

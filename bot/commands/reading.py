@@ -10,11 +10,11 @@ from bot.commands.registry import COMMANDS, command
 from bot.domain import Invalid, Rag
 from bot.presenters import (
     action_list,
+    author_span,
     describe_change,
     due_text,
     person_span,
     shorten,
-    user_span,
     when,
 )
 from bot.replies import (
@@ -33,7 +33,7 @@ from bot.services import actions as action_service
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
 from bot.services.kpis import impact_section
-from bot.services.people import find_by_slack_id, people_by_slack_id, unresolved_people
+from bot.services.people import people_by_id, unresolved_people
 from bot.services.plans import require_workstream
 from bot.store import queries
 from bot.store.models import Action, FollowUp, Person, Update, Workstream
@@ -47,7 +47,8 @@ ANSWER_BUTTON = "wsoa_followup_answer"
 
 @command("help", "help", "the commands, with examples", ["help"])
 def help_(ctx: Ctx, args: str) -> Reply:
-    reply = Reply(summary="WSoA bot commands").heading("WSoA bot: what you can type after /wsoa")
+    after = f" after {ctx.prefix.strip()}" if ctx.prefix.strip() else ""
+    reply = Reply(summary="WSoA bot commands").heading(f"WSoA bot: what you can type{after}")
     for admin_only in (False, True):
         rows = [
             [line, c.summary]
@@ -72,8 +73,12 @@ def help_(ctx: Ctx, args: str) -> Reply:
             names = ", ".join(p.email or p.name for p in missing[:30])
             more = f" and {len(missing) - 30} more" if len(missing) > 30 else ""
             reply.para(
-                bold(f"Leads not yet linked to Slack ({len(missing)}): "),
-                plain(names + more + ". Use `assign REF @user` or add their Slack e-mail."),
+                bold(f"Leads not yet linked to a chat account ({len(missing)}): "),
+                plain(
+                    names
+                    + more
+                    + ". Use `assign REF @user`, or give their e-mail as the one they sign in with."
+                ),
             )
     return reply
 
@@ -140,7 +145,7 @@ def summary(ctx: Ctx, args: str) -> Reply:
         plain(_refs_text(soon, n_soon)),
     )
     n_followups = queries.count_open_followups(ctx.session, plan.id)
-    reply.para(bold("Open follow-ups: "), plain(f"{n_followups} (`/wsoa followup list`)"))
+    reply.para(bold("Open follow-ups: "), plain(f"{n_followups} (`{ctx.prefix}followup list`)"))
     board = queries.next_board(ctx.session, plan.id, ctx.now)
     reply.para(
         bold("Next board meeting: "),
@@ -180,7 +185,7 @@ def show(ctx: Ctx, args: str) -> Reply:
     if action.measure:
         reply.para(bold("Success measure: "), plain(action.measure))
     updates = action_service.history(ctx.session, action, limit=3)
-    people = people_by_slack_id(ctx.session, {u.by for u in updates})
+    people = people_by_id(ctx.session, {u.person_id for u in updates if u.person_id})
     reply.para(bold("Latest updates" if updates else "No updates yet."))
     for u in updates:
         reply.add(_update_paragraph(ctx, u, people))
@@ -221,7 +226,7 @@ def _overdue(ctx: Ctx, action: Action) -> bool:
     return action.due is not None and action.due < ctx.today and action.status not in queries.CLOSED
 
 
-def _update_paragraph(ctx: Ctx, u: Update, people: dict[str, Person]) -> Paragraph:
+def _update_paragraph(ctx: Ctx, u: Update, people: dict[int, Person]) -> Paragraph:
     changes = describe_change(u)
     kind = {
         "signoff": "signed off",
@@ -235,7 +240,7 @@ def _update_paragraph(ctx: Ctx, u: Update, people: dict[str, Person]) -> Paragra
     spans: list[Span] = [
         bold(when(u.at, ctx.settings.tz)),
         plain(" "),
-        user_span(u.by, people) if u.source != "import" else plain("import"),
+        author_span(u.person_id, u.by, people) if u.source != "import" else plain("import"),
     ]
     if changes:
         spans.append(plain(" · " + "; ".join(changes)))
@@ -279,7 +284,7 @@ def list_(ctx: Ctx, args: str) -> Reply:
             f"{title} ({total})",
             found,
             total,
-            f"/wsoa list {word}" if total > LIST_LIMIT else None,
+            f"{ctx.prefix}list {word}" if total > LIST_LIMIT else None,
             note=word in ("red", "amber", "stale"),
         )
     )
@@ -291,7 +296,7 @@ def list_(ctx: Ctx, args: str) -> Reply:
 @command("mine", "mine", "the actions you lead", ["mine"])
 def mine(ctx: Ctx, args: str) -> Reply:
     plan = ctx.plan
-    person = find_by_slack_id(ctx.session, ctx.caller.user_id)
+    person = ctx.known_person
     if person is None:
         return Reply(summary="You lead no actions").para(
             plain("You do not lead any actions yet. A programme manager can add you: "),
@@ -316,7 +321,7 @@ def mine(ctx: Ctx, args: str) -> Reply:
 def history(ctx: Ctx, args: str) -> Reply:
     action = _named_action(ctx, args, "history")
     updates = action_service.history(ctx.session, action)
-    people = people_by_slack_id(ctx.session, {u.by for u in updates})
+    people = people_by_id(ctx.session, {u.person_id for u in updates if u.person_id})
     reply = Reply(summary=f"History of {action.ref}")
     reply.heading(f"History of {action.ref} {action.title}")
     reply.para(plain(f"{len(updates)} changes, newest first."))

@@ -11,7 +11,7 @@ from bot.services.actions import Change
 from bot.services.context import Ctx
 from bot.store.models import Action, Update
 
-RAG_WORDS = {r.value: r for r in Rag}
+RAG_WORDS = {r.value: r for r in Rag.scale(3)}
 # Words a tracker uses that are not a RAG rating here: refused rather than read as the note.
 NOT_RAG = {"yellow", "orange", "blue", "grey", "gray", "purple", "black", "white"}
 UPDATE_USAGE = "update REF [red|amber|green] [STATUS] NOTE"

@@ -172,8 +172,9 @@ def _styled(text: str, style: str) -> str:
 
 
 def _span(span: Span) -> str:
-    if span.user_id is not None and _USER_ID.match(span.user_id):
-        mention = f"<@{span.user_id}>"
+    user_id = span.handles.get("slack")
+    if user_id is not None and _USER_ID.match(user_id):
+        mention = f"<@{user_id}>"
         marker = _MARKERS.get(span.style, "")
         return f"{marker}{mention}{marker}" if span.style != "code" else mention
     return _styled(span.text, span.style)
@@ -629,7 +630,10 @@ def _option(label: str, value: str) -> dict[str, Any]:
 
 
 def _rag_options() -> dict[Rag, dict[str, Any]]:
-    return {rag: _option(f"{RAG_EMOJI[rag]} {rag.value.capitalize()}", rag.value) for rag in Rag}
+    return {
+        rag: _option(f"{RAG_EMOJI[rag]} {rag.value.capitalize()}", rag.value)
+        for rag in Rag.scale(3)
+    }
 
 
 def _status_options() -> dict[Status, dict[str, Any]]:

@@ -620,7 +620,7 @@ def update_dialog(form: UpdateForm) -> Dialog:
                 kind="choice",
                 options=tuple(
                     Choice(value=rag.value, label=f"{RAG_EMOJI[rag]} {RAG_WORD[rag]}")
-                    for rag in Rag
+                    for rag in Rag.scale(3)
                 ),
                 initial=form.rag.value if form.rag else None,
             ),

@@ -41,7 +41,7 @@ def _element(element: object) -> str:
 
 
 def spans_text(spans: list[Span]) -> str:
-    return "".join(f"@{s.text}" if s.user_id else s.text for s in spans)
+    return "".join(f"@{s.text}" if s.is_mention else s.text for s in spans)
 
 
 def _action_list(actions: ActionList) -> str:

@@ -1,4 +1,5 @@
-"""Actions: finding them, and the rules for changing them. Every change is an Update row."""
+"""Actions: finding them, and the rules for changing them. Every change goes through the
+history writer (bot/services/history.py)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from bot.domain import (
     NotFound,
     Rag,
     Status,
+    UpdateKind,
     clean_note,
     nearest,
     normalise_ref,
 )
+from bot.services import history as history_writer
 from bot.services.context import Ctx
-from bot.services.people import person_for_user, resolve_leads
-from bot.store.models import Action, Update
+from bot.services.history import ActionChange, Author
+from bot.services.people import resolve_leads
+from bot.store.models import Action, Person, Update
 
 
 def find_action(session: Session, plan_id: int, text: str) -> Action:
@@ -36,12 +40,12 @@ def find_action(session: Session, plan_id: int, text: str) -> Action:
     return action
 
 
-def is_lead(action: Action, user_id: str) -> bool:
-    return any(p.slack_user_id == user_id for p in action.leads)
+def is_lead(action: Action, person: Person | None) -> bool:
+    return person is not None and any(p.id == person.id for p in action.leads)
 
 
 def can_update(ctx: Ctx, action: Action) -> bool:
-    return ctx.is_admin or is_lead(action, ctx.caller.user_id)
+    return ctx.is_admin or is_lead(action, ctx.known_person)
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def require_can_update(ctx: Ctx, action: Action) -> None:
 def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
     """A lead's (or an admin's) progress update: RAG and status optional, a note always."""
     plan = ctx.plan
-    action = find_action(ctx.session, plan.id, ref)
+    action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
     require_can_update(ctx, action)
     if change.status is Status.SIGNED_OFF:
         raise Forbidden(
@@ -71,16 +75,19 @@ def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
             f"`signoff {action.ref} NOTE`. Use status `complete` when the work is done."
         )
     note = clean_note(change.note)
-    return _apply(ctx, action, change.rag, change.status, note, kind="update")
+    return write_change(
+        ctx, action, UpdateKind.UPDATE, ActionChange(rag=change.rag, status=change.status), note
+    )
 
 
 def sign_off(ctx: Ctx, ref: str, note: str) -> Update:
     ctx.require_admin("sign off an action")
     plan = ctx.plan
-    action = find_action(ctx.session, plan.id, ref)
+    action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
     if action.status == Status.SIGNED_OFF:
         raise Invalid(f"{action.ref} is already signed off.")
-    return _apply(ctx, action, Rag.GREEN, Status.SIGNED_OFF, clean_note(note), kind="signoff")
+    change = ActionChange(rag=Rag.GREEN, status=Status.SIGNED_OFF)
+    return write_change(ctx, action, UpdateKind.SIGNOFF, change, clean_note(note))
 
 
 def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
@@ -88,42 +95,23 @@ def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
     if not leads:
         raise Invalid("Name at least one lead: `assign 11F @sam @priya`.")
     plan = ctx.plan
-    action = find_action(ctx.session, plan.id, ref)
+    action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
     people = resolve_leads(ctx.session, leads)
     before = ", ".join(p.label for p in action.leads) or "none"
-    action.leads = people
     note = f"Leads: {', '.join(p.label for p in people)} (were: {before})"
-    return _apply(ctx, action, None, None, note, kind="assign")
+    return write_change(ctx, action, UpdateKind.ASSIGN, ActionChange(leads=people), note)
 
 
-def _apply(
-    ctx: Ctx, action: Action, rag: Rag | None, status: Status | None, note: str, kind: str
+def author_of(ctx: Ctx) -> Author:
+    return Author(by=ctx.caller.user_id, source=ctx.caller.source, person_id=ctx.person.id)
+
+
+def write_change(
+    ctx: Ctx, action: Action, kind: UpdateKind, change: ActionChange, note: str
 ) -> Update:
-    """Write the update row and the action's current state in the same transaction."""
-    person = person_for_user(ctx.session, ctx.caller.user_id, ctx.caller.name)
-    update = Update(
-        action_id=action.id,
-        at=ctx.now,
-        by=ctx.caller.user_id,
-        person_id=person.id,
-        source=ctx.caller.source,
-        kind=kind,
-        rag_from=action.rag,
-        rag_to=rag.value if rag else action.rag,
-        status_from=action.status,
-        status_to=status.value if status else action.status,
-        note=note,
+    return history_writer.write(
+        ctx.session, action, kind, change, note=note, author=author_of(ctx), at=ctx.moment()
     )
-    ctx.session.add(update)
-    action.rag = update.rag_to
-    action.status = update.status_to or action.status
-    # Leads, priorities and the board's escalation are not progress: they leave the latest note
-    # and staleness as they were.
-    if kind not in ("assign", "map", "escalation"):
-        action.last_update_at = ctx.now
-        action.last_note = note
-    ctx.session.flush()
-    return update
 
 
 def history(session: Session, action: Action, limit: int | None = None) -> Sequence[Update]:

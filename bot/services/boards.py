@@ -83,7 +83,8 @@ def board_digest_key(board: BoardMeeting) -> str:
 
 
 def reminder_key(board: BoardMeeting, lead: str) -> str:
-    """One lead's reminder before one meeting (`lead` is a Slack user id, or `person-<id>`)."""
+    """One lead's reminder before one meeting (`lead` is their user id on the platform they
+    are reminded on, or `person-<id>`)."""
     return f"{REMINDER}:{board.id}:{starts_stamp(board.starts_at)}:{lead}"
 
 
@@ -118,7 +119,7 @@ def weekly_due_at(subscription: Subscription, at: datetime, tz: ZoneInfo) -> dat
     02:30 BST); a time the autumn change repeats is its first reading. Either way the ISO-week
     key makes it one digest a week.
     """
-    wall_clock = time(*parse_time(subscription.time))
+    wall_clock = subscription.time
     today = at.astimezone(tz).date()
     day = today - timedelta(days=(today.weekday() - subscription.weekday) % 7)
     due = datetime.combine(day, wall_clock, tzinfo=tz).astimezone(UTC)
@@ -139,7 +140,8 @@ def add(ctx: Ctx, day_text: str, time_text: str, name: str) -> BoardMeeting:
         plan_id=ctx.plan.id,
         name=name,
         starts_at=starts_at,
-        channel_id=ctx.channel,
+        channel_id=ctx.address.conversation,
+        address=ctx.address,
         digest_hours_before=DEFAULT_DIGEST_HOURS,
         created_by=ctx.caller.user_id,
         created_at=ctx.now,
@@ -187,7 +189,7 @@ def set_digest_hours(ctx: Ctx, text_id: str, hours_text: str) -> BoardMeeting:
 def _get(ctx: Ctx, text_id: str) -> BoardMeeting:
     digits = text_id.strip().upper().removeprefix("B-").removeprefix("#")
     board = ctx.session.get(BoardMeeting, int(digits)) if digits.isdigit() else None
-    if board is None or board.removed_at is not None:
+    if board is None or board.removed_at is not None or board.plan_id != ctx.plan.id:
         raise NotFound(f"No board meeting {text_id}. `board list` shows them with their ids.")
     return board
 
@@ -215,7 +217,7 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
     ctx.require_admin("set up weekly digests")
     weekday = parse_day(day_text)
     hour, minute = parse_time(time_text)
-    channel = ctx.channel
+    channel = ctx.address.conversation
     subscription = ctx.session.scalars(
         select(Subscription).where(Subscription.channel_id == channel)
     ).first()
@@ -223,14 +225,17 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
         subscription = Subscription(
             plan_id=ctx.plan.id,
             channel_id=channel,
+            address=ctx.address,
             created_by=ctx.caller.user_id,
             weekday=weekday,
-            time=f"{hour:02d}:{minute:02d}",
+            time=time(hour, minute),
             changed_at=ctx.now,
         )
         ctx.session.add(subscription)
+    subscription.address = ctx.address
+    subscription.plan_id = ctx.plan.id
     subscription.weekday = weekday
-    subscription.time = f"{hour:02d}:{minute:02d}"
+    subscription.time = time(hour, minute)
     subscription.active = True
     subscription.changed_at = ctx.now
     ctx.session.flush()
@@ -239,7 +244,7 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
 
 def weekly_off(ctx: Ctx) -> Subscription:
     ctx.require_admin("turn off weekly digests")
-    channel = ctx.channel
+    channel = ctx.address.conversation
     subscription = ctx.session.scalars(
         select(Subscription).where(Subscription.channel_id == channel, Subscription.active)
     ).first()

@@ -2,29 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from bot.addresses import Address, console_address
 from bot.config import Settings
 from bot.domain import Forbidden
-from bot.services.plans import current_plan
-from bot.store.models import Plan
+from bot.services import people
+from bot.services.people import Who
+from bot.services.plans import plan_for_chat, plan_named
+from bot.store.models import Person, Plan
 
 # Where the console's commands come from: board meetings and weekly digests set up there are
-# kept, but have no Slack channel to be delivered to.
+# kept, but have no chat channel to be delivered to.
 CONSOLE_CHANNEL = "console"
 
 
 @dataclass(frozen=True)
 class Caller:
+    """Who is asking, as the adapter knows them, and where from. The person behind them is
+    `Ctx.person` (found, or created on their first change, by bot/services/people.py)."""
+
+    # the platform's user id: a Slack user id, a Teams AAD object id, or at the console
+    # whatever `--user` says (a user id on any platform, or an e-mail)
     user_id: str
     channel_id: str | None = None
-    # where the request came from: slack, console, import, system
+    # where the request came from: slack, teams, console, import, system
     source: str = "console"
     name: str | None = None
+    # the platform (slack, teams, console) and its workspace or tenant
+    platform: str = "console"
+    workspace: str = ""
+    email: str | None = None
+    # Teams: the Bot Connector's user id, for personal chats
+    connector_id: str | None = None
+    # how a command is typed where the caller is: "/wsoa " in Slack, "@WSoA " in Teams,
+    # nothing at the console. Hints in replies are written with it.
+    prefix: str = ""
+    # the person, when the adapter has already found them
+    person_id: int | None = None
+    # where the request came from: replies for the channel, and what is set up there
+    # (a board's digest, a weekly digest), go to this address
+    address: Address | None = None
+    # the plan asked for by name (`--plan` at the console and the command line); chat
+    # requests reach theirs through the workspace's or channel's binding
+    plan_slug: str | None = None
+
+    @property
+    def who(self) -> Who:
+        return Who(
+            platform=self.platform,
+            external_id=self.user_id,
+            workspace=self.workspace,
+            email=self.email,
+            name=self.name,
+            connector_id=self.connector_id,
+        )
 
 
 @dataclass
@@ -32,20 +69,65 @@ class Ctx:
     session: Session
     caller: Caller
     settings: Settings
+    # when the unit of work began: what "today", "overdue" and "stale" are measured from
     now: datetime
+    # the running clock, for a change's time once its lock is held (commit order)
+    clock: Callable[[], datetime] | None = None
+
+    def moment(self) -> datetime:
+        return self.clock() if self.clock is not None else self.now
 
     @cached_property
     def plan(self) -> Plan:
-        """The partnership's plan, read once per unit of work."""
-        return current_plan(self.session, self.now)
+        """The plan this request speaks to, read once per unit of work."""
+        caller = self.caller
+        if caller.plan_slug or caller.platform == people.CONSOLE or not caller.workspace:
+            return plan_named(self.session, caller.plan_slug, self.now)
+        return plan_for_chat(
+            self.session, caller.platform, caller.workspace, caller.channel_id, self.now
+        )
 
     @property
     def channel(self) -> str:
         return self.caller.channel_id or CONSOLE_CHANNEL
 
     @property
+    def address(self) -> Address:
+        """Where the caller is: their conversation on their platform, or the console."""
+        return self.caller.address or console_address(self.channel)
+
+    @property
+    def prefix(self) -> str:
+        """How a command is typed where the caller is: `f"{ctx.prefix}update 11F"`."""
+        return self.caller.prefix
+
+    @cached_property
+    def known_person(self) -> Person | None:
+        """The person behind the caller, if they are known; creates nothing."""
+        if self.caller.person_id is not None:
+            return self.session.get(Person, self.caller.person_id)
+        return people.find(self.session, self.caller.who)
+
+    @property
+    def person(self) -> Person:
+        """The person behind the caller, created (and linked by e-mail) on first need."""
+        found = self.known_person
+        if found is None:
+            found = people.identify(self.session, self.caller.who)
+            self.__dict__["known_person"] = found
+        return found
+
+    @cached_property
     def is_admin(self) -> bool:
-        return self.caller.user_id in self.settings.admins
+        """WSOA_ADMINS names programme managers by user id (any platform) or e-mail."""
+        admins = self.settings.admins
+        if self.caller.user_id in admins:
+            return True
+        emails = {a.lower() for a in admins if "@" in a}
+        if not emails:
+            return False
+        email = self.caller.email or (self.known_person.email if self.known_person else None)
+        return email is not None and email.lower() in emails
 
     @property
     def today(self) -> date:
@@ -55,5 +137,5 @@ class Ctx:
         if not self.is_admin:
             raise Forbidden(
                 f"Only programme managers (admins) can {doing}. Ask one of them, "
-                "or ask for your Slack ID to be added to WSOA_ADMINS."
+                "or ask for your user id or e-mail to be added to WSOA_ADMINS."
             )

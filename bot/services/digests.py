@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from bot.addresses import Address
 from bot.config import Settings
 from bot.domain import Rag, day_text
 from bot.presenters import action_list, shorten, when
@@ -29,7 +30,6 @@ from bot.replies import (
 )
 from bot.services.followups import about, label
 from bot.services.kpis import impact_section
-from bot.services.plans import current_plan
 from bot.store import queries
 from bot.store.models import (
     BOARD_DIGEST,
@@ -40,6 +40,7 @@ from bot.store.models import (
     BoardMeeting,
     Delivery,
     Person,
+    Plan,
     Update,
 )
 
@@ -61,8 +62,11 @@ DEFAULT_PERIOD = timedelta(days=7)
 @dataclass(frozen=True)
 class DigestFor:
     channel_id: str
+    plan_id: int
     board: BoardMeeting | None = None
     weekly: bool = False
+    # how a command is typed where the digest is read ("/wsoa " in Slack, "" at the console)
+    prefix: str = ""
 
 
 def previous_digest_at(
@@ -80,7 +84,7 @@ def previous_digest_at(
 
 
 def build_digest(session: Session, settings: Settings, now: datetime, target: DigestFor) -> Reply:
-    plan = current_plan(session, now)
+    plan = session.get_one(Plan, target.plan_id)
     tz = settings.tz
     today = now.astimezone(tz).date()
     previous = previous_digest_at(session, target.channel_id, before=now)
@@ -112,20 +116,24 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
                     f"{rag.capitalize()} actions ({total})",
                     actions,
                     total,
-                    f"/wsoa list {rag}",
+                    f"{target.prefix}list {rag}",
                     note=True,
                 )
             )
         )
 
-    reply.add(*_changes(session, since, previous is not None, tz))
+    reply.add(*_changes(session, plan.id, since, previous is not None, tz, target.prefix))
     reply.add(*impact_section(session, plan.id, since=since))
 
     overdue, n_overdue = queries.find_actions(
         session, plan.id, queries.Filter(overdue_on=today), limit=LIST_LIMIT
     )
     reply.add(
-        _brief(action_list(f"Overdue ({n_overdue})", overdue, n_overdue, "/wsoa list overdue"))
+        _brief(
+            action_list(
+                f"Overdue ({n_overdue})", overdue, n_overdue, f"{target.prefix}list overdue"
+            )
+        )
     )
     soon_until = today + timedelta(days=settings.due_soon_days)
     soon, n_soon = queries.find_actions(
@@ -139,7 +147,7 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
         )
     )
 
-    reply.add(*_followups(session, plan.id, now))
+    reply.add(*_followups(session, plan.id, now, target.prefix))
 
     upcoming = target.board or queries.next_board(session, plan.id, now)
     if upcoming is not None and target.board is None:
@@ -148,7 +156,10 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
         )
     elif upcoming is None:
         reply.para(
-            bold("Next meeting: "), plain("none scheduled ("), code("/wsoa board add"), plain(").")
+            bold("Next meeting: "),
+            plain("none scheduled ("),
+            code(f"{target.prefix}board add"),
+            plain(")."),
         )
     return reply
 
@@ -175,18 +186,17 @@ def _counts_table(counts: list[queries.WorkstreamCounts]) -> Table:
 
 
 def _changes(
-    session: Session, since: datetime, previous: bool, tz: ZoneInfo
+    session: Session, plan_id: int, since: datetime, previous: bool, tz: ZoneInfo, prefix: str
 ) -> list[Paragraph | ActionList]:
     """What changed since the channel's previous digest: counts of progress updates, RAG moves
     and sign-offs (one statement), then the moves and sign-offs themselves, newest first."""
-    # A database holds one plan (services.plans.current_plan), so updates are not filtered by
-    # plan: an `action_id IN (the plan's actions)` made SQLite probe the updates index once per
-    # action instead of reading the few recent rows from ix_updates_at.
+    # Updates carry their plan, so the plan's recent rows are read from ix_updates_plan_at
+    # (an `action_id IN (the plan's actions)` made SQLite probe once per action).
     rag_moved = (Update.rag_from != Update.rag_to) | (
         Update.rag_from.is_(None) & Update.rag_to.is_not(None)
     )
     signed_off = Update.kind == "signoff"
-    recent = [Update.at >= since]
+    recent = [Update.plan_id == plan_id, Update.at >= since]
     n_updates, n_moves, n_signoffs = session.execute(
         select(
             _count_where(Update.kind == "update"),
@@ -231,7 +241,7 @@ def _changes(
         ActionList(
             items=items,
             more=max((n_listed or 0) - len(items), 0),
-            more_hint="/wsoa history REF",
+            more_hint=f"{prefix}history REF",
             empty="No RAG changes or sign-offs.",
         ),
     ]
@@ -247,7 +257,9 @@ def _move(update: Update) -> str:
     return f"{update.rag_from or 'not rated'} → {update.rag_to}"
 
 
-def _followups(session: Session, plan_id: int, now: datetime) -> list[Paragraph | Table]:
+def _followups(
+    session: Session, plan_id: int, now: datetime, prefix: str
+) -> list[Paragraph | Table]:
     open_, total = queries.open_followups(session, plan_id, limit=FOLLOWUP_LIMIT)
     if not total:
         return [Paragraph(spans=[bold("Open follow-ups: "), plain("none.")])]
@@ -267,18 +279,19 @@ def _followups(session: Session, plan_id: int, now: datetime) -> list[Paragraph 
     ]
     if total > len(open_):
         parts.append(
-            Paragraph(spans=[plain(f"…and {total - len(open_)} more: /wsoa followup list")])
+            Paragraph(spans=[plain(f"…and {total - len(open_)} more: {prefix}followup list")])
         )
     return parts
 
 
-def record_manual_digest(session: Session, channel_id: str, now: datetime, by: str) -> None:
+def record_manual_digest(session: Session, address: Address, now: datetime, by: str) -> None:
     """`digest now` counts as this channel's previous digest for the next one's "what changed"."""
     session.add(
         Delivery(
-            key=f"digest-now:{channel_id}:{now.isoformat()}",
+            key=f"digest-now:{address.conversation}:{now.isoformat()}",
             kind=DIGEST_NOW,
-            target=channel_id,
+            target=address.conversation,
+            address=address,
             due_at=now,
             claimed_at=now,
             claimed_by=by,
@@ -296,13 +309,13 @@ def build_lead_reminder(
     lead: Person,
     board: BoardMeeting,
     stale_before: datetime,
+    prefix: str = "",
 ) -> Reply | None:
     """A lead's nudge before a meeting: their open actions with no update since `stale_before`.
     None when there are none left (they have updated since the reminder fell due)."""
-    plan = current_plan(session, now)
     actions, total = queries.find_actions(
         session,
-        plan.id,
+        board.plan_id,
         queries.Filter(lead_person_id=lead.id, stale_before=stale_before),
         limit=LIST_LIMIT,
     )
@@ -328,12 +341,12 @@ def build_lead_reminder(
             "or more. A short note before the meeting keeps the board's papers current:"
         ),
     )
-    reply.add(action_list(None, actions, total, "/wsoa mine", note=True))
+    reply.add(action_list(None, actions, total, f"{prefix}mine", note=True))
     reply.para(
         plain("Reply with "),
-        code("/wsoa update REF [red|amber|green] NOTE"),
+        code(f"{prefix}update REF [red|amber|green] NOTE"),
         plain(", or "),
-        code("/wsoa update REF"),
+        code(f"{prefix}update REF"),
         plain(" for a form."),
     )
     return reply

@@ -23,13 +23,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
-from bot.domain import Invalid, clean_note
-from bot.services.actions import _apply, find_action
+from bot.domain import Invalid, UpdateKind, clean_note
+from bot.services.actions import find_action, write_change
 from bot.services.context import Ctx
+from bot.services.history import ActionChange
 from bot.store.models import Action, BoardMeeting, Update
 
 CYCLE_DAYS = 42
-ESCALATION = "escalation"
+ESCALATION = UpdateKind.ESCALATION
 NEWLY_RED = "newly red since the previous board"
 RED_TWO_CYCLES = "red for two cycles"
 
@@ -183,7 +184,7 @@ def escalate(ctx: Ctx, ref: str, note: str) -> Update:
             f"{action.ref} is {rating}: only red actions are escalated to the board. "
             "Nothing was changed."
         )
-    return _apply(ctx, action, None, None, clean_note(note), kind=ESCALATION)
+    return write_change(ctx, action, ESCALATION, ActionChange(), clean_note(note))
 
 
 def recorded(session: Session, plan_id: int, since: datetime, until: datetime) -> Sequence[Update]:

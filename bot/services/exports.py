@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from bot.plans.write import ExportRow
 from bot.services.followups import label
-from bot.store.models import Action, FollowUp, Plan
+from bot.services.people import CONSOLE
+from bot.store.models import Action, FollowUp, Person, Plan
 
 
 def export_rows(session: Session, plan: Plan, tz: ZoneInfo) -> list[ExportRow]:
@@ -34,7 +35,7 @@ def export_rows(session: Session, plan: Plan, tz: ZoneInfo) -> list[ExportRow]:
             ref=a.ref,
             title=a.title,
             workstream=a.workstream.name,
-            leads=[p.slack_user_id or p.email or p.name for p in a.leads],
+            leads=[_lead_cell(p) for p in a.leads],
             due=a.due,
             due_text=a.due_text,
             status=a.status,
@@ -46,3 +47,10 @@ def export_rows(session: Session, plan: Plan, tz: ZoneInfo) -> list[ExportRow]:
         )
         for a in actions
     ]
+
+
+def _lead_cell(person: Person) -> str:
+    """How a lead is written in an export, so that it imports back as the same person: a chat
+    user id of theirs, else their e-mail, else their name."""
+    handles = [h for platform, h in person.handles.items() if platform != CONSOLE]
+    return next(iter(handles), None) or person.email or person.name

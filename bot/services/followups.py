@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, exists, or_, select
 from bot.domain import Forbidden, Invalid, NotFound, clean_note, looks_like_ref
 from bot.services.actions import find_action
 from bot.services.context import Ctx
-from bot.services.people import find_by_slack_id
 from bot.services.plans import find_workstream, require_workstream
 from bot.store.models import Action, Answer, FollowUp, action_leads
 
@@ -53,6 +52,7 @@ def add(ctx: Ctx, target: str, question: str) -> FollowUp:
         question=question,
         raised_at=ctx.now,
         raised_by=ctx.caller.user_id,
+        raised_by_person_id=ctx.person.id,
     )
     ctx.session.add(followup)
     ctx.session.flush()
@@ -63,7 +63,9 @@ def get(ctx: Ctx, text_id: str) -> FollowUp:
     plan = ctx.plan
     followup = ctx.session.get(FollowUp, parse_id(text_id))
     if followup is None or followup.plan_id != plan.id:
-        raise NotFound(f"No follow-up {text_id.upper()}. `followup list` shows the open ones.")
+        raise NotFound(
+            f"No follow-up {text_id.upper()}. `{ctx.prefix}followup list` shows the open ones."
+        )
     return followup
 
 
@@ -78,7 +80,7 @@ def answerable_by(person_id: int) -> ColumnElement[bool]:
 def can_answer(ctx: Ctx, followup: FollowUp) -> bool:
     if ctx.is_admin:
         return True
-    person = find_by_slack_id(ctx.session, ctx.caller.user_id)
+    person = ctx.known_person
     if person is None:
         return False
     return bool(
@@ -102,7 +104,11 @@ def answer(ctx: Ctx, text_id: str, text: str) -> Answer:
     followup = get(ctx, text_id)
     require_answerable(ctx, followup)
     reply = Answer(
-        followup_id=followup.id, at=ctx.now, by=ctx.caller.user_id, text=clean_note(text, "answer")
+        followup_id=followup.id,
+        at=ctx.now,
+        by=ctx.caller.user_id,
+        person_id=ctx.person.id,
+        text=clean_note(text, "answer"),
     )
     ctx.session.add(reply)
     ctx.session.flush()

@@ -11,16 +11,17 @@ change a sign-off. A cell the reader could not read leaves that field as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import func, select
 
-from bot.domain import FIVE_POINT_RAGS, Rag, Status, ref_sort_key
+from bot.domain import FIVE_POINT_RAGS, Rag, Status, UpdateKind, UserError, ref_sort_key
 from bot.plans.leads import is_named_only
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
+from bot.services import history
 from bot.services.context import Ctx
+from bot.services.history import ActionChange, Author
 from bot.services.people import resolve_leads, unresolved_people
-from bot.services.plans import get_or_create_workstream
+from bot.services.plans import DEFAULT_PLAN_NAME, get_or_create_workstream
 from bot.store.models import Action, Person, Plan, Update
 
 
@@ -40,13 +41,25 @@ class ImportReport:
     ratings_narrowed: list[str] = field(default_factory=list)
 
 
+class OtherPlan(UserError):
+    """The file is another partnership's plan: loading it would overwrite this one's actions."""
+
+
 def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     plan = ctx.plan
-    if parsed.name and plan.name != parsed.name:
-        plan.name = parsed.name
     existing = {
         a.ref: a for a in ctx.session.scalars(select(Action).where(Action.plan_id == plan.id))
     }
+    if parsed.name and plan.name != parsed.name:
+        if existing or plan.name != DEFAULT_PLAN_NAME:
+            raise OtherPlan(
+                f"{source_name} is the plan “{parsed.name}”, but the plan here is "
+                f"“{plan.name}” ({plan.slug}). Nothing was loaded. To load it into that plan, "
+                f"give --plan {plan.slug} and rename it first (`wsoa plan rename {plan.slug} "
+                "NAME`); to keep both, `wsoa plan create SLUG NAME` and import with --plan SLUG."
+            )
+        # An empty plan made on first use takes the name of the first file loaded into it.
+        plan.name = parsed.name
     report = ImportReport(
         problems=list(parsed.problems), problems_left_off=parsed.problems_left_off
     )
@@ -77,6 +90,9 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     return report
 
 
+IMPORT = Author(by="import", source="import")
+
+
 def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
     workstream, _ = get_or_create_workstream(ctx.session, plan, row.workstream)
     status = row.status or Status.NOT_STARTED
@@ -89,82 +105,66 @@ def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
         measure=row.measure,
         due=row.due,
         due_text=row.due_text,
-        rag=row.rag.value if row.rag else None,
-        status=status.value,
+        rag=row.rag,
+        status=status,
         created_at=ctx.now,
-        leads=resolve_leads(ctx.session, row.leads),
     )
     ctx.session.add(action)
     ctx.session.flush()
-    ctx.session.add(
-        _update_row(ctx, action, "created", None, action.rag, None, action.status, note)
+    change = ActionChange(
+        rag=row.rag,
+        status=status,
+        title=row.title,
+        measure=row.measure or "",
+        due=(row.due, row.due_text),
+        workstream=workstream,
+        leads=resolve_leads(ctx.session, row.leads),
+    )
+    history.write(
+        ctx.session, action, UpdateKind.CREATED, change, note=note, author=IMPORT, at=ctx.now
     )
     return action
 
 
 def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
-    """Apply a row to an existing action. Blank RAG, status or leads cells leave them as they
-    are: a tracker with an empty cell is not taken to mean "clear the rating"."""
-    edits: list[str] = []
+    """Apply a row to an existing action. Blank RAG, status or leads cells, and cells the reader
+    could not read, leave them as they are: a tracker with an empty cell is not taken to mean
+    "clear the rating".
+
+    Two history rows at most: an edit (title, measure, due, workstream, leads, with their old
+    values) and an update (RAG or status, which counts as progress)."""
+    unread = set(row.unread)
     workstream, _ = get_or_create_workstream(ctx.session, ctx.plan, row.workstream)
-    fields: list[tuple[str, object, object]] = [
-        ("title", action.title, row.title),
-        ("measure", action.measure, row.measure),
-        ("due", _due_label(action.due, action.due_text), _due_label(row.due, row.due_text)),
-        ("workstream", action.workstream_id, workstream.id),
-    ]
-    for name, before, after in fields:
-        if before != after and name not in row.unread:
-            edits.append(name)
-    if "title" in edits:
-        action.title = row.title
-    if "measure" in edits:
-        action.measure = row.measure
-    if "due" in edits:
-        action.due, action.due_text = row.due, row.due_text
-    if "workstream" in edits:
-        action.workstream_id = workstream.id
-    if row.leads:
-        leads = resolve_leads(ctx.session, row.leads)
-        if {p.id for p in leads} != {p.id for p in action.leads}:
-            action.leads = leads
-            edits.append("leads")
-    if edits:
-        ctx.session.add(
-            _update_row(
-                ctx,
-                action,
-                "edit",
-                action.rag,
-                action.rag,
-                action.status,
-                action.status,
-                f"{note}: {', '.join(edits)} changed",
-            )
-        )
-
-    rag = row.rag.value if row.rag else action.rag
-    status = row.status.value if row.status else action.status
-    moved = []
-    if rag != action.rag:
-        moved.append("rag")
-    if status != action.status:
-        moved.append("status")
-    if moved:
-        kind = _kind_of_status_change(row, status, action.status)
-        ctx.session.add(
-            _update_row(ctx, action, kind, action.rag, rag, action.status, status, note)
-        )
-        action.rag, action.status = rag, status
-        action.last_update_at = ctx.now
-        action.last_note = note
-    return edits + moved
-
-
-def _kind_of_status_change(row: PlanRow, status: str, before: str) -> str:
-    """A move to signed off that the tracker states as a sign-off is recorded as one."""
-    signed_off = status == Status.SIGNED_OFF.value and before != status
-    return "signoff" if signed_off and row.status == Status.SIGNED_OFF else "update"
+    leads = resolve_leads(ctx.session, row.leads) if row.leads else None
+    edit = ActionChange(
+        title=row.title,
+        measure=None if "measure" in unread else row.measure or "",
+        due=None if "due" in unread else (row.due, row.due_text),
+        workstream=None if "workstream" in unread else workstream,
+        leads=leads,
+    )
+    written = history.write_if_changed(
+        ctx.session,
+        action,
+        UpdateKind.EDIT,
+        edit,
+        note=lambda changes: f"{note}: {', '.join(c.field for c in changes)} changed",
+        author=IMPORT,
+        at=ctx.now,
+    )
+    edits = [c.field for c in history.field_changes(written)] if written else []
+    # A move to signed off that the tracker states as a sign-off is recorded as one.
+    signs_off = row.status is Status.SIGNED_OFF and action.status != Status.SIGNED_OFF
+    moved = history.write_if_changed(
+        ctx.session,
+        action,
+        UpdateKind.SIGNOFF if signs_off else UpdateKind.UPDATE,
+        ActionChange(rag=row.rag, status=row.status),
+        note=note,
+        author=IMPORT,
+        at=ctx.now,
+    )
+    return edits + ([c.field for c in history.field_changes(moved)] if moved else [])
 
 
 def _notes_already_imported(ctx: Ctx, plan: Plan) -> dict[int, list[str]]:
@@ -172,7 +172,7 @@ def _notes_already_imported(ctx: Ctx, plan: Plan) -> dict[int, list[str]]:
     found = ctx.session.execute(
         select(Update.action_id, Update.note)
         .join(Action, Action.id == Update.action_id)
-        .where(Action.plan_id == plan.id, Update.source == "import", Update.kind == "note")
+        .where(Action.plan_id == plan.id, Update.source == "import", Update.kind == UpdateKind.NOTE)
     )
     noted: dict[int, list[str]] = {}
     for action_id, note in found:
@@ -192,12 +192,10 @@ def _record_notes(ctx: Ctx, action: Action, row: PlanRow, noted: dict[int, list[
         return False
     if all(any(part in old for old in before) for part in parts):
         return False
-    ctx.session.add(
-        _update_row(ctx, action, "note", action.rag, action.rag, action.status, action.status, text)
+    history.write(
+        ctx.session, action, UpdateKind.NOTE, ActionChange(), note=text, author=IMPORT, at=ctx.now
     )
     noted.setdefault(action.id, []).append(text)
-    action.last_note = text
-    action.last_update_at = ctx.now
     return True
 
 
@@ -217,50 +215,19 @@ def _unmatched_names(ctx: Ctx, rows: list[PlanRow]) -> list[str]:
 
 
 # Whether actions may hold the five-point ratings. Not yet: the summary's and digest's counts
-# (store.queries.WorkstreamCounts) have three rating columns and fail on any other, and the
-# rating column holds 10 characters ("amber/green" is 11). Until those change, a five-point
-# tracker's ratings are stored as the nearer three-point one and the report says so.
+# (store.queries.WorkstreamCounts) have three rating columns. Until they count five, a
+# five-point tracker's ratings are stored as the nearer three-point one and the report says so.
 STORE_FIVE_POINT = False
 
 
 def _narrow_ratings(rows: list[PlanRow], report: ImportReport) -> list[PlanRow]:
     """Unless the store keeps five-point ratings, the rows with the nearer three-point rating
     (red/amber → red, amber/green → amber: the cautious side), said so."""
-    width = getattr(Action.__table__.c.rag.type, "length", None)
     narrowed: list[PlanRow] = []
     for row in rows:
-        fits = STORE_FIVE_POINT and (width is None or len(row.rag or "") <= width)
-        if row.rag in FIVE_POINT_RAGS and not fits:
+        if row.rag in FIVE_POINT_RAGS and not STORE_FIVE_POINT:
             narrower = Rag.RED if row.rag == Rag.RED_AMBER else Rag.AMBER
             report.ratings_narrowed.append(f"{row.ref} ({row.rag.value} → {narrower.value})")
             row = row.model_copy(update={"rag": narrower})
         narrowed.append(row)
     return narrowed
-
-
-def _due_label(due: date | None, text: str | None) -> str:
-    return f"{due.isoformat() if due else ''}|{text or ''}"
-
-
-def _update_row(
-    ctx: Ctx,
-    action: Action,
-    kind: str,
-    rag_from: str | None,
-    rag_to: str | None,
-    status_from: str | None,
-    status_to: str | None,
-    note: str,
-) -> Update:
-    return Update(
-        action_id=action.id,
-        at=ctx.now,
-        by="import",
-        source="import",
-        kind=kind,
-        rag_from=rag_from,
-        rag_to=rag_to,
-        status_from=status_from,
-        status_to=status_to,
-        note=note,
-    )

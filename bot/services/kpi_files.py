@@ -294,7 +294,7 @@ def measure_sheets(session: Session, plan: Plan, tz: ZoneInfo) -> MeasureSheets:
                 ),
                 "; ".join(w.name for w in m.workstreams),
                 "; ".join(a.ref for a in m.actions),
-                (owner.slack_user_id or owner.email or owner.name) if owner else None,
+                (owner.email or owner.name) if owner else None,
                 m.source,
                 m.frequency,
             ]

@@ -30,7 +30,6 @@ from bot.impact import (
 )
 from bot.replies import Element, Paragraph, Reply, Table, bold, code, plain, plural
 from bot.services.context import Ctx
-from bot.services.people import person_for_user
 from bot.store.models import Measure, MeasureActual, MeasureEdit, Person
 
 COMMENTARY_AFTER = 2  # periods off trajectory in a row before the owner is asked
@@ -130,8 +129,8 @@ def next_number(session: Session, plan_id: int) -> int:
 def can_record(ctx: Ctx, measure: Measure) -> bool:
     if ctx.is_admin:
         return True
-    owner = measure.owner
-    return owner is not None and owner.slack_user_id == ctx.caller.user_id
+    owner, me = measure.owner, ctx.known_person
+    return owner is not None and me is not None and owner.id == me.id
 
 
 @dataclass(frozen=True)
@@ -159,11 +158,7 @@ def record_actual(
         .order_by(MeasureActual.id.desc())
         .limit(1)
     ).first()
-    person = (
-        person_for_user(ctx.session, ctx.caller.user_id, ctx.caller.name)
-        if ctx.caller.source != "import"
-        else None
-    )
+    person = ctx.person if ctx.caller.source != "import" else None
     actual = MeasureActual(
         measure_id=measure.id,
         period=period,

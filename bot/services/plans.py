@@ -1,26 +1,139 @@
-"""The plan and its workstreams."""
+"""Plans (a database holds any number of partnerships'), which plan a request speaks to, and
+each plan's workstreams.
+
+A chat request reaches its plan through a binding of (platform, workspace or tenant, channel):
+a channel's binding wins over its workspace's. A database holding one plan serves everyone
+with it, bound or not; the first plan is made on first use.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.domain import NotFound, nearest
-from bot.store.models import Plan, Workstream
+from bot.domain import Invalid, NotFound, UserError, nearest
+from bot.store.models import Plan, PlanBinding, Workstream
 
 DEFAULT_PLAN_NAME = "Written Statement of Action"
+DEFAULT_SLUG = "wsoa"
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9\-]{0,59}$")
+
+
+class NoPlan(UserError):
+    """The request names, or reaches, no plan this database holds."""
+
+
+def all_plans(session: Session) -> list[Plan]:
+    return list(session.scalars(select(Plan).order_by(Plan.slug)))
+
+
+def _slugs(session: Session) -> str:
+    return ", ".join(p.slug for p in all_plans(session)) or "none yet"
 
 
 def current_plan(session: Session, now: datetime) -> Plan:
-    """The database holds one partnership's plan; it is created on first use."""
-    plan = session.scalars(select(Plan).order_by(Plan.id).limit(1)).first()
-    if plan is None:
-        plan = Plan(name=DEFAULT_PLAN_NAME, created_at=now)
-        session.add(plan)
-        session.flush()
+    """The plan of a database that holds one (made on first use). With several, the caller
+    must say which: `plan_named`, `plan_for_chat`."""
+    plans = session.scalars(select(Plan).order_by(Plan.id).limit(2)).all()
+    if len(plans) > 1:
+        raise NoPlan(
+            f"This database holds several plans ({_slugs(session)}): say which with --plan SLUG."
+        )
+    if plans:
+        return plans[0]
+    plan = Plan(slug=DEFAULT_SLUG, name=DEFAULT_PLAN_NAME, created_at=now)
+    session.add(plan)
+    session.flush()
     return plan
+
+
+def plan_named(session: Session, slug: str | None, now: datetime) -> Plan:
+    """`--plan SLUG`, or the only plan when none is named."""
+    if not slug:
+        return current_plan(session, now)
+    plan = session.scalars(select(Plan).where(Plan.slug == slug.strip().lower())).first()
+    if plan is None:
+        raise NoPlan(f"No plan “{slug}”. Plans: {_slugs(session)}. `wsoa plan create` adds one.")
+    return plan
+
+
+def plan_for_chat(
+    session: Session, platform: str, workspace: str, channel: str | None, now: datetime
+) -> Plan:
+    """The plan a chat conversation speaks to: its channel's binding, else its workspace's,
+    else the only plan there is."""
+    bindings = session.scalars(
+        select(PlanBinding).where(
+            PlanBinding.platform == platform,
+            PlanBinding.workspace == workspace,
+            or_(PlanBinding.channel == (channel or ""), PlanBinding.channel == ""),
+        )
+    ).all()
+    best = sorted(bindings, key=lambda b: b.channel == "")
+    if best:
+        return session.get_one(Plan, best[0].plan_id)
+    try:
+        return current_plan(session, now)
+    except NoPlan:
+        raise NoPlan(
+            "This workspace is not linked to a plan yet. A programme manager links it with "
+            "`wsoa plan bind SLUG` at the server."
+        ) from None
+
+
+def create_plan(session: Session, slug: str, name: str, now: datetime) -> Plan:
+    slug = slug.strip().lower()
+    if not _SLUG.match(slug):
+        raise Invalid(
+            f"“{slug}” cannot be a plan's short name: use lower-case letters, digits and "
+            "hyphens, like torbay or thurrock-2026."
+        )
+    if session.scalars(select(Plan).where(Plan.slug == slug)).first() is not None:
+        raise Invalid(f"There is already a plan “{slug}”.")
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise Invalid("A plan needs a name of up to 200 characters.")
+    plan = Plan(slug=slug, name=name, created_at=now)
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def bind_plan(
+    session: Session, plan: Plan, platform: str, workspace: str, channel: str | None
+) -> PlanBinding:
+    """Point a workspace or tenant (or one channel in it) at `plan`, replacing what it was
+    bound to."""
+    if not workspace.strip():
+        raise Invalid("Name the workspace or tenant to bind.")
+    found = session.scalars(
+        select(PlanBinding).where(
+            PlanBinding.platform == platform,
+            PlanBinding.workspace == workspace.strip(),
+            PlanBinding.channel == (channel or "").strip(),
+        )
+    ).first()
+    if found is None:
+        found = PlanBinding(
+            platform=platform, workspace=workspace.strip(), channel=(channel or "").strip()
+        )
+        session.add(found)
+    found.plan_id = plan.id
+    session.flush()
+    return found
+
+
+def bindings_of(session: Session, plan: Plan) -> list[PlanBinding]:
+    return list(
+        session.scalars(
+            select(PlanBinding)
+            .where(PlanBinding.plan_id == plan.id)
+            .order_by(PlanBinding.platform, PlanBinding.workspace, PlanBinding.channel)
+        )
+    )
 
 
 def workstream_key(name: str) -> str:

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from bot.domain import Invalid, NotFound, clean_note
-from bot.services.actions import _apply, find_action
+from bot.domain import Invalid, NotFound, UpdateKind, clean_note
+from bot.services.actions import find_action, write_change
 from bot.services.context import Ctx
+from bot.services.history import ActionChange
 from bot.store.models import Action, Priority, Update, Workstream, action_priorities
 from bot.store.queries import CLOSED
 
@@ -210,7 +211,7 @@ def map_action(ctx: Ctx, ref: str, text: str) -> Mapping:
         return ", ".join(f"{p.key} {p.name}" for p in ps) or "none"
 
     note = f"Strategic priorities: {names(after)} (were: {names(before)})"
-    update = _apply(ctx, action, None, None, note, kind="map")
+    update = write_change(ctx, action, UpdateKind.MAP, ActionChange(), note)
     return Mapping(action, before, after, update)
 
 

@@ -11,8 +11,12 @@ from typing import Any
 
 from slack_bolt import BoltContext
 
+from bot.addresses import Address
 from bot.runtime import Runtime
 from bot.services.context import Caller
+
+# How a command is typed in Slack: the hints in replies say it this way.
+INVOCATION = "/wsoa "
 
 Middleware = Callable[[BoltContext, dict[str, Any], Callable[[], None]], None]
 
@@ -23,11 +27,19 @@ def caller_of(context: BoltContext, body: Mapping[str, Any]) -> Caller | None:
     user_id = context.user_id
     if not user_id:
         return None
+    workspace = context.team_id or ""
+    channel = context.channel_id
     return Caller(
         user_id=user_id,
-        channel_id=context.channel_id,
+        channel_id=channel,
         source="slack",
         name=_handle(body),
+        platform="slack",
+        workspace=workspace,
+        prefix=INVOCATION,
+        address=Address(platform="slack", workspace=workspace, conversation=channel)
+        if channel
+        else None,
     )
 
 

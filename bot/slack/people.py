@@ -15,13 +15,16 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services.people import find_by_slack_id
-from bot.store.models import Person, Update, action_leads
+from bot.services import people
+from bot.services.people import Who
+from bot.store.models import Identity, Person
 
 log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
 
 
 @dataclass(frozen=True)
@@ -109,27 +112,31 @@ def user_by_id(client: WebClient, user_id: str) -> SlackUser | None:
 
 
 def link_people(session: Session, client: WebClient) -> LinkReport:
-    """Resolve people with an e-mail but no Slack ID, and name people known only by their ID.
+    """Resolve people with an e-mail but no Slack account, and name people known only by their
+    Slack ID. Merging two records of one human is the people service's (`people.link`).
 
     Slack is asked before anything is written, so the transaction stays short however long the
     lookups take (rate limits are waited out by the client's retry handlers)."""
     report = LinkReport()
+    on_slack = select(Identity.person_id).where(Identity.platform == PLATFORM)
     by_email = list(
         session.scalars(
             select(Person)
-            .where(Person.slack_user_id.is_(None), Person.email.is_not(None))
+            .where(Person.id.not_in(on_slack), Person.email.is_not(None))
             .order_by(Person.id)
-        )
+        ).unique()
     )
-    unnamed = list(
-        session.scalars(
-            select(Person)
-            .where(Person.slack_user_id.is_not(None), Person.name == Person.slack_user_id)
+    unnamed: list[tuple[Person, str]] = [
+        (person, user_id)
+        for person, user_id in session.execute(
+            select(Person, Identity.external_id)
+            .join(Identity, Identity.person_id == Person.id)
+            .where(Identity.platform == PLATFORM, Person.name == Identity.external_id)
             .order_by(Person.id)
-        )
-    )
+        ).unique()
+    ]
     found: list[tuple[Person, SlackUser]] = []
-    names: list[tuple[Person, SlackUser]] = []
+    names: list[tuple[Person, str, SlackUser]] = []
     try:
         for person in by_email:
             assert person.email is not None
@@ -138,61 +145,23 @@ def link_people(session: Session, client: WebClient) -> LinkReport:
                 report.unresolved.append(person.email)
             else:
                 found.append((person, user))
-        for person in unnamed:
-            assert person.slack_user_id is not None
-            named = user_by_id(client, person.slack_user_id)
+        for person, user_id in unnamed:
+            named = user_by_id(client, user_id)
             if named is not None:
-                names.append((person, named))
+                names.append((person, user_id, named))
     except SlackApiError as error:
         report.stopped = f"Slack answered {error.response.get('error') or error}"
         log.warning("people linking stopped early: %s", report.stopped)
 
     for person, user in found:
         email = person.email
-        _link(session, person, user)
+        people.link(
+            session, person, Who(platform=PLATFORM, external_id=user.user_id, name=user.real_name)
+        )
         report.linked.append(f"{email} → {user.user_id}")
-    for person, user in names:
-        if user.real_name and person.name == person.slack_user_id:
+    for person, user_id, user in names:
+        if user.real_name and person.name == user_id:
             person.name = user.real_name
-            report.named.append(f"{person.slack_user_id} → {user.real_name}")
+            report.named.append(f"{user_id} → {user.real_name}")
     session.flush()
     return report
-
-
-def _link(session: Session, person: Person, user: SlackUser) -> None:
-    """Give `person` their Slack ID. When someone already has that ID (the same human, who
-    used the bot or was named by ID before their e-mail reached a plan), the two become one:
-    the e-mail person's actions and history move to the existing one."""
-    existing = find_by_slack_id(session, user.user_id)
-    if existing is None:
-        person.slack_user_id = user.user_id
-        if user.real_name:
-            person.name = user.real_name
-        return
-    _merge(session, person, into=existing)
-    if user.real_name and existing.name == existing.slack_user_id:
-        existing.name = user.real_name
-
-
-def _merge(session: Session, person: Person, into: Person) -> None:
-    already = set(
-        session.scalars(select(action_leads.c.action_id).where(action_leads.c.person_id == into.id))
-    )
-    session.execute(
-        action_leads.delete().where(
-            action_leads.c.person_id == person.id, action_leads.c.action_id.in_(already)
-        )
-    )
-    session.execute(
-        action_leads.update().where(action_leads.c.person_id == person.id).values(person_id=into.id)
-    )
-    session.execute(update(Update).where(Update.person_id == person.id).values(person_id=into.id))
-    email, organisation = person.email, person.organisation
-    session.delete(person)
-    # The unique e-mail moves only after the old row is gone.
-    session.flush()
-    into.email = into.email or email
-    into.organisation = into.organisation or organisation
-    session.flush()
-    # Collections loaded before the statements above (an action's leads) are stale now.
-    session.expire_all()

@@ -1,17 +1,12 @@
-"""`wsoa serve`: the Slack app over HTTP (the one ASGI app of `bot.http`, under uvicorn) or
-Socket Mode, with the scheduler's clock running in the same process.
-
-HTTP mode serves `POST /slack/events` (slash commands, interactivity and events share the one
-Request URL) and `GET /healthz`, which answers 200 only while the database answers with the
-current schema.
-"""
+"""Serving the Slack app: its settings checked in words, its route (`POST /slack/events`:
+slash commands, interactivity and events share the one Request URL), Socket Mode, and linking
+leads to Slack users. bot/serve.py wires it with the HTTP app and the scheduler."""
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 import uvicorn
 from slack_bolt import App
@@ -24,8 +19,7 @@ from bot.http.health import HEALTH_PATH
 from bot.http.server import RunningServer, make_server, start_in_thread
 from bot.http.slack import EVENTS_PATH
 from bot.runtime import Runtime
-from bot.slack.app import MISSING_BOT_TOKEN, SlackSetupError, build_app
-from bot.slack.client import make_client
+from bot.slack.app import MISSING_BOT_TOKEN, SlackSetupError
 from bot.slack.people import link_people
 from bot.store.db import unit_of_work
 
@@ -35,10 +29,7 @@ SETUP_GUIDE = "See docs/slack-setup.md."
 
 Mode = Literal["http", "socket"]
 MODES: tuple[Mode, ...] = ("http", "socket")
-
-
-class Clock(Protocol):
-    def shutdown(self) -> None: ...
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "stop_http_server"]
 
 
 def check_settings(settings: Settings, mode: str) -> None:
@@ -66,33 +57,6 @@ def check_settings(settings: Settings, mode: str) -> None:
         )
 
 
-def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None:
-    """Serve until interrupted. `mode` is checked here rather than only by the type checker:
-    the command line hands it over as a plain string."""
-    check_settings(settings, mode)
-    runtime = Runtime.start(settings)
-    client = make_client(settings)
-    clock: Clock | None = None
-    try:
-        app = build_app(runtime, client)
-        link_people_in_background(runtime, client)
-        clock = start_scheduler(runtime, client)
-        _stop_on_sigterm()
-        if mode == "http":
-            server = make_http_server(app, runtime, host, port)
-            log.info("serving %s and %s on %s:%s", EVENTS_PATH, HEALTH_PATH, host, port)
-            # uvicorn stops gracefully on SIGTERM itself, then raises it again for us.
-            server.run()
-        else:
-            serve_socket_mode(app, settings)
-    except KeyboardInterrupt:
-        log.info("stopping")
-    finally:
-        if clock is not None:
-            clock.shutdown()
-        runtime.close()
-
-
 def serve_socket_mode(app: App, settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -112,20 +76,6 @@ def serve_socket_mode(app: App, settings: Settings) -> None:
     finally:
         # Stopped (Ctrl-C, SIGTERM) or refused: close the WebSocket and its threads.
         handler.close()
-
-
-def start_scheduler(runtime: Runtime, client: WebClient) -> Clock | None:
-    """The one place the in-process scheduler is started (scheduler/clock.py): it ticks every
-    minute, and the database makes each delivery happen once however many processes run."""
-    try:
-        from scheduler.clock import start_clock
-    except ModuleNotFoundError as missing:
-        if missing.name != "scheduler.clock":
-            raise
-        log.warning("scheduler.clock is not installed: scheduled digests will not be sent")
-        return None
-    clock: Clock = start_clock(runtime, client)
-    return clock
 
 
 def link_people_in_background(runtime: Runtime, client: WebClient) -> threading.Thread:
@@ -148,22 +98,11 @@ def link_people_in_background(runtime: Runtime, client: WebClient) -> threading.
     return thread
 
 
-def _stop_on_sigterm() -> None:
-    # Containers stop with SIGTERM: turn it into the same clean stop as Ctrl-C, so the
-    # scheduler's clock shuts down and the database connections close.
-    if threading.current_thread() is threading.main_thread():
-
-        def interrupt(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, interrupt)
-
-
 # --- HTTP --------------------------------------------------------------------------------------
 
 
 def make_http_server(app: App, runtime: Runtime, host: str, port: int) -> uvicorn.Server:
-    """uvicorn serving the one HTTP app with this Slack app; `.run()` serves until SIGTERM."""
+    """uvicorn serving the one HTTP app with this Slack app alone (benchmarks' floor)."""
     return make_server(build_http_app(runtime, slack=app), host, port)
 
 

@@ -6,6 +6,8 @@ Times are stored in UTC; `UTCDateTime` gives them back timezone-aware on every b
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from datetime import time as wall_time
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -23,10 +26,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.addresses import CONVERSATION_CHARS, Address
+from bot.domain import Rag, Status, UpdateKind
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -46,6 +53,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def words_of(enum: type[StrEnum], length: int) -> Enum:
+    """An enum-typed column stored as the enum's words ("red", "signed off"), in a VARCHAR of
+    `length`: the same strings as before the column was typed, so old rows read back as
+    members and reports written against the table keep working."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class AddressColumn(TypeDecorator[Address]):
+    """An Address stored as JSON: what a sender needs, kept with the row that uses it."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Address | None, dialect: Dialect) -> Any:
+        return None if value is None else value.model_dump(exclude_none=True)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Address | None:
+        return None if value is None else Address.model_validate(value)
+
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -61,11 +95,29 @@ class Base(DeclarativeBase):
 
 
 class Plan(Base):
+    """One partnership's plan. A database holds any number; every query is scoped to one."""
+
     __tablename__ = "plans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # how people name it at the command line: `--plan torbay`
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class PlanBinding(Base):
+    """Which plan a workspace or tenant (or one channel in it) speaks to. A channel binding
+    wins over its workspace's; an empty channel binds the whole workspace."""
+
+    __tablename__ = "plan_bindings"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(CONVERSATION_CHARS), default="")
 
 
 class Workstream(Base):
@@ -81,17 +133,57 @@ class Workstream(Base):
 
 
 class Person(Base):
+    """Someone in the partnership, on whichever platforms they use (their identities). Rules
+    compare people, never platform ids. The e-mail is stored lower-case."""
+
     __tablename__ = "people"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     organisation: Mapped[str | None] = mapped_column(String(200))
 
+    # Joined: loading a list's leads fetches their identities in the same statement, so
+    # mentioning them costs no extra query.
+    identities: Mapped[list[Identity]] = relationship(
+        lazy="joined", back_populates="person", order_by="Identity.id"
+    )
+
     @property
     def label(self) -> str:
-        return self.name or self.email or self.slack_user_id or f"person {self.id}"
+        return self.name or self.email or f"person {self.id}"
+
+    def handle_on(self, platform: str) -> str | None:
+        """This person's user id on `platform`, if they have one there."""
+        return next((i.external_id for i in self.identities if i.platform == platform), None)
+
+    @property
+    def handles(self) -> dict[str, str]:
+        """Platform → user id: what a renderer needs to mention this person."""
+        found: dict[str, str] = {}
+        for identity in self.identities:
+            found.setdefault(identity.platform, identity.external_id)
+        return found
+
+
+class Identity(Base):
+    """A person's account on one platform: a Slack user in a workspace, a Teams user in a
+    tenant (the AAD object id, and the Bot Connector's `29:` id that personal chats need), or a
+    name used at the console. An empty workspace means "not yet known" (filled in on first
+    contact)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(100), default="")
+    external_id: Mapped[str] = mapped_column(String(255), index=True)
+    # Teams: the Bot Connector user id (29:…), 200+ characters
+    connector_id: Mapped[str | None] = mapped_column(String(512))
+
+    person: Mapped[Person] = relationship(back_populates="identities", lazy="raise")
 
 
 action_leads = Table(
@@ -132,8 +224,8 @@ class Action(Base):
     # the timescale as the plan wrote it ("Ongoing", "March 2027"), shown beside `due`
     due_text: Mapped[str | None] = mapped_column(String(100))
     # current RAG and status: derived from the latest update, stored for fast reads
-    rag: Mapped[str | None] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(20))
+    rag: Mapped[Rag | None] = mapped_column(words_of(Rag, 20))
+    status: Mapped[Status] = mapped_column(words_of(Status, 20))
     created_at: Mapped[datetime]
     last_update_at: Mapped[datetime | None] = mapped_column(index=True)
     last_note: Mapped[str | None] = mapped_column(Text)
@@ -147,26 +239,40 @@ class Action(Base):
 
 
 class Update(Base):
-    """One change to an action. Append-only: never updated, never deleted."""
+    """One change to an action. Append-only: never updated, never deleted.
+
+    Written only by bot/services/history.py, under a lock on the action, so each row's "from"
+    values are the previous row's "to" values. RAG and status moves have their own columns
+    (the digest counts them in SQL); every changed field, those two included, is also in
+    `changes` with its old and new value as text, so an edit keeps what it replaced.
+    """
 
     __tablename__ = "updates"
-    __table_args__ = (Index("ix_updates_action_at", "action_id", "at"),)
+    __table_args__ = (
+        Index("ix_updates_action_at", "action_id", "at"),
+        # the digest's "what changed" counts one plan's recent rows
+        Index("ix_updates_plan_at", "plan_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
     at: Mapped[datetime] = mapped_column(index=True)
-    # who: a Slack user id, or "import"/"system"; person_id when known
-    by: Mapped[str] = mapped_column(String(64))
+    # who, as the platform named them ("import" and "system" for no one); person_id is who,
+    # and what rules and history go by
+    by: Mapped[str] = mapped_column(String(255))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     # slack, console, import, system
     source: Mapped[str] = mapped_column(String(20))
-    # update, signoff, assign, created, edit
-    kind: Mapped[str] = mapped_column(String(20), default="update")
-    rag_from: Mapped[str | None] = mapped_column(String(10))
-    rag_to: Mapped[str | None] = mapped_column(String(10))
-    status_from: Mapped[str | None] = mapped_column(String(20))
-    status_to: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[UpdateKind] = mapped_column(words_of(UpdateKind, 20), default=UpdateKind.UPDATE)
+    rag_from: Mapped[Rag | None] = mapped_column(words_of(Rag, 20))
+    rag_to: Mapped[Rag | None] = mapped_column(words_of(Rag, 20))
+    status_from: Mapped[Status | None] = mapped_column(words_of(Status, 20))
+    status_to: Mapped[Status | None] = mapped_column(words_of(Status, 20))
     note: Mapped[str | None] = mapped_column(Text)
+    # [{"field": "due", "old": "2027-01-31", "new": "2027-03-31"}, …]; None on rows written
+    # before fields were recorded (their RAG and status moves are in the columns above)
+    changes: Mapped[list[dict[str, str | None]] | None] = mapped_column(JSON)
 
     action: Mapped[Action] = relationship(lazy="raise")
 
@@ -182,9 +288,11 @@ class FollowUp(Base):
     workstream_id: Mapped[int | None] = mapped_column(ForeignKey("workstreams.id"), index=True)
     question: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime]
-    raised_by: Mapped[str] = mapped_column(String(64))
+    # who raised it, as the platform named them, and the person
+    raised_by: Mapped[str] = mapped_column(String(255))
+    raised_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
-    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_by: Mapped[str | None] = mapped_column(String(255))
 
     action: Mapped[Action | None] = relationship(lazy="joined")
     workstream: Mapped[Workstream | None] = relationship(lazy="joined")
@@ -199,7 +307,8 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
     at: Mapped[datetime]
-    by: Mapped[str] = mapped_column(String(64))
+    by: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     text: Mapped[str] = mapped_column(Text)
 
     followup: Mapped[FollowUp] = relationship(back_populates="answers", lazy="raise")
@@ -212,7 +321,9 @@ class BoardMeeting(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     name: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime] = mapped_column(index=True)
-    channel_id: Mapped[str] = mapped_column(String(32))
+    # the conversation its digest goes to (address.conversation), and where that is
+    channel_id: Mapped[str] = mapped_column(String(CONVERSATION_CHARS))
+    address: Mapped[Address | None] = mapped_column(AddressColumn)
     digest_hours_before: Mapped[int] = mapped_column(Integer, default=48)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
@@ -227,28 +338,48 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
-    channel_id: Mapped[str] = mapped_column(String(32), unique=True)
+    channel_id: Mapped[str] = mapped_column(String(CONVERSATION_CHARS), unique=True)
+    address: Mapped[Address | None] = mapped_column(AddressColumn)
     weekday: Mapped[int] = mapped_column(Integer)  # Monday = 0
-    time: Mapped[str] = mapped_column(String(5))  # HH:MM in WSOA_TIMEZONE
+    time: Mapped[wall_time] = mapped_column(Time)  # wall-clock time in WSOA_TIMEZONE
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime]
 
 
-# What a delivery is (Delivery.kind; also the first part of its key).
-BOARD_DIGEST = "board-digest"
-REMINDER = "reminder"
-WEEKLY = "weekly"
-DIGEST_NOW = "digest-now"
-ADMIN_NOTICE = "admin-notice"
+class DeliveryKind(StrEnum):
+    """What a delivery is (also the first part of its key)."""
 
-# Where it stands (Delivery.state).
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-ABANDONED = "abandoned"
-SKIPPED = "skipped"
+    BOARD_DIGEST = "board-digest"
+    REMINDER = "reminder"
+    WEEKLY = "weekly"
+    DIGEST_NOW = "digest-now"
+    ADMIN_NOTICE = "admin-notice"
+
+
+class DeliveryState(StrEnum):
+    """Where a delivery stands."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # retrying
+    ABANDONED = "abandoned"  # gave up, admins told
+    SKIPPED = "skipped"
+
+
+BOARD_DIGEST = DeliveryKind.BOARD_DIGEST
+REMINDER = DeliveryKind.REMINDER
+WEEKLY = DeliveryKind.WEEKLY
+DIGEST_NOW = DeliveryKind.DIGEST_NOW
+ADMIN_NOTICE = DeliveryKind.ADMIN_NOTICE
+
+PENDING = DeliveryState.PENDING
+SENDING = DeliveryState.SENDING
+SENT = DeliveryState.SENT
+FAILED = DeliveryState.FAILED
+ABANDONED = DeliveryState.ABANDONED
+SKIPPED = DeliveryState.SKIPPED
 
 
 class Delivery(Base):
@@ -257,14 +388,17 @@ class Delivery(Base):
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(30))  # board-digest, weekly, reminder
-    target: Mapped[str] = mapped_column(String(64))  # channel or user id
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    kind: Mapped[DeliveryKind] = mapped_column(words_of(DeliveryKind, 30))
+    # the conversation (a channel, or a person's chat), and the whole address
+    target: Mapped[str] = mapped_column(String(CONVERSATION_CHARS))
+    address: Mapped[Address | None] = mapped_column(AddressColumn)
     due_at: Mapped[datetime]
     claimed_at: Mapped[datetime]
     claimed_by: Mapped[str] = mapped_column(String(100))
-    # pending, sent, failed (retrying), abandoned (gave up, admins told), skipped
-    state: Mapped[str] = mapped_column(String(20), default=PENDING, index=True)
+    state: Mapped[DeliveryState] = mapped_column(
+        words_of(DeliveryState, 20), default=DeliveryState.PENDING, index=True
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     message_ts: Mapped[str | None] = mapped_column(String(40))

@@ -187,9 +187,15 @@ def stale_leads(session: Session, plan_id: int, stale_before: datetime) -> Seque
     statement, no actions loaded (the reminder itself lists them when it is sent)."""
     where = _conditions(plan_id, Filter(stale_before=stale_before))
     stale = select(action_leads.c.person_id).join(Action, Action.id == action_leads.c.action_id)
-    return session.scalars(
-        select(Person).where(Person.id.in_(stale.where(*where))).order_by(Person.name, Person.id)
-    ).all()
+    return (
+        session.scalars(
+            select(Person)
+            .where(Person.id.in_(stale.where(*where)))
+            .order_by(Person.name, Person.id)
+        )
+        .unique()
+        .all()
+    )
 
 
 def refs(session: Session, plan_id: int, f: Filter, limit: int) -> tuple[list[str], int]:

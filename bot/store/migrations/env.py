@@ -13,6 +13,11 @@ if engine is None:  # the alembic CLI, for generating revisions: WSOA_DATABASE_U
     engine = make_engine(Settings().database_url)
 
 with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a table by copying it, dropping the old one and renaming the
+        # copy; with foreign keys enforced, dropping a table others refer to fails.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -22,3 +27,5 @@ with engine.connect() as connection:
     with context.begin_transaction():
         context.run_migrations()
     connection.commit()
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")

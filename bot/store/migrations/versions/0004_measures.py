@@ -2,14 +2,14 @@
 evidence.
 
 Revision ID: 0004
-Revises: 0002 (rechained onto 0003 when merged after it)
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

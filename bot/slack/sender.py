@@ -1,4 +1,5 @@
-"""Posting a scheduled message to Slack, and finding one that was posted before a crash.
+"""The Slack `Sender`: posting a scheduled Reply to a Slack address (rendered as Block Kit),
+and finding one that was posted before a crash.
 
 Every scheduled post carries its claim key in the message's `metadata`, so a later ticker can
 ask the channel (`conversations.history` with `include_all_metadata`) whether an interrupted
@@ -17,12 +18,17 @@ from __future__ import annotations
 import logging
 import socket
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+from bot.addresses import Address
+from bot.render import blockkit
+from bot.replies import Reply
+from bot.senders import DeliveryFailed, OutcomeUnknown
 
 log = logging.getLogger(__name__)
 
@@ -34,30 +40,11 @@ HISTORY_PAGE = 200
 HISTORY_PAGES = 5
 
 
-class DeliveryFailed(Exception):
-    """Slack did not post the message; trying again cannot double it."""
-
-
-class OutcomeUnknown(Exception):
-    """The request may or may not have reached Slack: look before posting again."""
-
-
-class Sender(Protocol):
-    def channel_for(self, target: str) -> str:
-        """The conversation to post in: a channel id as it is; a user id's direct message."""
-        ...
-
-    def post(self, channel: str, payload: dict[str, Any], key: str) -> str:
-        """Posts `payload` (`text` and `blocks`), tagged with `key`; returns the message ts."""
-        ...
-
-    def find_posted(self, channel: str, key: str, since: datetime) -> str | None:
-        """The ts of a message tagged with `key` posted after `since`, if there is one."""
-        ...
-
-
 class SlackSender:
     """A `Sender` over the bot's Web API client (see bot/slack/client.py)."""
+
+    platform = "slack"
+    prefix = "/wsoa "
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
@@ -76,7 +63,14 @@ class SlackSender:
             ],
         )
 
+    def send(self, reply: Reply, address: Address, key: str) -> str:
+        return self.post(self.channel_for(address.conversation), blockkit.message(reply), key)
+
+    def find_sent(self, address: Address, key: str, since: datetime) -> str | None:
+        return self.find_posted(self.channel_for(address.conversation), key, since)
+
     def channel_for(self, target: str) -> str:
+        """The conversation to post in: a channel id as it is; a user id's direct message."""
         if not _is_user(target):
             return target
         try:

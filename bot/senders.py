@@ -1,0 +1,78 @@
+"""How a scheduled `Reply` reaches an `Address`: a `Sender` per platform.
+
+Each sender renders for its platform, posts, and knows its own way of finding a post it already
+made (after a crash between the platform accepting a post and the bot recording it). The
+scheduler chooses the sender by the address's platform and knows nothing of any platform.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol, TextIO
+
+from bot.addresses import Address
+from bot.render.text import render_text
+from bot.replies import Reply
+
+
+class DeliveryFailed(Exception):
+    """The platform did not post the message; trying again cannot double it."""
+
+
+class OutcomeUnknown(Exception):
+    """The request may or may not have reached the platform: look before posting again."""
+
+
+class Sender(Protocol):
+    # the platform whose addresses this sender serves
+    platform: str
+    # how a command is typed where its messages are read: hints in them say it this way
+    prefix: str
+
+    def send(self, reply: Reply, address: Address, key: str) -> str:
+        """Posts `reply` to `address`, tagged with the delivery `key`; returns the platform's
+        reference to the message. Raises DeliveryFailed or OutcomeUnknown."""
+        ...
+
+    def find_sent(self, address: Address, key: str, since: datetime) -> str | None:
+        """The reference of a message tagged with `key` posted to `address` after `since`, if
+        there is one. Raises DeliveryFailed when it cannot tell."""
+        ...
+
+
+Senders = Mapping[str, Sender]
+
+
+def senders_of(*senders: Sender) -> dict[str, Sender]:
+    """Senders by the platform each serves."""
+    return {sender.platform: sender for sender in senders}
+
+
+class ConsoleSender:
+    """Prints each message as plain text (to `out`, when given) and remembers it, so the
+    scheduler runs whole with no chat platform: tests use it, and a terminal can watch."""
+
+    platform = "console"
+    prefix = ""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out
+        self.sent: list[tuple[Address, str, str]] = []
+
+    def send(self, reply: Reply, address: Address, key: str) -> str:
+        text = render_text(reply)
+        self.sent.append((address, key, text))
+        if self.out is not None:
+            print(f"--- to {address.conversation} ({key})\n{text}", file=self.out or sys.stdout)
+        return f"console-{len(self.sent)}"
+
+    def find_sent(self, address: Address, key: str, since: datetime) -> str | None:
+        for n, (to, sent_key, _) in enumerate(self.sent, start=1):
+            if to == address and sent_key == key:
+                return f"console-{n}"
+        return None
+
+    def keys_to(self, conversation: str) -> list[str]:
+        return [key for to, key, _ in self.sent if to.conversation == conversation]

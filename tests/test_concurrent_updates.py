@@ -1,0 +1,75 @@
+"""Simultaneous updates of one action over signed HTTP: the trail stays whole.
+
+Each trial fires N `/wsoa update 11F …` requests at once (a barrier releases them together).
+Afterwards the action's current RAG and status must equal its newest history row, and every
+row's "from" must equal the previous row's "to": nothing lost, nothing told "no change" that
+changed something.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from bot.runtime import Runtime
+from bot.store.models import Action, Update
+from tests.conftest import ADMIN
+from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (the `slack` fixture)
+from tests.slack_requests import HttpResult
+
+RAGS = ("red", "amber", "green")
+STATUSES = ("in progress", "not started", "complete")
+
+
+def _fire(slack: SlackHarness, texts: list[str]) -> list[HttpResult]:
+    barrier = threading.Barrier(len(texts))
+
+    def send(text: str) -> HttpResult:
+        barrier.wait()
+        return slack.slash(text, user_id=ADMIN)
+
+    with ThreadPoolExecutor(max_workers=len(texts)) as pool:
+        return list(pool.map(send, texts))
+
+
+def _trail(runtime: Runtime) -> tuple[Action, list[Update]]:
+    with runtime.sessions() as session:
+        action = session.scalars(select(Action).where(Action.ref == "11F")).one()
+        rows = list(
+            session.scalars(
+                select(Update).where(Update.action_id == action.id).order_by(Update.at, Update.id)
+            )
+        )
+        session.expunge_all()
+    return action, rows
+
+
+def _assert_whole(runtime: Runtime) -> None:
+    action, rows = _trail(runtime)
+    newest = rows[-1]
+    assert (action.rag, action.status) == (newest.rag_to, newest.status_to)
+    for before, after in itertools.pairwise(rows):
+        assert after.rag_from == before.rag_to, (before.id, after.id)
+        assert after.status_from == before.status_to, (before.id, after.id)
+
+
+@pytest.mark.parametrize(("clients", "trials"), [(2, 6), (20, 2)])
+def test_simultaneous_updates_keep_the_trail_whole(
+    demo: Runtime, slack: SlackHarness, clients: int, trials: int
+) -> None:
+    for trial in range(trials):
+        _, before = _trail(demo)
+        texts = [
+            f"update 11F {RAGS[(i + trial) % 3]} {STATUSES[i % 3]} trial {trial} client {i}"
+            for i in range(clients)
+        ]
+        results = _fire(slack, texts)
+        assert all(r.status == 200 for r in results), [r.text for r in results]
+        assert all("Updated 11F" in r.text for r in results), [r.text for r in results]
+        _, after = _trail(demo)
+        assert len(after) == len(before) + clients
+        _assert_whole(demo)
