@@ -28,3 +28,13 @@ def test_the_update_form_carries_the_current_values() -> None:
     assert form.initial_values() == {"rag": "red", "status": "complete", "note": None}
     assert [c.value for c in form.field("rag").options] == ["red", "amber", "green"]
     assert form.field("note").required and form.field("note").kind == "multiline"
+
+
+def test_admins_may_be_named_by_email_in_any_case(demo, console) -> None:  # type: ignore[no-untyped-def]
+    demo.settings = demo.settings.model_copy(
+        update={"admins": frozenset({"Sophie.Carrington@DEMO.example"})}
+    )
+    # Her Slack id is no longer listed: her e-mail makes her an admin, at the console by either.
+    assert "Signed off 11F" in console("signoff 11F Objective met", user="U0DEMOPM")
+    assert "Only programme managers" in console("signoff 12B Objective met", user="U0DEMO05")
+    assert "Closed FU" in console("followup close FU-1", user="sophie.carrington@demo.example")
