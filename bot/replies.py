@@ -119,13 +119,56 @@ Element = Annotated[
 ]
 
 
-class UpdateForm(BaseModel):
-    """Ask the platform to open a form for an update (a modal in Slack)."""
+class Choice(BaseModel):
+    value: str
+    label: str
 
-    ref: str
+
+class FormField(BaseModel):
+    """One input of a form: a choice of options, a line of text, or several lines."""
+
+    id: str
+    label: str
+    kind: Literal["choice", "text", "multiline"]
+    options: list[Choice] = Field(default_factory=list)
+    initial: str | None = None
+    required: bool = False
+    hint: str | None = None
+    placeholder: str | None = None
+    max_length: int | None = None
+
+
+class Form(BaseModel):
+    """Ask the platform to open a form (a modal in Slack, a dialog in Teams). `purpose` says
+    what it is for ("update", "answer") and `key` what about (an action ref, a follow-up id):
+    the adapter keeps both, with each field's initial value, and hands them back with the
+    values as a `FormSubmission` (bot/commands/forms.py decides what it means)."""
+
+    purpose: str
+    key: str
     title: str
-    rag: Rag | None
-    status: str
+    submit_label: str = "Save"
+    # what the form is about, shown above its fields: a heading line and a note of how things
+    # stand now
+    about: list[Span] = Field(default_factory=list)
+    context: str | None = None
+    fields: list[FormField]
+
+    def field(self, field_id: str) -> FormField:
+        return next(f for f in self.fields if f.id == field_id)
+
+    def initial_values(self) -> dict[str, str | None]:
+        return {f.id: f.initial for f in self.fields}
+
+
+class FormSubmission(BaseModel):
+    """A submitted form: what it was for, the values entered (None for left empty) and the
+    values it was opened with (so only what the person changed counts as a change)."""
+
+    purpose: str
+    key: str
+    values: dict[str, str | None]
+    initial: dict[str, str | None] = Field(default_factory=dict)
 
 
 class Attachment(BaseModel):
@@ -146,7 +189,7 @@ class Reply(BaseModel):
     visibility: Literal["private", "channel"] = "private"
     # A one-line summary: Slack's notification text, and the fallback where blocks are not shown.
     summary: str = ""
-    form: UpdateForm | None = None
+    form: Form | None = None
     # The caller's own work changed (an update, an answer): views of it, like Slack's Home tab,
     # are out of date.
     changed_own_work: bool = False

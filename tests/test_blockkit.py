@@ -12,6 +12,7 @@ import pytest
 from slack_sdk.models.blocks import Block as SdkBlock
 from slack_sdk.models.views import View
 
+from bot.commands.updating import update_form
 from bot.domain import MAX_NOTE_CHARS, Rag
 from bot.render import blockkit as bk
 from bot.replies import (
@@ -20,17 +21,18 @@ from bot.replies import (
     Button,
     Buttons,
     Divider,
+    Form,
     Heading,
     Paragraph,
     Reply,
     Span,
     Table,
-    UpdateForm,
     bold,
     code,
     mention,
     plain,
 )
+from bot.store.models import Action
 
 EVIL = [
     "<!channel>",
@@ -193,8 +195,8 @@ def test_the_summary_is_escaped_text() -> None:
 
 
 def test_the_update_form_escapes_the_title() -> None:
-    form = UpdateForm(ref="2A.3", title=EVIL_TEXT, rag=None, status="in progress")
-    text = dump(bk.update_modal(form, private_metadata="{}"))
+    evil = update_form(Action(ref="2A.3", title=EVIL_TEXT, rag=None, status="in progress"))
+    text = dump(bk.form_modal(evil, private_metadata="{}"))
     for raw in EVIL:
         assert raw not in text
     assert "&lt;!channel&gt;" in text
@@ -513,14 +515,15 @@ def test_a_long_summary_is_cut_between_words() -> None:
 # --- the update form ---------------------------------------------------------------------------
 
 
-def form(**changes: Any) -> UpdateForm:
+def form(**changes: Any) -> Form:
+    """The update form of an action with these fields."""
     fields: dict[str, Any] = {
         "ref": "2A.3",
         "title": "Graduated response toolkit",
         "rag": Rag.AMBER,
         "status": "in progress",
     }
-    return UpdateForm(**(fields | changes))
+    return update_form(Action(**(fields | changes)))
 
 
 def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -528,7 +531,7 @@ def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_update_modal() -> None:
-    view = bk.update_modal(form(), private_metadata='{"channel": "C1"}')
+    view = bk.form_modal(form(), private_metadata='{"channel": "C1"}')
     View(**view).validate_json()
     assert view["type"] == "modal"
     assert view["callback_id"] == bk.UPDATE_CALLBACK == "wsoa_update"
@@ -569,7 +572,7 @@ def test_the_update_modal() -> None:
 
 
 def test_the_update_modal_without_a_rating_or_known_status() -> None:
-    view = bk.update_modal(form(rag=None, status="whatever"), private_metadata="")
+    view = bk.form_modal(form(rag=None, status="whatever"), private_metadata="")
     View(**view).validate_json()
     by_id = inputs(view)
     assert "initial_option" not in by_id[bk.RAG_BLOCK]["element"]
@@ -578,7 +581,7 @@ def test_the_update_modal_without_a_rating_or_known_status() -> None:
 
 @pytest.mark.parametrize("ref", ["12A.1", "12A.1.2.3.4.5.6.7", "ABCDEFGHIJKLMNOPQRST", "X" * 40])
 def test_the_modal_title_fits_for_any_ref(ref: str) -> None:
-    view = bk.update_modal(form(ref=ref, title="t " * 3000), private_metadata="")
+    view = bk.form_modal(form(ref=ref, title="t " * 3000), private_metadata="")
     View(**view).validate_json()
     assert 0 < len(view["title"]["text"]) <= bk.MODAL_TITLE
     assert len(view["blocks"][0]["text"]["text"]) <= bk.SECTION_CHARS
@@ -586,13 +589,13 @@ def test_the_modal_title_fits_for_any_ref(ref: str) -> None:
 
 def test_the_modal_refuses_metadata_it_would_have_to_cut() -> None:
     with pytest.raises(ValueError):
-        bk.update_modal(form(), private_metadata="x" * 3001)
+        bk.form_modal(form(), private_metadata="x" * 3001)
 
 
 def test_each_modal_gets_its_own_options() -> None:
-    first = bk.update_modal(form(), private_metadata="")
+    first = bk.form_modal(form(), private_metadata="")
     inputs(first)[bk.RAG_BLOCK]["element"]["options"][0]["value"] = "changed"
-    second = bk.update_modal(form(), private_metadata="")
+    second = bk.form_modal(form(), private_metadata="")
     assert inputs(second)[bk.RAG_BLOCK]["element"]["options"][0]["value"] == "red"
 
 
@@ -611,7 +614,11 @@ def test_reading_a_submission() -> None:
             bk.NOTE_ACTION: {"type": "plain_text_input", "value": "Pilot ran in 12 schools"}
         },
     }
-    assert bk.read_update_submission(state) == ("red", "complete", "Pilot ran in 12 schools")
+    assert bk.read_form_values(state) == {
+        "rag": "red",
+        "status": "complete",
+        "note": "Pilot ran in 12 schools",
+    }
 
 
 def test_reading_a_submission_with_empty_fields() -> None:
@@ -620,12 +627,12 @@ def test_reading_a_submission_with_empty_fields() -> None:
         bk.STATUS_BLOCK: {bk.STATUS_ACTION: select_state(None)},
         bk.NOTE_BLOCK: {bk.NOTE_ACTION: {"type": "plain_text_input", "value": None}},
     }
-    assert bk.read_update_submission(state) == (None, None, "")
-    assert bk.read_update_submission({}) == (None, None, "")
+    assert bk.read_form_values(state) == {"rag": None, "status": None, "note": None}
+    assert bk.read_form_values({}) == {}
 
 
 def test_a_submission_round_trips_the_modal_ids() -> None:
-    view = bk.update_modal(form(), private_metadata="")
+    view = bk.form_modal(form(), private_metadata="")
     state: dict[str, Any] = {}
     for block_id, block in inputs(view).items():
         element = block["element"]
@@ -635,7 +642,7 @@ def test_a_submission_round_trips_the_modal_ids() -> None:
         else:
             value["value"] = "note"
         state[block_id] = {element["action_id"]: value}
-    assert bk.read_update_submission(state) == ("amber", "in progress", "note")
+    assert bk.read_form_values(state) == {"rag": "amber", "status": "in progress", "note": "note"}
 
 
 # --- whatever the input ------------------------------------------------------------------------

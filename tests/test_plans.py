@@ -15,7 +15,7 @@ from bot.render.text import render_text
 from bot.replies import Reply
 from bot.runtime import Runtime
 from bot.services import boards
-from bot.store.models import Action, BoardMeeting, Plan, Update
+from bot.store.models import Action, BoardMeeting, Identity, Plan, Update
 from scheduler.deliveries import tick
 from tests.conftest import ADMIN, NOW
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (the `slack` fixture)
@@ -172,3 +172,19 @@ def test_importing_another_partnerships_file_is_refused_and_changes_nothing(
     assert two_plans.load(TORBAY) == 2  # two plans: which one?
     assert "torbay" in capsys.readouterr().err
     assert state() == before
+
+
+def test_a_slack_identity_learns_its_workspace_on_first_contact(
+    demo: Runtime, slack: SlackHarness
+) -> None:
+    # The demo's people, like those carried over by migration 0003, have no workspace yet.
+    said(slack, "show 11F", "T1", user="U0DEMO05")
+    with slack.runtime.sessions() as session:
+        workspaces = dict(
+            session.execute(
+                select(Identity.external_id, Identity.workspace).where(
+                    Identity.external_id.in_(["U0DEMO05", "U0DEMO06"])
+                )
+            ).all()
+        )
+    assert workspaces == {"U0DEMO05": "T1", "U0DEMO06": ""}

@@ -3,38 +3,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.config import Settings
+from bot.addresses import console_address
 from bot.runtime import Runtime
+from bot.senders import ConsoleSender
 from bot.services.plans import current_plan
-from bot.slack.client import make_client
-from bot.slack.sender import SlackSender
 from bot.store.db import unit_of_work
 from bot.store.models import Delivery, Subscription
 from scheduler.deliveries import tick
 from tests.conftest import ADMIN
-from tests.slack_standin import SlackStandIn
 
 LONDON = ZoneInfo("Europe/London")
 STEP = timedelta(hours=1)
 
 
 @pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def sender(settings: Settings, standin: SlackStandIn) -> SlackSender:
-    return SlackSender(make_client(settings.model_copy(update={"slack_api_url": standin.url})))
+def sender() -> ConsoleSender:
+    """The console's sender: a scheduling test needs no chat platform."""
+    return ConsoleSender()
 
 
 def subscribe(runtime: Runtime, channel: str, weekday: int, at: str, since: datetime) -> None:
@@ -43,7 +34,7 @@ def subscribe(runtime: Runtime, channel: str, weekday: int, at: str, since: date
             Subscription(
                 plan_id=current_plan(session, datetime(2026, 1, 1, tzinfo=UTC)).id,
                 channel_id=channel,
-                address=Address(platform="slack", conversation=channel),
+                address=console_address(channel),
                 weekday=weekday,
                 time=time.fromisoformat(at),
                 created_by=ADMIN,
@@ -78,8 +69,7 @@ def local(at: datetime | None) -> datetime:
 )
 def test_weekly_digests_keep_local_time_across_the_clock_change(
     runtime: Runtime,
-    sender: SlackSender,
-    standin: SlackStandIn,
+    sender: ConsoleSender,
     change: datetime,
     mondays: list[tuple[int, int, int]],
 ) -> None:
@@ -107,7 +97,6 @@ def test_weekly_digests_keep_local_time_across_the_clock_change(
     assert sundays_sent[1].due_at == change.replace(
         hour=1 if change.month == 3 else 0, minute=30, tzinfo=UTC
     )
-    posts = standin.calls_to("chat.postMessage")
-    assert len(posts) == 4 and all(post.ok for post in posts)
-    keys = [post.params["metadata"]["event_payload"]["key"] for post in posts]
+    assert len(sender.sent) == 4
+    keys = [key for _, key, _ in sender.sent]
     assert len(set(keys)) == 4

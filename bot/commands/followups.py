@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 
 from bot.commands.registry import command
-from bot.domain import Invalid, looks_like_ref
+from bot.domain import MAX_NOTE_CHARS, Invalid, looks_like_ref
 from bot.presenters import author_span, shorten, when
-from bot.replies import Reply, bold, plain
+from bot.replies import Form, FormField, Reply, bold, plain
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
+from bot.services.forms import ANSWER as ANSWER_FORM
 from bot.services.people import people_by_id
 from bot.services.plans import match_workstream, workstreams
-from bot.store.models import Answer
+from bot.store.models import Answer, FollowUp
 
 USAGE = [
     "followup add REF|WORKSTREAM QUESTION",
@@ -54,6 +55,29 @@ def followup(ctx: Ctx, args: str) -> Reply:
     if sub in ("list", ""):
         return _listing(ctx, rest)
     raise Invalid(f"`followup {sub[:20]}` is not a follow-up command. Use: " + "; ".join(USAGE))
+
+
+def answer_form(followup: FollowUp) -> Form:
+    label = followup_service.label(followup)
+    return Form(
+        purpose=ANSWER_FORM,
+        key=label,
+        title=f"Answer {label}",
+        about=[
+            bold(f"{label} · {followup_service.about(followup)}"),
+            plain(f"\n{followup.question}"),
+        ],
+        fields=[
+            FormField(
+                id="answer",
+                label="Your answer",
+                kind="multiline",
+                required=True,
+                hint="Figures and evidence only: never details of a child.",
+                max_length=MAX_NOTE_CHARS,
+            )
+        ],
+    )
 
 
 def answer_reply(answer: Answer) -> Reply:

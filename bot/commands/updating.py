@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.commands.registry import command
-from bot.domain import Invalid, Rag, Status
+from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Invalid, Rag, Status
 from bot.presenters import describe_change, shorten
-from bot.replies import Reply, UpdateForm, bold, plain
+from bot.replies import Choice, Form, FormField, Reply, bold, plain
 from bot.services import actions as action_service
 from bot.services.actions import Change
 from bot.services.context import Ctx
+from bot.services.forms import UPDATE as UPDATE_FORM
 from bot.store.models import Action, Update
 
 RAG_WORDS = {r.value: r for r in Rag.scale(3)}
@@ -53,7 +54,7 @@ def parse_update(args: str) -> tuple[str, Change | None]:
 
 @command(
     "update",
-    [UPDATE_USAGE, "update REF (opens a form in Slack)"],
+    [UPDATE_USAGE, "update REF (opens a form)"],
     "records a progress update (leads and admins)",
     ["update 11F amber Toolkit pilot live", "update 2a.3 in progress JSNA draft shared"],
 )
@@ -63,16 +64,52 @@ def update(ctx: Ctx, args: str) -> Reply:
         plan = ctx.plan
         action = action_service.find_action(ctx.session, plan.id, ref)
         action_service.require_can_update(ctx, action)
-        return Reply(
-            summary=f"Update {action.ref}",
-            form=UpdateForm(
-                ref=action.ref,
-                title=action.title,
-                rag=Rag(action.rag) if action.rag else None,
-                status=action.status,
-            ),
-        ).para(plain(f"Type the update after the ref: `{UPDATE_USAGE}`."))
+        return Reply(summary=f"Update {action.ref}", form=update_form(action)).para(
+            plain(f"Type the update after the ref: `{UPDATE_USAGE}`.")
+        )
     return update_reply(ctx, action_service.record_update(ctx, ref, change))
+
+
+def update_form(action: Action) -> Form:
+    rag = f"{RAG_EMOJI[Rag(action.rag)]} {Rag(action.rag).value}" if action.rag else "no RAG rating"
+    return Form(
+        purpose=UPDATE_FORM,
+        key=action.ref,
+        title=f"Update {action.ref}",
+        about=[bold(f"{action.ref} "), plain(action.title)],
+        context=f"Now: {rag} · {action.status or 'no status'}",
+        fields=[
+            FormField(
+                id="rag",
+                label="RAG rating",
+                kind="choice",
+                options=[
+                    Choice(value=r.value, label=f"{RAG_EMOJI[r]} {r.value.capitalize()}")
+                    for r in Rag
+                ],
+                placeholder="Choose a rating",
+                initial=str(action.rag) if action.rag else None,
+                hint="Based on the impact seen by children, young people and families.",
+            ),
+            FormField(
+                id="status",
+                label="Status",
+                kind="choice",
+                options=[Choice(value=s.value, label=s.value.capitalize()) for s in Status],
+                placeholder="Choose a status",
+                initial=str(action.status) if action.status else None,
+                required=True,
+            ),
+            FormField(
+                id="note",
+                label="Progress note",
+                kind="multiline",
+                required=True,
+                placeholder="What has changed, and what is the evidence?",
+                max_length=MAX_NOTE_CHARS,
+            ),
+        ],
+    )
 
 
 def update_reply(ctx: Ctx, update: Update) -> Reply:

@@ -19,7 +19,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Rag, Status, day_text
+from bot.domain import RAG_EMOJI, day_text
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -27,14 +27,13 @@ from bot.replies import (
     Buttons,
     Divider,
     Element,
+    Form,
+    FormField,
     Heading,
     Paragraph,
     Reply,
     Span,
     Table,
-    UpdateForm,
-    bold,
-    plain,
     plural,
 )
 
@@ -629,17 +628,6 @@ def _option(label: str, value: str) -> dict[str, Any]:
     return {"text": _plain_text(label), "value": value}
 
 
-def _rag_options() -> dict[Rag, dict[str, Any]]:
-    return {
-        rag: _option(f"{RAG_EMOJI[rag]} {rag.value.capitalize()}", rag.value)
-        for rag in Rag.scale(3)
-    }
-
-
-def _status_options() -> dict[Status, dict[str, Any]]:
-    return {status: _option(status.value.capitalize(), status.value) for status in Status}
-
-
 def _select(action_id: str, placeholder: str, options: list[dict[str, Any]], initial: Any) -> Block:
     element: Block = {
         "type": "static_select",
@@ -661,97 +649,90 @@ def _modal_title(*choices: str) -> str:
     return _fit(choices[-1], MODAL_TITLE)
 
 
-def update_modal(form: UpdateForm, *, private_metadata: str) -> dict[str, Any]:
-    """The update form as a modal view for `views.open`. Read its submission with
-    `read_update_submission`; report problems by block id (RAG_BLOCK, STATUS_BLOCK, NOTE_BLOCK)
-    in a `response_action: errors` answer."""
+# Block ids of the forms' fields, as Slack hands them back (and as errors name them).
+FIELD_BLOCKS = {
+    ("update", "rag"): RAG_BLOCK,
+    ("update", "status"): STATUS_BLOCK,
+    ("update", "note"): NOTE_BLOCK,
+    ("answer", "answer"): ANSWER_BLOCK,
+}
+FORM_CALLBACKS = {"update": UPDATE_CALLBACK, "answer": ANSWER_CALLBACK}
+
+
+def field_block(purpose: str, field_id: str) -> str:
+    return FIELD_BLOCKS.get((purpose, field_id), f"wsoa_{purpose}_{field_id}")
+
+
+def form_callback(purpose: str) -> str:
+    return FORM_CALLBACKS.get(purpose, f"wsoa_form_{purpose}")
+
+
+def form_modal(form: Form, *, private_metadata: str) -> dict[str, Any]:
+    """Any `Form` as a modal view for `views.open`: what it is about, then an input block per
+    field (block id from `field_block`, action id the field's id). Read its submission with
+    `read_form_values`; report problems by block id in a `response_action: errors` answer."""
     if len(private_metadata) > PRIVATE_METADATA_CHARS:
         # Cutting it would corrupt what the submission handler reads back.
         raise ValueError(f"private_metadata is over {PRIVATE_METADATA_CHARS} characters")
-    current_rag = f"{RAG_EMOJI[form.rag]} {form.rag.value}" if form.rag else "no RAG rating"
-    status = Status.lookup(form.status)
-    rag_options, status_options = _rag_options(), _status_options()
-    heading = f"{_styled(_shorten(form.ref, REF_CHARS), 'bold')} "
+    blocks: list[Block] = []
+    if form.about:
+        blocks += message(Reply().para(*form.about))["blocks"]
+    if form.context:
+        blocks.append(_context(_fit(form.context, SECTION_CHARS)))
+    blocks += [_input(form.purpose, field) for field in form.fields]
     return {
         "type": "modal",
-        "callback_id": UPDATE_CALLBACK,
+        "callback_id": form_callback(form.purpose),
         "private_metadata": private_metadata,
-        "title": _plain_text(_modal_title(f"Update {form.ref}", form.ref)),
-        "submit": _plain_text("Save"),
+        "title": _plain_text(_modal_title(form.title, form.key)),
+        "submit": _plain_text(_modal_title(form.submit_label, "Save")),
         "close": _plain_text("Cancel"),
-        "blocks": [
-            _section(heading + _fit(form.title, SECTION_CHARS - _size(heading))),
-            _context(f"Now: {current_rag} · {_fit(form.status, STATUS_CHARS) or 'no status'}"),
-            {
-                "type": "input",
-                "block_id": RAG_BLOCK,
-                "optional": True,
-                "label": _plain_text("RAG rating"),
-                "hint": _plain_text(
-                    "Based on the impact seen by children, young people and families."
-                ),
-                "element": _select(
-                    RAG_ACTION,
-                    "Choose a rating",
-                    list(rag_options.values()),
-                    rag_options[form.rag] if form.rag else None,
-                ),
-            },
-            {
-                "type": "input",
-                "block_id": STATUS_BLOCK,
-                "label": _plain_text("Status"),
-                "element": _select(
-                    STATUS_ACTION,
-                    "Choose a status",
-                    list(status_options.values()),
-                    status_options[status] if status else None,
-                ),
-            },
-            {
-                "type": "input",
-                "block_id": NOTE_BLOCK,
-                "label": _plain_text("Progress note"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": NOTE_ACTION,
-                    "multiline": True,
-                    "max_length": MAX_NOTE_CHARS,
-                    "placeholder": _plain_text("What has changed, and what is the evidence?"),
-                },
-            },
-        ],
+        "blocks": blocks,
     }
 
 
-def answer_modal(label: str, about: str, question: str, *, private_metadata: str) -> dict[str, Any]:
-    """The form for answering a follow-up (`FU-3`, about `12B`). Read its submission with
-    `read_answer_submission`; report problems on ANSWER_BLOCK."""
-    # The question is user text of up to 3,000 characters: `message` budgets and escapes it.
-    shown = message(Reply().para(bold(f"{label} · {about}"), plain(f"\n{question}")))
-    return {
-        "type": "modal",
-        "callback_id": ANSWER_CALLBACK,
-        "private_metadata": private_metadata,
-        "title": _plain_text(_modal_title(f"Answer {label}", "Answer")),
-        "submit": _plain_text("Save"),
-        "close": _plain_text("Cancel"),
-        "blocks": [
-            *shown["blocks"],
-            {
-                "type": "input",
-                "block_id": ANSWER_BLOCK,
-                "label": _plain_text("Your answer"),
-                "hint": _plain_text("Figures and evidence only: never details of a child."),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ANSWER_ACTION,
-                    "multiline": True,
-                    "max_length": MAX_NOTE_CHARS,
-                },
-            },
-        ],
+def _input(purpose: str, field: FormField) -> Block:
+    if field.kind == "choice":
+        options = [_option(c.label, c.value) for c in field.options]
+        initial = next((o for o in options if o["value"] == field.initial), None)
+        element = _select(field.id, field.placeholder or "Choose one", options, initial)
+    else:
+        element = {"type": "plain_text_input", "action_id": field.id}
+        if field.kind == "multiline":
+            element["multiline"] = True
+        if field.max_length:
+            element["max_length"] = field.max_length
+        if field.placeholder:
+            element["placeholder"] = _plain_text(field.placeholder)
+        if field.initial:
+            element["initial_value"] = field.initial
+    block: Block = {
+        "type": "input",
+        "block_id": field_block(purpose, field.id),
+        "label": _plain_text(field.label),
+        "element": element,
     }
+    if not field.required:
+        block["optional"] = True
+    if field.hint:
+        block["hint"] = _plain_text(field.hint)
+    return block
+
+
+def read_form_values(state_values: Mapping[str, Any]) -> dict[str, str | None]:
+    """Field id → value from a submitted modal's `view.state.values`: a select's chosen value,
+    a text input's text; None for what was left empty."""
+    values: dict[str, str | None] = {}
+    for actions in state_values.values():
+        if not isinstance(actions, Mapping):
+            continue
+        for action_id, state in actions.items():
+            if not isinstance(state, Mapping):
+                continue
+            option = state.get("selected_option")
+            value = option.get("value") if isinstance(option, Mapping) else state.get("value")
+            values[str(action_id)] = value if isinstance(value, str) else None
+    return values
 
 
 def read_answer_submission(state_values: Mapping[str, Any]) -> str:

@@ -76,6 +76,7 @@ def find(session: Session, who: Who) -> Person | None:
     """The person behind `who`, if known; creates nothing."""
     identity = find_identity(session, who)
     if identity is not None:
+        _fill_in_workspace(identity, who)
         return session.get_one(Person, identity.person_id)
     if who.platform == CONSOLE and is_email(who.external_id):
         return by_email(session, who.external_id)
@@ -99,8 +100,7 @@ def identify(session: Session, who: Who) -> Person:
     identity = find_identity(session, who)
     if identity is not None:
         person = session.get_one(Person, identity.person_id)
-        if who.workspace and not identity.workspace and who.platform == identity.platform:
-            identity.workspace = who.workspace
+        _fill_in_workspace(identity, who)
         if who.connector_id and identity.connector_id != who.connector_id:
             identity.connector_id = who.connector_id
         if who.name and person.name in (who.external_id, ""):
@@ -124,6 +124,13 @@ def identify(session: Session, who: Who) -> Person:
     if who.name and known.name in (who.external_id, _name_from_email(known.email or "")):
         known.name = who.name
     return known
+
+
+def _fill_in_workspace(identity: Identity, who: Who) -> None:
+    """Identities carried over from before workspaces were recorded learn theirs on the
+    person's first contact since."""
+    if who.workspace and not identity.workspace and who.platform == identity.platform:
+        identity.workspace = who.workspace
 
 
 def add_identity(session: Session, person: Person, who: Who) -> Identity:

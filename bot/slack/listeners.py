@@ -20,27 +20,22 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.commands import execute
-from bot.commands.followups import answer_reply
+from bot.commands.forms import open_answer_form, submit_form
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
-from bot.commands.updating import update_reply
-from bot.domain import Rag, Status, UserError
+from bot.domain import UserError
 from bot.render.blockkit import (
-    ANSWER_BLOCK,
     ANSWER_CALLBACK,
-    NOTE_BLOCK,
     UPDATE_CALLBACK,
-    answer_modal,
+    field_block,
+    form_modal,
     message,
     notice_modal,
-    read_answer_submission,
-    read_update_submission,
-    update_modal,
+    read_form_values,
 )
-from bot.replies import UpdateForm, say
+from bot.replies import Form, FormSubmission, say
 from bot.runtime import Runtime
-from bot.services import actions as action_service
-from bot.services import followups as followup_service
 from bot.services.context import Caller
+from bot.services.forms import FieldError
 from bot.slack.home import publish_home
 
 log = logging.getLogger(__name__)
@@ -61,8 +56,8 @@ def register_listeners(app: App) -> None:
     app.command(COMMAND)(run_wsoa_command)
     app.action(UPDATE_CLICK)(open_update_form_from_button)
     app.action(ANSWER_CLICK)(open_answer_form_from_button)
-    app.view(UPDATE_CALLBACK)(save_update_form)
-    app.view(ANSWER_CALLBACK)(save_answer_form)
+    app.view(UPDATE_CALLBACK)(save_form)
+    app.view(ANSWER_CALLBACK)(save_form)
     app.event("app_home_opened")(show_home_tab)
     app.error(explain_error)
 
@@ -93,12 +88,23 @@ def tell_privately(client: WebClient, reply_to: ReplyTo, payload: dict[str, Any]
 
 
 class FormOrigin(BaseModel):
-    """What a form remembers between opening and submission (its `private_metadata`)."""
+    """What a form remembers between opening and submission (its `private_metadata`): what it
+    is for and about, the values it opened with, and where to answer."""
 
-    subject: str  # the action ref, or the follow-up id
-    rag: str | None = None
-    status: str | None = None
+    purpose: str
+    subject: str  # the form's key: the action ref, or the follow-up id
+    initial: dict[str, str] = {}
     response_url: str | None = None
+
+    @classmethod
+    def of(cls, form: Form, response_url: str | None) -> FormOrigin:
+        initial = {k: v for k, v in form.initial_values().items() if v is not None}
+        return cls(
+            purpose=form.purpose, subject=form.key, initial=initial, response_url=response_url
+        )
+
+    def modal(self, form: Form) -> dict[str, Any]:
+        return form_modal(form, private_metadata=self.model_dump_json(exclude_none=True))
 
     def reply_to(self, user_id: str) -> ReplyTo:
         return ReplyTo(user_id=user_id, response_url=self.response_url)
@@ -116,8 +122,8 @@ def run_wsoa_command(
     reply = execute(runtime, caller, text)
     if reply.form is not None:
         ack()
-        origin = _origin(reply.form, command.get("response_url"))
-        client.views_open(trigger_id=command["trigger_id"], view=_update_modal(reply.form, origin))
+        origin = FormOrigin.of(reply.form, command.get("response_url"))
+        client.views_open(trigger_id=command["trigger_id"], view=origin.modal(reply.form))
         return
     payload = message(reply)
     ack(
@@ -130,19 +136,6 @@ def run_wsoa_command(
 
 
 # --- the update form ---------------------------------------------------------------------------
-
-
-def _origin(form: UpdateForm, response_url: str | None) -> FormOrigin:
-    return FormOrigin(
-        subject=form.ref,
-        rag=form.rag.value if form.rag else None,
-        status=form.status,
-        response_url=response_url,
-    )
-
-
-def _update_modal(form: UpdateForm, origin: FormOrigin) -> dict[str, Any]:
-    return update_modal(form, private_metadata=origin.model_dump_json(exclude_none=True))
 
 
 def open_update_form_from_button(
@@ -162,34 +155,33 @@ def open_update_form_from_button(
     if reply.form is None:
         tell_privately(client, ReplyTo(caller.user_id, context.response_url), message(reply))
         return
-    origin = _origin(reply.form, context.response_url)
-    client.views_open(trigger_id=body["trigger_id"], view=_update_modal(reply.form, origin))
+    origin = FormOrigin.of(reply.form, context.response_url)
+    client.views_open(trigger_id=body["trigger_id"], view=origin.modal(reply.form))
 
 
-def save_update_form(
+def save_form(
     ack: Ack, view: dict[str, Any], caller: Caller, runtime: Runtime, client: WebClient
 ) -> None:
+    """Any submitted form: translated into a FormSubmission; the services decide what changed
+    and whether it may be saved. A refusal is shown beside the field it concerns."""
     origin = FormOrigin.model_validate_json(view["private_metadata"])
-    rag, status, note = read_update_submission(view["state"]["values"])
-    if not note.strip():
+    submission = FormSubmission(
+        purpose=origin.purpose,
+        key=origin.subject,
+        values=read_form_values(view["state"]["values"]),
+        initial=dict(origin.initial),
+    )
+    try:
+        confirmation = submit_form(runtime, caller, submission)
+    except FieldError as refusal:
         ack(
             response_action="errors",
-            errors={NOTE_BLOCK: "Add a note saying what changed, so the board can see why."},
+            errors={field_block(origin.purpose, refusal.field): str(refusal)},
         )
         return
-    try:
-        with runtime.work(caller) as ctx:
-            # Only what the person changed: a status left as it was is no change (so a lead
-            # can add a note to a signed-off action without being refused for signing it off).
-            change = action_service.Change(
-                rag=Rag.parse(rag) if rag and rag != origin.rag else None,
-                status=Status.parse(status) if status and status != origin.status else None,
-                note=note,
-            )
-            update = action_service.record_update(ctx, origin.subject, change)
-            confirmation = update_reply(ctx, update)
     except UserError as refusal:
-        ack(response_action="errors", errors={NOTE_BLOCK: str(refusal)})
+        main = "note" if origin.purpose == "update" else "answer"
+        ack(response_action="errors", errors={field_block(origin.purpose, main): str(refusal)})
         return
     ack()
     tell_privately(client, origin.reply_to(caller.user_id), message(confirmation))
@@ -197,25 +189,6 @@ def save_update_form(
 
 
 # --- the answer form ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Question:
-    label: str
-    about: str
-    text: str
-
-
-def question_to_answer(runtime: Runtime, caller: Caller, text_id: str) -> Question:
-    """The follow-up behind an Answer button, if the caller may still answer it."""
-    with runtime.work(caller) as ctx:
-        followup = followup_service.get(ctx, text_id)
-        followup_service.require_answerable(ctx, followup)
-        return Question(
-            label=followup_service.label(followup),
-            about=followup_service.about(followup),
-            text=followup.question,
-        )
 
 
 def open_answer_form_from_button(
@@ -229,35 +202,10 @@ def open_answer_form_from_button(
 ) -> None:
     # Checked before the acknowledgement: a refusal (a UserError) goes to the error handler,
     # which tells the person privately.
-    question = question_to_answer(runtime, caller, str(action.get("value") or ""))
+    form = open_answer_form(runtime, caller, str(action.get("value") or ""))
     ack()
-    origin = FormOrigin(subject=question.label, response_url=context.response_url)
-    view = answer_modal(
-        question.label,
-        question.about,
-        question.text,
-        private_metadata=origin.model_dump_json(exclude_none=True),
-    )
-    client.views_open(trigger_id=body["trigger_id"], view=view)
-
-
-def save_answer_form(
-    ack: Ack, view: dict[str, Any], caller: Caller, runtime: Runtime, client: WebClient
-) -> None:
-    origin = FormOrigin.model_validate_json(view["private_metadata"])
-    text = read_answer_submission(view["state"]["values"])
-    if not text.strip():
-        ack(response_action="errors", errors={ANSWER_BLOCK: "Write the answer first."})
-        return
-    try:
-        with runtime.work(caller) as ctx:
-            answer = followup_service.answer(ctx, origin.subject, text)
-    except UserError as refusal:
-        ack(response_action="errors", errors={ANSWER_BLOCK: str(refusal)})
-        return
-    ack()
-    tell_privately(client, origin.reply_to(caller.user_id), message(answer_reply(answer)))
-    publish_home(runtime, client, caller)
+    origin = FormOrigin.of(form, context.response_url)
+    client.views_open(trigger_id=body["trigger_id"], view=origin.modal(form))
 
 
 # --- App Home ----------------------------------------------------------------------------------
