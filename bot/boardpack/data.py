@@ -141,11 +141,11 @@ def gather(
     )
 
 
-def _order(action: ActionRow, workstreams: list[queries.WorkstreamCounts]) -> tuple[int, str]:
-    position = next(
+def _order(action: ActionRow, workstreams: list[queries.WorkstreamCounts]) -> int:
+    """The action's workstream's place in the plan (the sort is stable: refs stay in order)."""
+    return next(
         (i for i, w in enumerate(workstreams) if w.workstream_id == action.workstream_id), 0
     )
-    return position, action.ref
 
 
 def _catalogue(session: Session, plan_id: int) -> dict[int, ActionRow]:
