@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from bot.commands import updating
 from bot.commands.registry import execute
-from bot.domain import Rag
+from bot.domain import Rag, Status
 from bot.render import cards
 from bot.replies import (
     ActionLine,
@@ -20,9 +21,9 @@ from bot.replies import (
     Button,
     Buttons,
     Divider,
+    Form,
     Reply,
     Table,
-    UpdateForm,
     bold,
     code,
     mention,
@@ -30,6 +31,7 @@ from bot.replies import (
 )
 from bot.runtime import Runtime
 from bot.services.context import Caller
+from bot.store.models import Action
 from tests.conftest import ADMIN, LEAD_11F, READER
 from tests.teams_specs import card_errors
 from tests.test_digest_large import load_plan
@@ -426,7 +428,7 @@ def test_every_command_on_the_demo_plan_renders_a_valid_card(demo: Runtime) -> N
     assert verbs  # the lead's Update button
     form = replies["update 11F"].form
     assert form is not None
-    assert card_errors(cards.dialog_card(cards.update_dialog(form))) == []
+    assert card_errors(cards.dialog_card(cards.dialog_from_form(form))) == []
 
 
 def test_every_command_on_a_thousand_action_plan_stays_within_budget(runtime: Runtime) -> None:
@@ -456,15 +458,16 @@ def test_every_command_on_a_thousand_action_plan_stays_within_budget(runtime: Ru
 # --- dialogs -----------------------------------------------------------------------------------
 
 
-def update_form(**changes: Any) -> UpdateForm:
+def update_form(**changes: Any) -> Form:
+    """The update form the `update REF` command opens, for an action not stored anywhere."""
     values: dict[str, Any] = {
         "ref": "11F",
         "title": "Reduce exclusions " + EVIL,
         "rag": Rag.RED,
-        "status": "in progress",
+        "status": Status.IN_PROGRESS,
     }
     values.update(changes)
-    return UpdateForm(**values)
+    return updating.update_form(Action(**values))
 
 
 def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -472,7 +475,7 @@ def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_update_dialog() -> None:
-    dialog = cards.update_dialog(update_form())
+    dialog = cards.dialog_from_form(update_form())
     card = cards.dialog_card(dialog)
     assert card_errors(card) == []
     assert_inert(card)
@@ -492,12 +495,12 @@ def test_the_update_dialog() -> None:
 
 
 def test_a_dialog_without_rating_or_known_status() -> None:
-    fields = inputs(cards.dialog_card(cards.update_dialog(update_form(rag=None, status="?"))))
+    fields = inputs(cards.dialog_card(cards.dialog_from_form(update_form(rag=None, status=None))))
     assert "value" not in fields["rag"] and "value" not in fields["status"]
 
 
 def test_dialog_errors_are_shown_by_their_field() -> None:
-    dialog = cards.update_dialog(update_form())
+    dialog = cards.dialog_from_form(update_form())
     card = cards.dialog_card(dialog, {"note": "A note is needed <at>x</at>", "": "Not saved."})
     assert card_errors(card) == []
     assert_inert(card)
@@ -509,7 +512,7 @@ def test_dialog_errors_are_shown_by_their_field() -> None:
 
 
 def test_reading_a_submission() -> None:
-    dialog = cards.update_dialog(update_form())
+    dialog = cards.dialog_from_form(update_form())
     data = {"purpose": "update", "key": "11F", "rag": "amber", "status": "complete", "note": "Done"}
     assert cards.submission_target(data) == ("update", "11F")
     assert cards.read_submission(dialog, data) == {
@@ -523,13 +526,13 @@ def test_reading_a_submission() -> None:
 
 
 def test_a_huge_title_keeps_the_inputs_within_budget() -> None:
-    card = cards.dialog_card(cards.update_dialog(update_form(title="word " * 20000)))
+    card = cards.dialog_card(cards.dialog_from_form(update_form(title="word " * 20000)))
     assert cards.size(card) <= cards.DIALOG_BYTES
     assert list(inputs(card)) == ["rag", "status", "note"]
 
 
 def test_the_form_as_a_card_submits_by_execute() -> None:
-    card = cards.dialog_card(cards.update_dialog(update_form()), submit="card")
+    card = cards.dialog_card(cards.dialog_from_form(update_form()), submit="card")
     assert card_errors(card) == []
     [save] = card["actions"]
     assert save["type"] == "Action.Execute" and save["verb"] == cards.FORM_SUBMIT_VERB

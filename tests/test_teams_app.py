@@ -474,7 +474,7 @@ def run_form(runtime: Runtime) -> Any:
             assert opened.form is not None
             return FormAnswer(
                 errors={"note": "A progress note is needed."},
-                dialog=cards.update_dialog(opened.form),
+                dialog=cards.dialog_from_form(opened.form),
             )
         words = " ".join(
             w for w in (info.values.get("rag", ""), info.values.get("status", ""), note) if w

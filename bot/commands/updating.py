@@ -85,7 +85,7 @@ def update_form(action: Action) -> Form:
                 kind="choice",
                 options=[
                     Choice(value=r.value, label=f"{RAG_EMOJI[r]} {r.value.capitalize()}")
-                    for r in Rag
+                    for r in Rag.scale(3)
                 ],
                 placeholder="Choose a rating",
                 initial=str(action.rag) if action.rag else None,

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Rag, Status, day_text
+from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Rag, day_text
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -33,12 +33,12 @@ from bot.replies import (
     Buttons,
     Divider,
     Element,
+    Form,
     Heading,
     Paragraph,
     Reply,
     Span,
     Table,
-    UpdateForm,
     plural,
 )
 
@@ -602,44 +602,28 @@ class Dialog:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-def update_dialog(form: UpdateForm) -> Dialog:
-    """The update form as a dialog: the same fields as Slack's modal."""
-    status = Status.lookup(form.status)
-    now_rag = f"{RAG_EMOJI[form.rag]} {RAG_WORD[form.rag]}" if form.rag else NO_RAG
+def dialog_from_form(form: Form) -> Dialog:
+    """The core's generic form (the update form, the answer form) as a dialog: the same fields
+    as Slack's modal."""
     return Dialog(
-        title=f"Update {form.ref}",
-        submit_label="Save",
-        purpose="update",
-        key=form.ref,
-        intro=(Span(text=form.ref, style="bold"), Span(text=f" {form.title}")),
-        context=f"Now: {now_rag} · {form.status or 'no status'}",
-        fields=(
+        title=form.title,
+        submit_label=form.submit_label,
+        purpose=form.purpose,
+        key=form.key,
+        intro=tuple(form.about),
+        context=form.context,
+        fields=tuple(
             FormField(
-                id="rag",
-                label="RAG rating (the impact seen by children, young people and families)",
-                kind="choice",
-                options=tuple(
-                    Choice(value=rag.value, label=f"{RAG_EMOJI[rag]} {RAG_WORD[rag]}")
-                    for rag in Rag.scale(3)
-                ),
-                initial=form.rag.value if form.rag else None,
-            ),
-            FormField(
-                id="status",
-                label="Status",
-                kind="choice",
-                options=tuple(Choice(value=s.value, label=s.value.capitalize()) for s in Status),
-                initial=status.value if status else None,
-                required=True,
-            ),
-            FormField(
-                id="note",
-                label="Progress note",
-                kind="multiline",
-                required=True,
-                placeholder="What has changed, and what is the evidence?",
-                max_length=MAX_NOTE_CHARS,
-            ),
+                id=f.id,
+                label=f.label,
+                kind=f.kind,
+                options=tuple(Choice(value=c.value, label=c.label) for c in f.options),
+                initial=f.initial,
+                required=f.required,
+                placeholder=f.placeholder,
+                max_length=f.max_length,
+            )
+            for f in form.fields
         ),
     )
 

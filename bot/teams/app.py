@@ -289,7 +289,7 @@ class TeamsBot:
                 return self._submitted(data, ref, as_dialog=False)
             reply = self._pressed(str(action.get("verb") or ""), str(data.get("value") or ""), ref)
             if reply.form is not None:
-                form = cards.dialog_card(cards.update_dialog(reply.form), submit="card")
+                form = cards.dialog_card(cards.dialog_from_form(reply.form), submit="card")
                 return cards.invoke_card(form)
             return cards.invoke_card(
                 cards.message(reply, invocation="")["attachments"][0]["content"]
@@ -298,7 +298,7 @@ class TeamsBot:
             data = _data(value.get("data"))
             reply = self._pressed(str(data.get("purpose") or ""), str(data.get("key") or ""), ref)
             if reply.form is not None:
-                return cards.dialog_task(cards.update_dialog(reply.form))
+                return cards.dialog_task(cards.dialog_from_form(reply.form))
             return cards.dialog_closed(cards.summary_text(reply, ""))
         if name == "task/submit":
             return self._submitted(_data(value.get("data")), ref, as_dialog=True)
