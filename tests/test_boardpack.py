@@ -18,13 +18,15 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from sqlalchemy import func, select
 
-from bot.boardpack.data import names_due
 from bot.boardpack.document import MEDIA_TYPE
 from bot.commands import execute
+from bot.domain import UpdateKind
 from bot.replies import Reply
 from bot.runtime import Runtime
 from bot.services import escalations as escalation_service
+from bot.services import history
 from bot.services.context import CONSOLE_CHANNEL, Caller
+from bot.services.history import ActionChange, Author
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
 from bot.store.models import Action, BoardMeeting, BoardPackSnapshot, Update
@@ -203,29 +205,29 @@ def test_what_changed_since_the_previous_board(demo: Runtime, console: Console) 
     assert any(r[0] == "6A" and r[3] == "Charter published on the Local Offer" for r in signed)
     assert "No due date changed." in [p.text for p in doc.paragraphs]
 
-    # A re-import that moved 12B's due date records an edit naming it (another, only the title).
+    # An edit that moved 12B's due date is listed with both dates; one of only the title is not.
+    was = None
     with unit_of_work(demo.sessions) as session:
-        for ref, fields in (("12B", "title, due"), ("12C", "title")):
+        for ref, change in (
+            ("12B", ActionChange(title="Moved on", due=(date(2027, 3, 31), None))),
+            ("12C", ActionChange(title="Retitled")),
+        ):
             action = session.scalars(select(Action).where(Action.ref == ref)).one()
-            action.due = date(2027, 3, 31)
-            session.add(
-                Update(
-                    action_id=action.id,
-                    at=NOW,
-                    by="import",
-                    source="import",
-                    kind="edit",
-                    rag_from=action.rag,
-                    rag_to=action.rag,
-                    status_from=action.status,
-                    status_to=action.status,
-                    note=f"overdue-tracker.xlsx: {fields} changed",
-                )
+            was = action.due if ref == "12B" else was
+            history.write(
+                session,
+                action,
+                UpdateKind.EDIT,
+                change,
+                note="overdue-tracker.xlsx: edited",
+                author=Author(by="import", source="import"),
+                at=NOW,
             )
     doc = opened(ask(demo, "boardpack"))
     due = rows(table_after(doc, "Due dates changed"))
     assert [r[0] for r in due[1:]] == ["12B"]
-    assert due[1][2:4] == ["23 Nov 2026", "31 Mar 2027"]
+    assert due[0][3:5] == ["Was due", "Due now"]
+    assert due[1][3:5] == [was.isoformat() if was else "no date", "2027-03-31"]
 
 
 # --- snapshots --------------------------------------------------------------------------------
@@ -392,11 +394,3 @@ def test_wsoa_boardpack_at_the_terminal(demo: Runtime, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "No board meeting B-42" in bad.stderr
     wrong = run_wsoa(["boardpack", "-o", "pack.pdf"], tmp_path, WSOA_DATABASE_URL=url)
     assert wrong.returncode == 2 and "pack.docx" in wrong.stderr
-
-
-def test_which_edit_notes_name_the_due_date() -> None:
-    assert names_due("tracker.xlsx: title, due changed")
-    assert names_due("plan.csv: due changed")
-    assert not names_due("overdue.xlsx: title changed")
-    assert not names_due("due.xlsx: measure, leads changed")
-    assert not names_due(None)

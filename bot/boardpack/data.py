@@ -12,9 +12,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.domain import day_text
+from bot.domain import UpdateKind, day_text
 from bot.services import escalations as escalation_service
 from bot.services import priorities as priority_service
+from bot.services.history import field_changes
 from bot.store import queries
 from bot.store.models import (
     Action,
@@ -67,6 +68,9 @@ class Change:
     # the action's due date now (for a due-date change: the date in force)
     due: date | None
     due_text: str | None
+    # for a due-date change, the dates before and after it, as history recorded them
+    due_was: str | None = None
+    due_became: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,11 +130,7 @@ def gather(
         flagged=flagged,
         moves=moves,
         signoffs=_changes(session, plan.id, cycle.previous, at, "signoff"),
-        # Today's history records that a due date changed (an import's "edit" naming it), not
-        # its old and new values; the pack lists those with the date now in force.
-        due_changes=[
-            c for c in _changes(session, plan.id, cycle.previous, at, "edit") if names_due(c.note)
-        ],
+        due_changes=_due_changes(session, plan.id, cycle.previous, at),
         for_escalation=escalate,
         escalations=escalation_service.recorded(session, plan.id, cycle.previous, at),
         followups=_followups(session, plan.id, cycle.previous),
@@ -199,12 +199,28 @@ def _changes(
     return [Change(*r) for r in rows]
 
 
-def names_due(note: str | None) -> bool:
-    """Whether an import's edit note (`plan.xlsx: title, due changed`) names the due date."""
-    if not note or not note.endswith(" changed") or ": " not in note:
-        return False
-    fields = note.removesuffix(" changed").rsplit(": ", 1)[1]
-    return "due" in (f.strip() for f in fields.split(","))
+def _due_changes(session: Session, plan_id: int, since: datetime, until: datetime) -> list[Change]:
+    """Edits since the previous board that moved a due date, with the dates before and after
+    (from the history writer's field changes)."""
+    found = session.execute(
+        select(Update, Action.ref, Action.title, Action.due, Action.due_text)
+        .join(Action, Action.id == Update.action_id)
+        .where(
+            Action.plan_id == plan_id,
+            Update.at > since,
+            Update.at <= until,
+            Update.kind == UpdateKind.EDIT,
+        )
+        .order_by(Update.at, Update.id)
+    ).all()
+    changes = []
+    for update, ref, title, due, due_text in found:
+        for moved in field_changes(update):
+            if moved.field == "due":
+                changes.append(
+                    Change(ref, title, update.at, update.note, due, due_text, moved.old, moved.new)
+                )
+    return changes
 
 
 def _followups(session: Session, plan_id: int, since: datetime) -> Sequence[FollowUp]:

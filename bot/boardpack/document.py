@@ -238,9 +238,16 @@ def _changes(doc: DocumentObject, data: PackData) -> None:
     if data.due_changes:
         table(
             doc,
-            ["Ref", "Action", "Changed", "Due now", "Note"],
+            ["Ref", "Action", "Changed", "Was due", "Due now", "Note"],
             [
-                [c.ref, c.title, _day(data, c.at), _due(c.due, c.due_text), c.note or ""]
+                [
+                    c.ref,
+                    c.title,
+                    _day(data, c.at),
+                    c.due_was or "no date",
+                    c.due_became or "no date",
+                    c.note or "",
+                ]
                 for c in data.due_changes
             ],
         )
