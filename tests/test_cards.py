@@ -112,7 +112,7 @@ def line(i: int, **changes: Any) -> ActionLine:
         "rag": (Rag.RED, Rag.AMBER, Rag.GREEN, None)[i % 4],
         "status": "in progress",
         "due": date(2026, 12, 1),
-        "leads": [mention("Sam Lead", "U0SAM"), plain("Jo Other")],
+        "leads": [mention("Sam Lead", 1, {"slack": "U0SAM"}), plain("Jo Other")],
         "note": "Progress " * 40,
     }
     values.update(changes)
@@ -132,7 +132,7 @@ def test_each_injection_is_inert_and_reads_as_typed(text: str) -> None:
 
 def test_user_text_is_inert_everywhere_it_is_shown() -> None:
     reply = Reply(summary=EVIL).heading(EVIL)
-    reply.para(plain(EVIL), bold(EVIL), code(EVIL), mention(EVIL, "U0EVIL"))
+    reply.para(plain(EVIL), bold(EVIL), code(EVIL), mention(EVIL, 2, {"slack": "U0EVIL"}))
     reply.add(
         Table(columns=[EVIL, "b"], rows=[[EVIL, EVIL]]),
         Table(columns=[EVIL] * 8, rows=[[EVIL] * 8]),
@@ -153,7 +153,9 @@ def test_user_text_is_inert_everywhere_it_is_shown() -> None:
 
 
 def test_a_mention_is_the_name_as_plain_text() -> None:
-    activity = cards.message(Reply().para(plain("Lead: "), mention("Sam Lead", "U0SAM")))
+    activity = cards.message(
+        Reply().para(plain("Lead: "), mention("Sam Lead", 1, {"slack": "U0SAM"}))
+    )
     dumped = json.dumps(activity)
     assert "Sam Lead" in dumped and "U0SAM" not in dumped and "<at>" not in dumped
 

@@ -117,7 +117,7 @@ def test_a_name_and_an_e_mail_for_one_lead_are_one_person(runtime: Runtime) -> N
         "Laureen Wardle",
     }
     with unit_of_work(runtime.sessions) as session:
-        sams = session.scalars(select(Person).where(Person.name.ilike("sam lead"))).all()
+        sams = session.scalars(select(Person).where(Person.name.ilike("sam lead"))).unique().all()
     assert len(sams) == 1
 
 

@@ -20,7 +20,7 @@ from bot.services import kpis
 from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.services.digests import DigestFor, build_digest
 from bot.store.db import unit_of_work
-from bot.store.models import Measure, MeasureActual
+from bot.store.models import Measure, MeasureActual, Plan
 from tests.conftest import ADMIN, LEAD_11F, NOW, READER, Clock, Console
 from tests.kpi_fixtures import OWNER_K2, load_demo_measures
 from tests.slack_fixtures import SlackHarness, assert_message_within_limits, text_of
@@ -205,8 +205,12 @@ def test_a_chart_with_interim_points_and_no_figures(measures: Runtime, console: 
 
 def digest_text(runtime: Runtime) -> str:
     with unit_of_work(runtime.sessions) as session:
+        plan_id = session.scalars(select(Plan.id)).one()
         reply = build_digest(
-            session, runtime.settings, runtime.clock(), DigestFor(channel_id=CONSOLE_CHANNEL)
+            session,
+            runtime.settings,
+            runtime.clock(),
+            DigestFor(channel_id=CONSOLE_CHANNEL, plan_id=plan_id),
         )
     return render_text(reply)
 
@@ -299,7 +303,7 @@ def test_two_periods_off_trajectory_ask_the_owner_for_commentary(
     with unit_of_work(measures.sessions) as session:
         [ask] = kpis.commentary_needed(session, 1)
         assert ask.short_id == "K3"
-        assert ask.owner is not None and ask.owner.slack_user_id == "U0DEMO05"
+        assert ask.owner is not None and ask.owner.handle_on("slack") == "U0DEMO05"
         assert ask.periods == [date(2026, 9, 1), date(2026, 10, 1)]
         assert ask.key == f"kpi-commentary:{ask.measure_id}:2026-10-01"
         message = render_text(kpis.commentary_request(ask))

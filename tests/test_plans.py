@@ -174,11 +174,19 @@ def test_importing_another_partnerships_file_is_refused_and_changes_nothing(
     assert state() == before
 
 
-def test_a_slack_identity_learns_its_workspace_on_first_contact(
+def test_a_slack_identity_learns_its_workspace_on_its_first_change(
     demo: Runtime, slack: SlackHarness
 ) -> None:
-    # The demo's people, like those carried over by migration 0003, have no workspace yet.
+    # The demo's people, like those carried over by migration 0003, have no workspace yet. A
+    # read changes nothing (so it never waits for a writer); the person's first change fills
+    # the workspace in.
     said(slack, "show 11F", "T1", user="U0DEMO05")
+    with slack.runtime.sessions() as session:
+        learnt = session.scalar(
+            select(Identity.workspace).where(Identity.external_id == "U0DEMO05")
+        )
+    assert learnt == ""
+    said(slack, "update 11F amber Pilot live", "T1", user="U0DEMO05")
     with slack.runtime.sessions() as session:
         workspaces = dict(
             session.execute(

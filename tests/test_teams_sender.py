@@ -75,7 +75,10 @@ def test_a_thousand_action_digest_is_accepted_once_after_a_429(
     with unit_of_work(runtime.sessions) as session:
         board = session.scalars(select(BoardMeeting)).one()
         reply = build_digest(
-            session, runtime.settings, NOW, DigestFor(channel_id=CHANNEL, board=board)
+            session,
+            runtime.settings,
+            NOW,
+            DigestFor(channel_id=CHANNEL, plan_id=board.plan_id, board=board),
         )
     standin.fail_next(1, status=429, retry_after=1)
     sender.send(reply, TeamsAddress(standin.service_url, "tenant-1", TEAMS_CHANNEL))

@@ -108,13 +108,15 @@ class Ctx:
             return self.session.get(Person, self.caller.person_id)
         return people.find(self.session, self.caller.who)
 
-    @property
+    @cached_property
     def person(self) -> Person:
-        """The person behind the caller, created (and linked by e-mail) on first need."""
-        found = self.known_person
-        if found is None:
-            found = people.identify(self.session, self.caller.who)
-            self.__dict__["known_person"] = found
+        """The person behind the caller, for a change they make: created (and linked by e-mail)
+        on first need, and what the platform says of them now (workspace, connector id, name)
+        brought up to date, which a read leaves alone."""
+        if self.caller.person_id is not None:
+            return self.session.get_one(Person, self.caller.person_id)
+        found = people.identify(self.session, self.caller.who)
+        self.__dict__["known_person"] = found
         return found
 
     @cached_property

@@ -41,7 +41,9 @@ _SHORT_ID = re.compile(r"^[Kk](\d{1,5})$")
 
 def measures(session: Session, plan_id: int) -> list[Measure]:
     return list(
-        session.scalars(select(Measure).where(Measure.plan_id == plan_id).order_by(Measure.number))
+        session.scalars(
+            select(Measure).where(Measure.plan_id == plan_id).order_by(Measure.number)
+        ).unique()
     )
 
 

@@ -73,10 +73,10 @@ def find_identity(session: Session, who: Who) -> Identity | None:
 
 
 def find(session: Session, who: Who) -> Person | None:
-    """The person behind `who`, if known; creates nothing."""
+    """The person behind `who`, if known; creates and changes nothing, so a read stays a read
+    (an identity learns its workspace in `identify`, on the person's first change)."""
     identity = find_identity(session, who)
     if identity is not None:
-        _fill_in_workspace(identity, who)
         return session.get_one(Person, identity.person_id)
     if who.platform == CONSOLE and is_email(who.external_id):
         return by_email(session, who.external_id)
