@@ -51,7 +51,8 @@ def stored(runtime: Runtime) -> dict[str, list[tuple[date, float]]]:
     """Each measure's figures, every row, in the order recorded."""
     with unit_of_work(runtime.sessions) as session:
         out: dict[str, list[tuple[date, float]]] = {
-            m.short_id: [] for m in session.scalars(select(Measure).order_by(Measure.number))
+            m.short_id: []
+            for m in session.scalars(select(Measure).order_by(Measure.number)).unique()
         }
         for short_id, period, value in session.execute(
             select(Measure.short_id, MeasureActual.period, MeasureActual.value)
@@ -77,11 +78,11 @@ def test_a_tracker_workbook_with_kpis_and_actuals_sheets_loads_both(
     assert figures["K1"] == [(date(2026, 9, 1), 50.0), (date(2026, 10, 1), 53.1)]
     assert figures["K2"] == [(date(2026, 9, 1), 60.0), (date(2026, 10, 1), 58.0)]
     with unit_of_work(runtime.sessions) as session:
-        k1 = session.scalars(select(Measure).where(Measure.short_id == "K1")).one()
+        k1 = session.scalars(select(Measure).where(Measure.short_id == "K1")).unique().one()
         assert [a.ref for a in k1.actions] == ["11F", "12B"]
         assert [w.name for w in k1.workstreams] == ["Graduated Response"]
-        assert k1.owner is not None and k1.owner.slack_user_id == "U0DEMO05"
-        k3 = session.scalars(select(Measure).where(Measure.short_id == "K3")).one()
+        assert k1.owner is not None and k1.owner.handle_on("slack") == "U0DEMO05"
+        k3 = session.scalars(select(Measure).where(Measure.short_id == "K3")).unique().one()
         assert k3.trajectory == [["2026-06-30", 110.0], ["2026-09-30", 100.0]]
 
     # the same file again changes nothing
