@@ -25,7 +25,6 @@ from bot.replies import (
     Paragraph,
     Reply,
     Span,
-    Table,
     bold,
     code,
     joined,
@@ -52,14 +51,15 @@ ANSWER_BUTTON = "wsoa_followup_answer"
 def help_(ctx: Ctx, args: str) -> Reply:
     after = f" after {ctx.prefix.strip()}" if ctx.prefix.strip() else ""
     reply = Reply(summary="WSoA bot commands").heading(f"WSoA bot: what you can type{after}")
+    # One line per command, its usage forms together and its summary once. Lines rather than a
+    # table: a fixed-width table in Slack cuts long cells, and the usage is what people need.
     for admin_only in (False, True):
-        # One row per command, its usage lines together: the summary said once.
-        rows = [
-            [" · ".join(c.usage), c.summary] for c in COMMANDS.values() if c.admin == admin_only
-        ]
         if admin_only:
             reply.para(bold("For programme managers (admins)"))
-        reply.add(Table(columns=["Command", "Does"], rows=rows))
+        for c in COMMANDS.values():
+            if c.admin == admin_only:
+                usage: list[Span] = joined([code(line) for line in c.usage], " · ")
+                reply.para(*usage, plain(f" — {c.summary}"))
     examples = [e for c in COMMANDS.values() for e in c.examples]
     reply.para(bold("Examples: "), plain(" · ".join(examples)))
     reply.para(
