@@ -14,7 +14,7 @@ from bot.domain import Invalid, Rag, Status
 from bot.runtime import Runtime
 from bot.store.db import unit_of_work
 from bot.store.models import Action, Update
-from tests.conftest import ADMIN, LEAD_11F, Clock, Console
+from tests.conftest import ADMIN, LEAD_11F, READER, Clock, Console
 from tests.slack_fixtures import (
     SlackHarness,
     assert_message_within_limits,
@@ -194,3 +194,10 @@ def test_updates_and_undo_through_slack(demo: Runtime, slack: SlackHarness) -> N
     calls = slack.standin.wait_for(f"response_url:{slack.sim.last_response_name}")
     assert "Undid your update to 11F" in json.dumps(calls[-1].params)
     assert state(demo, "11F")[0] == "red"
+
+
+def test_undo_by_someone_who_made_no_update(demo: Runtime, console: Console) -> None:
+    before = state(demo, "11F")
+    assert "You have made no update" in console("undo", user=READER)
+    assert "You have made no update to 11F" in console("undo 11F", user=LEAD_11F)
+    assert state(demo, "11F") == before

@@ -144,9 +144,10 @@ def undoable_update(ctx: Ctx, ref: str | None, update_id: int | None) -> Update:
         if found is None or found.plan_id != plan.id:
             raise NotFound("That update is not in this plan. Nothing was undone.")
         return found
+    person = ctx.known_person  # someone the bot does not know has made no update
     stmt = select(Update).where(
         Update.plan_id == plan.id,
-        Update.person_id == ctx.person.id,
+        Update.person_id == (person.id if person else -1),
         Update.kind == UpdateKind.UPDATE,
         Update.at >= ctx.moment() - UNDO_WINDOW,
     )
@@ -169,7 +170,8 @@ def undo(ctx: Ctx, target: Update) -> Update:
     action = history_writer.lock(ctx.session, ctx.session.get_one(Action, target.action_id))
     if target.kind != UpdateKind.UPDATE:
         raise Invalid(f"Only a progress update can be undone; this was a {target.kind}.")
-    if target.person_id is None or target.person_id != ctx.person.id:
+    person = ctx.known_person
+    if target.person_id is None or person is None or target.person_id != person.id:
         raise Forbidden("Only the person who made an update can undo it. Nothing was undone.")
     age = ctx.moment() - target.at
     if age > UNDO_WINDOW:
@@ -187,7 +189,7 @@ def undo(ctx: Ctx, target: Update) -> Update:
         .limit(1)
     ).first()
     if later is not None:
-        who = "you" if later.person_id == ctx.person.id else _who(ctx.session, later)
+        who = "you" if later.person_id == person.id else _who(ctx.session, later)
         what = "undone it" if later.kind == UpdateKind.UNDO else f"changed {action.ref}"
         raise Invalid(
             f"{who.capitalize() if who == 'you' else who} {'have' if who == 'you' else 'has'} "
