@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--plan", help=PLAN_HELP)
     export.set_defaults(handler=cmd_export)
 
+    audit = sub.add_parser("audit", help="every change to every action, one row per field")
+    audit.add_argument("--format", choices=["csv", "xlsx"], default=None)
+    audit.add_argument("-o", dest="output", type=Path, help="file to write (default: stdout)")
+    audit.add_argument("--plan", help=PLAN_HELP)
+    audit.set_defaults(handler=cmd_audit)
+
     pack = sub.add_parser("boardpack", help="the board's highlight report as a Word document")
     pack.add_argument("--board", default="", help="the meeting's id, B-3 (default: the next)")
     pack.add_argument("-o", dest="output", type=Path, help="file to write (.docx)")
@@ -290,6 +296,35 @@ def _link_people(runtime: Runtime) -> list[str]:
 
     with unit_of_work(runtime.sessions) as session:
         return link_people(session, make_client(runtime.settings)).lines()
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.plans.write import write_audit_csv, write_audit_xlsx
+    from bot.services.audit import AUDIT_COLUMNS, audit_rows
+    from bot.services.plans import plan_named
+
+    fmt: str = args.format or (args.output.suffix.lstrip(".") if args.output else "csv")
+    if fmt not in ("csv", "xlsx"):
+        raise UserError(f"Cannot write the audit trail as “{fmt}”: use --format csv or xlsx.")
+    if fmt == "xlsx" and args.output is None:
+        raise UserError("An xlsx audit trail needs a file: -o audit.xlsx.")
+    runtime = Runtime.start(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            plan = plan_named(session, args.plan, runtime.clock())
+            rows = (r.cells() for r in audit_rows(session, plan, settings.tz))
+            if fmt == "xlsx":
+                n = write_audit_xlsx(AUDIT_COLUMNS, rows, args.output)
+            elif args.output is not None:
+                with args.output.open("w", newline="", encoding="utf-8-sig") as out:
+                    n = write_audit_csv(AUDIT_COLUMNS, rows, out)
+            else:
+                n = write_audit_csv(AUDIT_COLUMNS, rows, sys.stdout)
+    finally:
+        runtime.close()
+    if args.output is not None:
+        print(f"Wrote {n} changes to {args.output}", file=sys.stderr)
+    return 0
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:

@@ -159,6 +159,7 @@ class UpdateKind(StrEnum):
     NOTE = "note"  # a tracker's progress commentary, imported: rating and status unchanged
     ESCALATION = "escalation"  # the board considered a red action
     MAP = "map"  # the strategic priorities it serves changed
+    UNDO = "undo"  # a progress update taken back by its author: the values before it restored
 
     @property
     def is_progress(self) -> bool:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import Rag, UpdateKind, day_text, moment_text
-from bot.replies import ActionLine, ActionList, Span, mention, plain
+from bot.replies import ActionLine, ActionList, Span, Table, mention, plain
 from bot.services.history import field_changes
 from bot.store.models import Action, Person, Update
+from bot.store.queries import WorkstreamCounts
 
 
 def person_span(person: Person) -> Span:
@@ -57,14 +58,56 @@ def action_list(
     )
 
 
+def rag_columns(scale: int) -> list[tuple[str, Rag | None]]:
+    """The rating columns of a count table for a three- or five-point plan, worst first, then
+    not rated: together they partition the actions."""
+    return [
+        (r.value.capitalize().replace("/a", "/A").replace("/g", "/G"), r) for r in Rag.scale(scale)
+    ] + [("Not rated", None)]
+
+
+def counts_table(counts: Sequence[WorkstreamCounts], scale: int, name_limit: int = 200) -> Table:
+    """RAG counts per workstream and an "All" row. The rating columns add up to Total; Closed
+    (complete, signed off or halted, whatever their rating) is a part of Total, and says so."""
+    columns = rag_columns(scale)
+    rows = [
+        [
+            shorten(c.name, name_limit),
+            *(str(c.of(rag)) for _, rag in columns),
+            str(c.total),
+            str(c.closed),
+        ]
+        for c in counts
+    ]
+    rows.append(
+        [
+            "All",
+            *(str(sum(c.of(rag) for c in counts)) for _, rag in columns),
+            str(sum(c.total for c in counts)),
+            str(sum(c.closed for c in counts)),
+        ]
+    )
+    return Table(
+        columns=["Workstream", *(label for label, _ in columns), "Total", "of which closed"],
+        rows=rows,
+    )
+
+
 def describe_change(update: Update) -> list[str]:
     """What an update changed, in words: `RAG red → amber`, `status new → in progress`, and for
     an edit each field with its old value: `due 2027-01-31 → 2027-03-31`."""
     changes = []
+    if update.kind == UpdateKind.CREATED:
+        # A new action has no "before": its first values, not a move from a status "new".
+        if update.status_to:
+            changes.append(f"status {update.status_to}")
+        if update.rag_to:
+            changes.append(f"RAG {update.rag_to}")
+        return changes
     if update.rag_from != update.rag_to:
         changes.append(f"RAG {update.rag_from or 'not rated'} → {update.rag_to or 'not rated'}")
     if update.status_from != update.status_to:
-        changes.append(f"status {update.status_from or 'new'} → {update.status_to}")
+        changes.append(f"status {update.status_from or 'none'} → {update.status_to}")
     if update.kind == UpdateKind.EDIT:
         changes += [
             f"{c.field} {shorten(c.old or 'none', 60)} → {shorten(c.new or 'none', 60)}"

@@ -105,7 +105,7 @@ def test_mine(console: Console) -> None:
 
 def test_lead_updates_in_any_case_and_history_records_it(demo: Runtime, console: Console) -> None:
     out = console("update 11f Amber In Progress Toolkit pilot live", user=LEAD_11F)
-    assert "Updated 11F" in out and "RAG red → amber" in out
+    assert "Updated 11F" in out and "RAG: red → amber" in out
     rag, status, n = action_state(demo, "11F")
     assert (rag, status) == ("amber", "in progress")
     history = console("history 11F", user=READER)
@@ -124,14 +124,13 @@ def test_update_status_before_rag_and_note_only(demo: Runtime, console: Console)
 
 
 def test_parse_update_grammar() -> None:
-    assert parse_update("2a.3 Amber in-progress JSNA  draft") == (
-        "2a.3",
-        parse_update("2a.3 amber in progress JSNA  draft")[1],
+    assert parse_update("2a.3 Amber in-progress JSNA  draft") == parse_update(
+        "2a.3 amber in progress JSNA  draft"
     )
-    _, change = parse_update("11F in progress amber Pilot live")
+    change = parse_update("11F in progress amber Pilot live").change
     assert change is not None
     assert (change.rag, change.status, change.note) == (Rag.AMBER, Status.IN_PROGRESS, "Pilot live")
-    assert parse_update("11F") == ("11F", None)
+    assert parse_update("11F").change is None
 
 
 @pytest.mark.parametrize(
@@ -142,7 +141,7 @@ def test_parse_update_grammar() -> None:
         ("update 11F red " + "x" * 10_000, "the limit is 3,000"),
         ("update 11X amber Pilot", "No action 11X. Did you mean"),
         ("update", "Which action?"),
-        ("update 11F signed off Done", "Signing off is for programme managers"),
+        ("update 11F signed off: Done", "Signing off is for programme managers"),
         ("update !!! amber note", "is not an action ref"),
     ],
 )

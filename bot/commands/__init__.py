@@ -1,11 +1,21 @@
 """The `/wsoa` commands. Importing this package registers every verb."""
 
-from bot.commands import boardpack, followups, kpis, meetings, priorities, reading, updating
+from bot.commands import (
+    boardpack,
+    editing,
+    followups,
+    kpis,
+    meetings,
+    priorities,
+    reading,
+    updating,
+)
 from bot.commands.registry import COMMANDS, execute
 
 __all__ = [
     "COMMANDS",
     "boardpack",
+    "editing",
     "execute",
     "followups",
     "kpis",

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.domain import day_text
-from bot.presenters import action_line, shorten, when
+from bot.presenters import action_line, rag_columns, shorten, when
 from bot.replies import ActionList, Button, Buttons, Reply, bold, code, plain
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
@@ -111,10 +111,13 @@ def _last_update(ctx: Ctx, action: Action) -> str:
 
 def _plan_totals(ctx: Ctx, plan_id: int) -> str:
     counts = queries.rag_counts(ctx.session, plan_id)
-    red, amber, green, unrated = (
-        sum(getattr(c, rag) for c in counts) for rag in ("red", "amber", "green", "unrated")
+    return (
+        " · ".join(
+            f"{sum(c.of(rag) for c in counts)} {label.lower()}"
+            for label, rag in rag_columns(ctx.plan.rag_scale)
+        )
+        + "."
     )
-    return f"{red} red · {amber} amber · {green} green · {unrated} not rated."
 
 
 def _least_recently_updated(ctx: Ctx, person: Person, plan_id: int) -> Sequence[Action]:

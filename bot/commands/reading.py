@@ -7,10 +7,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.commands.registry import COMMANDS, command
+from bot.commands.updating import STATUS_RULE
 from bot.domain import Invalid, Rag
 from bot.presenters import (
     action_list,
     author_span,
+    counts_table,
     describe_change,
     due_text,
     person_span,
@@ -23,11 +25,11 @@ from bot.replies import (
     Paragraph,
     Reply,
     Span,
-    Table,
     bold,
     code,
     joined,
     plain,
+    plural,
 )
 from bot.services import actions as action_service
 from bot.services import followups as followup_service
@@ -49,22 +51,23 @@ ANSWER_BUTTON = "wsoa_followup_answer"
 def help_(ctx: Ctx, args: str) -> Reply:
     after = f" after {ctx.prefix.strip()}" if ctx.prefix.strip() else ""
     reply = Reply(summary="WSoA bot commands").heading(f"WSoA bot: what you can type{after}")
+    # One line per command, its usage forms together and its summary once. Lines rather than a
+    # table: a fixed-width table in Slack cuts long cells, and the usage is what people need.
     for admin_only in (False, True):
-        rows = [
-            [line, c.summary]
-            for c in COMMANDS.values()
-            if c.admin == admin_only
-            for line in c.usage
-        ]
         if admin_only:
             reply.para(bold("For programme managers (admins)"))
-        reply.add(Table(columns=["Command", "Does"], rows=rows))
+        for c in COMMANDS.values():
+            if c.admin == admin_only:
+                usage: list[Span] = joined([code(line) for line in c.usage], " · ")
+                reply.para(*usage, plain(f" — {c.summary}"))
     examples = [e for c in COMMANDS.values() for e in c.examples]
     reply.para(bold("Examples: "), plain(" · ".join(examples)))
     reply.para(
         plain(
-            "Refs and words are not case-sensitive (2a.3 = 2A.3). RAG: red, amber, green. "
-            "Statuses: not started, in progress, complete, signed off, halted."
+            "Refs and words are not case-sensitive (2a.3 = 2A.3). RAG: "
+            + ", ".join(r.value for r in Rag.scale(ctx.plan.rag_scale))
+            + ", optionally after `RAG` (`RAG amber`, `Green:`). "
+            "Statuses: not started, in progress, complete, signed off, halted. " + STATUS_RULE
         )
     )
     if ctx.is_admin:
@@ -108,15 +111,7 @@ def summary(ctx: Ctx, args: str) -> Reply:
     ]
     title = f"{plan.name}: summary" + (f" of {only.name}" if only else "")
     reply = Reply(visibility="channel", summary=title).heading(title)
-    reply.add(
-        Table(
-            columns=["Workstream", "Red", "Amber", "Green", "Not rated", "Closed", "Actions"],
-            rows=[
-                [c.name, *(str(n) for n in (c.red, c.amber, c.green, c.unrated, c.closed, c.total))]
-                for c in counts
-            ],
-        )
-    )
+    reply.add(counts_table(counts, plan.rag_scale))
     flagged: dict[int, dict[str, list[str]]] = {}
     for workstream_id, rag, ref in queries.flagged_refs(ctx.session, plan.id, counts, REFS_LIMIT):
         flagged.setdefault(workstream_id, {"red": [], "amber": []})[rag].append(ref)
@@ -144,7 +139,7 @@ def summary(ctx: Ctx, args: str) -> Reply:
         bold(f"Due in the next {ctx.settings.due_soon_days} days ({n_soon}): "),
         plain(_refs_text(soon, n_soon)),
     )
-    n_followups = queries.count_open_followups(ctx.session, plan.id)
+    n_followups = queries.count_open_followups(ctx.session, plan.id, only.id if only else None)
     reply.para(bold("Open follow-ups: "), plain(f"{n_followups} (`{ctx.prefix}followup list`)"))
     board = queries.next_board(ctx.session, plan.id, ctx.now)
     reply.para(
@@ -165,7 +160,6 @@ def show(ctx: Ctx, args: str) -> Reply:
     rag = Rag(action.rag).value if action.rag else "not rated"
     reply = Reply(summary=f"{action.ref}: {shorten(action.title, 100)}")
     reply.heading(f"{action.ref} {action.title}")
-    reply.para(plain(action.title))
     leads = joined([person_span(p) for p in action.leads]) or [plain("none yet")]
     reply.para(bold("Workstream: "), plain(action.workstream.name))
     reply.para(bold("Leads: "), *leads)
@@ -192,7 +186,7 @@ def show(ctx: Ctx, args: str) -> Reply:
     if followups:
         reply.para(bold(f"Open follow-ups ({len(followups)})"))
         for f in followups:
-            answered = f" ({len(f.answers)} answers)" if f.answers else " (no answer yet)"
+            answered = f" ({plural(len(f.answers), 'answer')})" if f.answers else " (no answer yet)"
             reply.para(bold(followup_service.label(f) + ": "), plain(f.question + answered))
     return reply
 
@@ -232,6 +226,7 @@ def _update_paragraph(ctx: Ctx, u: Update, people: dict[int, Person]) -> Paragra
         "signoff": "signed off",
         "assign": "leads changed",
         "created": "created",
+        "undo": "undone (the update before taken back)",
         "map": "strategic priorities changed",
         "escalation": "considered by the board (escalation)",
     }.get(u.kind)
@@ -249,7 +244,7 @@ def _update_paragraph(ctx: Ctx, u: Update, people: dict[int, Person]) -> Paragra
     return Paragraph(spans=spans)
 
 
-LIST_WORDS = "red|amber|green|overdue|stale|all|WORKSTREAM"
+LIST_WORDS = "RAG|overdue|stale|all|WORKSTREAM"
 
 
 @command(
@@ -263,7 +258,8 @@ def list_(ctx: Ctx, args: str) -> Reply:
     if not word:
         raise Invalid(f"List what? `list {LIST_WORDS}`.")
     plan = ctx.plan
-    rag = Rag.lookup(word) if word in ("red", "amber", "green") else None
+    ratings = {r.value: r for r in Rag.scale(plan.rag_scale)}
+    rag = ratings.get(word.replace(" ", ""))
     if rag is not None:
         f, title = queries.Filter(rag=rag.value), f"{rag.value.capitalize()} actions"
     elif word == "overdue":
@@ -285,7 +281,7 @@ def list_(ctx: Ctx, args: str) -> Reply:
             found,
             total,
             f"{ctx.prefix}list {word}" if total > LIST_LIMIT else None,
-            note=word in ("red", "amber", "stale"),
+            note=word in ("red", "amber", "stale", "red/amber", "amber/green"),
         )
     )
     if total > LIST_LIMIT:
@@ -324,7 +320,7 @@ def history(ctx: Ctx, args: str) -> Reply:
     people = people_by_id(ctx.session, {u.person_id for u in updates if u.person_id})
     reply = Reply(summary=f"History of {action.ref}")
     reply.heading(f"History of {action.ref} {action.title}")
-    reply.para(plain(f"{len(updates)} changes, newest first."))
+    reply.para(plain(f"{plural(len(updates), 'change')}, newest first."))
     for u in updates:
         reply.add(_update_paragraph(ctx, u, people))
     return reply

@@ -11,7 +11,7 @@ empty when the plan gave a plain date. Reading the file back gives both exactly.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, BinaryIO, Literal
@@ -277,3 +277,40 @@ def _md_note(row: ExportRow) -> str:
         return ""
     when = f" ({day_text(row.latest_update_at.date())})" if row.latest_update_at else ""
     return row.latest_note + when
+
+
+# --- The audit trail -------------------------------------------------------------------------
+
+
+def write_audit_csv(
+    header: Sequence[str], rows: Iterable[Sequence[str | datetime]], out: IO[str]
+) -> int:
+    """The trail as CSV, formula-looking cells neutralised as in the export. Returns the rows."""
+    writer = csv.writer(out)
+    writer.writerow(header)
+    n = 0
+    for row in rows:
+        writer.writerow([_csv_cell(cell) for cell in row])
+        n += 1
+    return n
+
+
+def write_audit_xlsx(
+    header: Sequence[str], rows: Iterable[Sequence[str | datetime]], path: Path | BinaryIO
+) -> int:
+    """The trail as one sheet, written as it streams (write-only: any length in little memory)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Audit trail")
+    sheet.freeze_panes = "A2"
+    sheet.append(list(header))
+    n = 0
+    for row in rows:
+        sheet.append(
+            [
+                cell.replace(tzinfo=None) if isinstance(cell, datetime) else _xlsx_cell(cell)
+                for cell in row
+            ]
+        )
+        n += 1
+    workbook.save(path)
+    return n

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain import (
+    MAX_NOTE_CHARS,
     Forbidden,
     Invalid,
     NotFound,
@@ -17,14 +19,21 @@ from bot.domain import (
     Status,
     UpdateKind,
     clean_note,
+    moment_text,
     nearest,
     normalise_ref,
+    ref_sort_key,
 )
+from bot.plans.dates import parse_due  # the tracker reader's wordings: one rule for both
 from bot.services import history as history_writer
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
 from bot.services.people import resolve_leads
+from bot.services.plans import require_workstream
 from bot.store.models import Action, Person, Update
+
+# How long the author of an update may take it back with `undo` (or the reply's Undo button).
+UNDO_WINDOW = timedelta(minutes=15)
 
 
 def find_action(session: Session, plan_id: int, text: str) -> Action:
@@ -124,3 +133,191 @@ def history(session: Session, action: Action, limit: int | None = None) -> Seque
     if limit is not None:
         stmt = stmt.limit(limit)
     return session.scalars(stmt).all()
+
+
+def undoable_update(ctx: Ctx, ref: str | None, update_id: int | None) -> Update:
+    """The update `undo` means: the one the button names, else the caller's newest progress
+    update in this plan (to `ref` when given) within the undo window."""
+    plan = ctx.plan
+    if update_id is not None:
+        found = ctx.session.get(Update, update_id)
+        if found is None or found.plan_id != plan.id:
+            raise NotFound("That update is not in this plan. Nothing was undone.")
+        return found
+    person = ctx.known_person  # someone the bot does not know has made no update
+    stmt = select(Update).where(
+        Update.plan_id == plan.id,
+        Update.person_id == (person.id if person else -1),
+        Update.kind == UpdateKind.UPDATE,
+        Update.at >= ctx.moment() - UNDO_WINDOW,
+    )
+    if ref is not None:
+        stmt = stmt.where(Update.action_id == find_action(ctx.session, plan.id, ref).id)
+    found = ctx.session.scalars(stmt.order_by(Update.at.desc(), Update.id.desc()).limit(1)).first()
+    if found is None:
+        about = f" to {normalise_ref(ref)}" if ref else ""
+        raise NotFound(
+            f"You have made no update{about} in the last {_minutes(UNDO_WINDOW)} to undo. "
+            "Nothing was undone."
+        )
+    return found
+
+
+def undo(ctx: Ctx, target: Update) -> Update:
+    """Take back a progress update: its author, within the window, while it is still the
+    action's latest change. The RAG and status before it are restored through the history
+    writer, as an `undo` row (so the trail keeps both the update and its undoing)."""
+    action = history_writer.lock(ctx.session, ctx.session.get_one(Action, target.action_id))
+    if target.kind != UpdateKind.UPDATE:
+        raise Invalid(f"Only a progress update can be undone; this was a {target.kind}.")
+    person = ctx.known_person
+    if target.person_id is None or person is None or target.person_id != person.id:
+        raise Forbidden("Only the person who made an update can undo it. Nothing was undone.")
+    age = ctx.moment() - target.at
+    if age > UNDO_WINDOW:
+        raise Invalid(
+            f"That update to {action.ref} was made over {_minutes(UNDO_WINDOW)} ago, so it "
+            f"can no longer be undone. Make a new update instead: `update {action.ref} …`."
+        )
+    later = ctx.session.scalars(
+        select(Update)
+        .where(
+            Update.action_id == action.id,
+            (Update.at > target.at) | ((Update.at == target.at) & (Update.id > target.id)),
+        )
+        .order_by(Update.at, Update.id)
+        .limit(1)
+    ).first()
+    if later is not None:
+        who = "you" if later.person_id == person.id else _who(ctx.session, later)
+        what = "undone it" if later.kind == UpdateKind.UNDO else f"changed {action.ref}"
+        raise Invalid(
+            f"{who.capitalize() if who == 'you' else who} {'have' if who == 'you' else 'has'} "
+            f"{what} since, so that update can no longer be undone. Nothing was undone."
+        )
+    change = ActionChange(
+        rag=Rag(target.rag_from) if target.rag_from else None,
+        unrate=target.rag_from is None and target.rag_to is not None,
+        status=Status(target.status_from) if target.status_from else None,
+    )
+    made = moment_text(target.at.astimezone(ctx.settings.tz))
+    note = f"Undid the update of {made}: {target.note or ''}".strip()
+    row = write_change(ctx, action, UpdateKind.UNDO, change, note[:MAX_NOTE_CHARS])
+    _restore_latest_note(ctx.session, action, target)
+    return row
+
+
+def _restore_latest_note(session: Session, action: Action, undone: Update) -> None:
+    """The action's latest note and last update are derived from its progress rows: with the
+    undone one taken back, they are the newest progress row's before it (or none)."""
+    before = session.scalars(
+        select(Update)
+        .where(
+            Update.action_id == action.id,
+            Update.kind.in_([k for k in UpdateKind if k.is_progress]),
+            Update.id < undone.id,
+        )
+        .order_by(Update.at.desc(), Update.id.desc())
+        .limit(1)
+    ).first()
+    action.last_note = before.note if before else None
+    action.last_update_at = before.at if before else None
+    session.flush()
+
+
+def _who(session: Session, update: Update) -> str:
+    person = session.get(Person, update.person_id) if update.person_id else None
+    return person.label if person else update.by
+
+
+def _minutes(window: timedelta) -> str:
+    return f"{int(window.total_seconds() // 60)} minutes"
+
+
+EDITABLE = ("due", "title", "measure", "workstream")
+# What a chat edit may hold: the tracker reader's limits, so an edit exports and imports back.
+MAX_TITLE_CHARS = 500
+MAX_MEASURE_CHARS = 2000
+MAX_DUE_TEXT_CHARS = 100
+CLEAR_WORDS = frozenset({"none", "-", "clear"})
+
+
+def edit(ctx: Ctx, ref: str, field: str, value: str) -> Update:
+    """An admin's edit of one field, through the history writer: old and new are kept, so a
+    due date that slipped shows both. The same value again changes nothing and says so."""
+    ctx.require_admin("edit an action")
+    plan = ctx.plan
+    action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
+    change = _edit_change(ctx, field, value)
+    written = history_writer.write_if_changed(
+        ctx.session,
+        action,
+        UpdateKind.EDIT,
+        change,
+        note=None,
+        author=author_of(ctx),
+        at=ctx.moment(),
+    )
+    if written is None:
+        raise Invalid(f"{action.ref}'s {field} is already that. Nothing was changed.")
+    return written
+
+
+def _edit_change(ctx: Ctx, field: str, value: str) -> ActionChange:
+    text = " ".join(value.split())
+    if field not in EDITABLE:
+        raise Invalid(
+            f"“{field[:30]}” cannot be edited. Edit one of: {', '.join(EDITABLE)} "
+            "(`edit 11F due March 2027`)."
+        )
+    if not text:
+        raise Invalid(f"Give the new {field}: `edit 11F {field} …`.")
+    if field == "title":
+        return ActionChange(title=clean_note(_within(text, MAX_TITLE_CHARS, "title"), "title"))
+    if field == "measure":
+        if text.lower() in CLEAR_WORDS:
+            return ActionChange(measure="")
+        return ActionChange(measure=clean_note(_within(value.strip(), MAX_MEASURE_CHARS, field)))
+    if field == "workstream":
+        return ActionChange(workstream=require_workstream(ctx.session, ctx.plan, text))
+    due, wording = parse_due(text, today=ctx.today)
+    if wording is not None and len(wording) > MAX_DUE_TEXT_CHARS:
+        raise Invalid(f"That due date is over {MAX_DUE_TEXT_CHARS} characters.")
+    return ActionChange(due=(due, wording))
+
+
+def _within(text: str, limit: int, what: str) -> str:
+    if len(text) > limit:
+        raise Invalid(f"The {what} is {len(text):,} characters; the limit is {limit:,}.")
+    return text
+
+
+def add(ctx: Ctx, ref: str, workstream_words: str, title: str) -> Action:
+    """A new action, created through the history writer (a `created` row with its fields)."""
+    ctx.require_admin("add an action")
+    plan = ctx.plan
+    clean_ref = normalise_ref(ref)
+    taken = ctx.session.scalars(
+        select(Action).where(Action.plan_id == plan.id, Action.ref == clean_ref)
+    ).first()
+    if taken is not None:
+        raise Invalid(
+            f"{clean_ref} already exists ({taken.title[:60]}). Nothing was added; "
+            f"`edit {clean_ref} title …` changes its title."
+        )
+    workstream = require_workstream(ctx.session, plan, workstream_words)
+    title = clean_note(_within(" ".join(title.split()), MAX_TITLE_CHARS, "title"), "title")
+    action = Action(
+        plan_id=plan.id,
+        workstream_id=workstream.id,
+        ref=clean_ref,
+        sort_key=ref_sort_key(clean_ref),
+        title=title,
+        status=Status.NOT_STARTED,
+        created_at=ctx.moment(),
+    )
+    ctx.session.add(action)
+    ctx.session.flush()
+    change = ActionChange(status=Status.NOT_STARTED, title=title, workstream=workstream)
+    write_change(ctx, action, UpdateKind.CREATED, change, "Added from chat")
+    return action

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from bot.addresses import Address
 from bot.config import Settings
-from bot.domain import Rag, day_text
-from bot.presenters import action_list, shorten, when
+from bot.domain import Rag, UpdateKind, day_text
+from bot.presenters import action_list, counts_table, shorten, when
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -104,7 +104,7 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
         reply.para(bold("Meeting: "), plain(when(target.board.starts_at, tz)))
 
     counts = queries.rag_counts(session, plan.id)
-    reply.add(_counts_table(counts))
+    reply.add(counts_table(counts, plan.rag_scale, WORKSTREAM_BRIEF))
 
     for rag in ("red", "amber"):
         actions, total = queries.find_actions(
@@ -172,19 +172,6 @@ def _brief(actions: ActionList) -> ActionList:
     return actions
 
 
-def _counts_table(counts: list[queries.WorkstreamCounts]) -> Table:
-    rows = [
-        [
-            shorten(c.name, WORKSTREAM_BRIEF),
-            *(str(n) for n in (c.red, c.amber, c.green, c.unrated, c.total)),
-        ]
-        for c in counts
-    ]
-    totals = [sum(getattr(c, f) for c in counts) for f in ("red", "amber", "green", "unrated")]
-    rows.append(["All", *map(str, totals), str(sum(c.total for c in counts))])
-    return Table(columns=["Workstream", "Red", "Amber", "Green", "Not rated", "Actions"], rows=rows)
-
-
 def _changes(
     session: Session, plan_id: int, since: datetime, previous: bool, tz: ZoneInfo, prefix: str
 ) -> list[Paragraph | ActionList]:
@@ -192,8 +179,11 @@ def _changes(
     and sign-offs (one statement), then the moves and sign-offs themselves, newest first."""
     # Updates carry their plan, so the plan's recent rows are read from ix_updates_plan_at
     # (an `action_id IN (the plan's actions)` made SQLite probe once per action).
-    rag_moved = (Update.rag_from != Update.rag_to) | (
-        Update.rag_from.is_(None) & Update.rag_to.is_not(None)
+    # A creation (an import's new actions, an `add`) sets a first rating: not a change.
+    rag_moved = (Update.kind != UpdateKind.CREATED) & (
+        (Update.rag_from != Update.rag_to)
+        | (Update.rag_from.is_(None) & Update.rag_to.is_not(None))
+        | (Update.rag_from.is_not(None) & Update.rag_to.is_(None))
     )
     signed_off = Update.kind == "signoff"
     recent = [Update.plan_id == plan_id, Update.at >= since]
@@ -205,12 +195,24 @@ def _changes(
         ).where(*recent)
     ).one()
     n_listed = session.scalar(
-        select(func.count()).select_from(Update).where(*recent, rag_moved | signed_off)
+        select(func.count(func.distinct(Update.action_id))).where(*recent, rag_moved | signed_off)
+    )
+    # Each action once, by its newest move: a window numbers each action's moves newest first.
+    newest_first = (
+        func.row_number()
+        .over(partition_by=Update.action_id, order_by=(Update.at.desc(), Update.id.desc()))
+        .label("nth")
+    )
+    ranked = (
+        select(Update.id.label("update_id"), newest_first)
+        .where(*recent, rag_moved | signed_off)
+        .subquery()
     )
     moves = session.execute(
         select(Update, Action.ref, Action.title)
+        .join(ranked, ranked.c.update_id == Update.id)
         .join(Action, Action.id == Update.action_id)
-        .where(*recent, rag_moved | signed_off)
+        .where(ranked.c.nth == 1)
         .order_by(Update.at.desc(), Update.id.desc())
         .limit(MOVES_LIMIT)
     ).all()
@@ -254,7 +256,7 @@ def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def _move(update: Update) -> str:
     if update.kind == "signoff":
         return "signed off"
-    return f"{update.rag_from or 'not rated'} → {update.rag_to}"
+    return f"{update.rag_from or 'not rated'} → {update.rag_to or 'not rated'}"
 
 
 def _followups(

@@ -35,6 +35,7 @@ def export_rows(session: Session, plan: Plan, tz: ZoneInfo) -> list[ExportRow]:
             ref=a.ref,
             title=a.title,
             workstream=a.workstream.name,
+            workstream_position=a.workstream.position,
             leads=[_lead_cell(p) for p in a.leads],
             due=a.due,
             due_text=a.due_text,

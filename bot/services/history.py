@@ -46,6 +46,8 @@ class ActionChange:
     due: tuple[date | None, str | None] | None = None
     workstream: Workstream | None = None
     leads: Sequence[Person] | None = None
+    # back to "not rated" (an undo of a first rating): `rag=None` means "leave as it is"
+    unrate: bool = False
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,8 @@ def _apply(action: Action, change: ActionChange, *, created: bool) -> list[Field
             action.leads = list(change.leads)
     if change.rag is not None and moved("rag", action.rag, change.rag.value):
         action.rag = change.rag
+    if change.unrate and moved("rag", action.rag, None):
+        action.rag = None
     if change.status is not None and moved("status", action.status, change.status.value):
         action.status = change.status
     return out

@@ -64,7 +64,11 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
         problems=list(parsed.problems), problems_left_off=parsed.problems_left_off
     )
     report.unmatched_leads = _unmatched_names(ctx, parsed.rows)
-    rows = _narrow_ratings(parsed.rows, report)
+    if parsed.rag_scale == 5:
+        # A five-point tracker makes a five-point plan (never back: a later file with no
+        # in-between rating that term is the same scale).
+        plan.rag_scale = 5
+    rows = _narrow_ratings(parsed.rows, report, plan.rag_scale)
     noted = _notes_already_imported(ctx, plan)
     note = f"Imported from {source_name}"
     for row in rows:
@@ -214,18 +218,17 @@ def _unmatched_names(ctx: Ctx, rows: list[PlanRow]) -> list[str]:
     return sorted(name for name in names if name.lower() not in known)
 
 
-# Whether actions may hold the five-point ratings. Not yet: the summary's and digest's counts
-# (store.queries.WorkstreamCounts) have three rating columns. Until they count five, a
-# five-point tracker's ratings are stored as the nearer three-point one and the report says so.
-STORE_FIVE_POINT = False
+# Whether actions may hold the five-point ratings: they do in a five-point plan (Plan.rag_scale),
+# whose summaries, digests and exports count five; a three-point plan still narrows them.
+STORE_FIVE_POINT = True
 
 
-def _narrow_ratings(rows: list[PlanRow], report: ImportReport) -> list[PlanRow]:
-    """Unless the store keeps five-point ratings, the rows with the nearer three-point rating
-    (red/amber → red, amber/green → amber: the cautious side), said so."""
+def _narrow_ratings(rows: list[PlanRow], report: ImportReport, scale: int) -> list[PlanRow]:
+    """In a three-point plan, the rows with the nearer three-point rating (red/amber → red,
+    amber/green → amber: the cautious side), said so."""
     narrowed: list[PlanRow] = []
     for row in rows:
-        if row.rag in FIVE_POINT_RAGS and not STORE_FIVE_POINT:
+        if row.rag in FIVE_POINT_RAGS and not (STORE_FIVE_POINT and scale == 5):
             narrower = Rag.RED if row.rag == Rag.RED_AMBER else Rag.AMBER
             report.ratings_narrowed.append(f"{row.ref} ({row.rag.value} → {narrower.value})")
             row = row.model_copy(update={"rag": narrower})

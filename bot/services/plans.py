@@ -185,7 +185,15 @@ def match_workstream(candidates: list[Workstream], text: str) -> Workstream | No
 def require_workstream(session: Session, plan: Plan, text: str) -> Workstream:
     found = find_workstream(session, plan, text)
     if found is None:
-        names = [w.name for w in workstreams(session, plan)]
+        every = workstreams(session, plan)
+        key = workstream_key(text)
+        several = [w.name for w in every if key and key in w.key]
+        if len(several) > 1:
+            raise NotFound(
+                f"“{text}” is part of {len(several)} workstreams: {' and '.join(several)}. "
+                "Name the one you mean."
+            )
+        names = [w.name for w in every]
         close = nearest(text, names)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise NotFound(f"No workstream “{text}”.{hint} Workstreams: {', '.join(names)}.")

@@ -22,6 +22,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.commands import execute
 from bot.commands.forms import open_answer_form, submit_form
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
+from bot.commands.updating import UNDO_BUTTON, undo_clicked
 from bot.domain import UserError
 from bot.render.blockkit import (
     ANSWER_CALLBACK,
@@ -45,6 +46,7 @@ COMMAND = "/wsoa"
 # The renderer numbers repeated action ids in one block (`wsoa_update_open:2`), so match them all.
 UPDATE_CLICK = re.compile(rf"^{re.escape(UPDATE_BUTTON)}(:\d+)?$")
 ANSWER_CLICK = re.compile(rf"^{re.escape(ANSWER_BUTTON)}(:\d+)?$")
+UNDO_CLICK = re.compile(rf"^{re.escape(UNDO_BUTTON)}(:\d+)?$")
 
 APOLOGY = (
     "Sorry, something went wrong on our side. If it happens again, give the programme manager "
@@ -56,6 +58,7 @@ def register_listeners(app: App) -> None:
     app.command(COMMAND)(run_wsoa_command)
     app.action(UPDATE_CLICK)(open_update_form_from_button)
     app.action(ANSWER_CLICK)(open_answer_form_from_button)
+    app.action(UNDO_CLICK)(undo_from_button)
     app.view(UPDATE_CALLBACK)(save_form)
     app.view(ANSWER_CALLBACK)(save_form)
     app.event("app_home_opened")(show_home_tab)
@@ -131,6 +134,22 @@ def run_wsoa_command(
         blocks=payload["blocks"],
         response_type="in_channel" if reply.visibility == "channel" else "ephemeral",
     )
+    if reply.changed_own_work:
+        publish_home(runtime, client, caller)
+
+
+def undo_from_button(
+    ack: Ack,
+    action: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    """The Undo button of an update's reply: the `undo` command for the update it names."""
+    ack()
+    reply = execute(runtime, caller, undo_clicked(str(action.get("value") or "")))
+    tell_privately(client, ReplyTo(caller.user_id, context.response_url), message(reply))
     if reply.changed_own_work:
         publish_home(runtime, client, caller)
 

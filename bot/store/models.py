@@ -104,6 +104,9 @@ class Plan(Base):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # 3 (red, amber, green) or 5 (the delivery-confidence scale, with red/amber and
+    # amber/green): set from the tracker at import; what summaries, digests and exports show
+    rag_scale: Mapped[int] = mapped_column(default=3, server_default="3")
 
 
 class PlanBinding(Base):

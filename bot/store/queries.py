@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
-from bot.domain import Status
+from bot.domain import Rag, Status
 from bot.store.models import Action, BoardMeeting, FollowUp, Person, Workstream, action_leads
 
 CLOSED = tuple(s.value for s in Status if s.is_closed)
@@ -80,6 +80,18 @@ class WorkstreamCounts:
     unrated: int = 0
     closed: int = 0
     total: int = 0
+    # the five-point delivery-confidence scale's two in-between ratings
+    red_amber: int = 0
+    amber_green: int = 0
+
+    def of(self, rag: Rag | None) -> int:
+        """How many actions have this rating (None: not rated)."""
+        return getattr(self, count_field(rag))
+
+
+def count_field(rag: Rag | str | None) -> str:
+    """The WorkstreamCounts field that counts a rating: `red/amber` → `red_amber`."""
+    return str(rag).replace("/", "_") if rag else "unrated"
 
 
 def rag_counts(session: Session, plan_id: int) -> list[WorkstreamCounts]:
@@ -93,7 +105,7 @@ def rag_counts(session: Session, plan_id: int) -> list[WorkstreamCounts]:
     tally: dict[int, dict[str, int]] = {}
     for workstream_id, rag, status, n in grouped:
         counts = tally.setdefault(workstream_id, {})
-        key = rag or "unrated"
+        key = count_field(rag)
         counts[key] = counts.get(key, 0) + n
         if status in CLOSED:
             counts["closed"] = counts.get("closed", 0) + n
@@ -162,11 +174,14 @@ def open_followups(
     return session.scalars(stmt).all(), count_open_followups(session, plan_id)
 
 
-def count_open_followups(session: Session, plan_id: int) -> int:
-    return (
-        session.scalar(select(func.count()).select_from(FollowUp).where(*_open_followup(plan_id)))
-        or 0
-    )
+def count_open_followups(session: Session, plan_id: int, workstream_id: int | None = None) -> int:
+    """Open follow-ups of the plan, or of one workstream: raised about it or about one of its
+    actions."""
+    where = _open_followup(plan_id)
+    if workstream_id is not None:
+        of_actions = select(Action.id).where(Action.workstream_id == workstream_id)
+        where.append((FollowUp.workstream_id == workstream_id) | FollowUp.action_id.in_(of_actions))
+    return session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0
 
 
 def next_board(session: Session, plan_id: int, now: datetime) -> BoardMeeting | None:
