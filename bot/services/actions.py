@@ -96,7 +96,7 @@ def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
         raise Invalid("Name at least one lead: `assign 11F @sam @priya`.")
     plan = ctx.plan
     action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
-    people = resolve_leads(ctx.session, leads)
+    people = resolve_leads(ctx.session, leads, known=True)
     before = ", ".join(p.label for p in action.leads) or "none"
     note = f"Leads: {', '.join(p.label for p in people)} (were: {before})"
     return write_change(ctx, action, UpdateKind.ASSIGN, ActionChange(leads=people), note)

@@ -247,13 +247,61 @@ def resolve_lead(session: Session, text: str) -> Person:
     return person or _new_person(session, email=None, name=text)
 
 
-def resolve_leads(session: Session, texts: Iterable[str]) -> list[Person]:
-    """Each lead a plan or a command names, once, in the order named."""
+def resolve_leads(session: Session, texts: Iterable[str], *, known: bool = False) -> list[Person]:
+    """Each lead a plan or a command names, once, in the order named. With `known` (a command),
+    only people who can be found: see `resolve_known_lead`."""
     people: dict[int, Person] = {}
     for text in texts:
-        person = resolve_lead(session, text)
+        person = resolve_known_lead(session, text) if known else resolve_lead(session, text)
         people.setdefault(person.id, person)
     return list(people.values())
+
+
+def resolve_known_lead(session: Session, text: str) -> Person:
+    """The person a command names as a lead, refusing anyone who cannot be found, so a typo
+    (`assign 11F @nobdy`) never replaces real leads with someone who does not exist:
+
+    - a Slack mention (`<@U012AB|sam>`): Slack itself resolved it, so it is a real user, who may
+      not have used the bot yet;
+    - an e-mail: accepted even when no one has it yet. It may be a future lead (the plan names
+      them by e-mail too), linked when they first use the bot or Slack finds their e-mail;
+    - a bare user id or a name (`@priya`): only someone already known.
+    """
+    text = " ".join(text.split())
+    if _SLACK_MENTION.match(text) or is_email(text):
+        return resolve_lead(session, text)
+    handle = handle_of(text)
+    if handle is not None:
+        platform, user_id = handle
+        identity = find_identity(session, Who(platform=platform, external_id=user_id))
+        if identity is None:
+            raise Invalid(
+                f"No one with the user id {user_id[:40]} has used the bot or is in the plan. "
+                "Mention them with @ so the platform links them, or give their e-mail."
+            )
+        return session.get_one(Person, identity.person_id)
+    name = text.lstrip("@")
+    matches = (
+        session.scalars(
+            select(Person).where(func.lower(Person.name) == name.lower()).order_by(Person.id)
+        )
+        .unique()
+        .all()
+        if name and len(name) <= 200
+        else []
+    )
+    if not matches:
+        raise Invalid(
+            f"No one called “{text[:40]}” is known, so the leads were not changed. Mention "
+            "them with @ so Slack links them, or give their e-mail (someone not yet on the "
+            "bot becomes a lead by e-mail)."
+        )
+    if len(matches) > 1:
+        raise Invalid(
+            f"{len(matches)} people are called “{text[:40]}”; the leads were not changed. "
+            "Mention the one you mean with @, or give their e-mail."
+        )
+    return matches[0]
 
 
 def _name_from_email(email: str) -> str:
