@@ -29,7 +29,7 @@ from bot.services.digests import DigestFor, build_digest
 from bot.store.db import unit_of_work
 
 DIGEST_TRIES = 5
-TIMING_TRIES = 7  # best of: the in-process time of a read command, and of its bare queries
+TIMING_TRIES = 15  # best of: the in-process time of a read command, and of its bare queries
 
 
 @dataclass(frozen=True)
@@ -70,28 +70,25 @@ def capture(runtime: Runtime, caller: Caller, text: str) -> list[tuple[str, Any]
     return counter.calls
 
 
-def time_command(runtime: Runtime, caller: Caller, text: str) -> float:
-    """Best of TIMING_TRIES: one `execute` and the plain-text rendering of its reply, in ms."""
-    best = math.inf
-    for _ in range(TIMING_TRIES):
-        started = time.perf_counter()
-        render_text(execute(runtime, caller, text))
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
-
-
-def time_bare(runtime: Runtime, calls: Sequence[tuple[str, Any]]) -> float:
-    """Best of TIMING_TRIES: the SELECTs of `calls` replayed on one connection, rows fetched."""
+def time_against_bare(
+    runtime: Runtime, caller: Caller, text: str, calls: Sequence[tuple[str, Any]]
+) -> tuple[float, float]:
+    """Best of TIMING_TRIES each, alternating so a busy moment of the machine falls on both
+    alike: one `execute` with its reply rendered as text, and the SELECTs of `calls` replayed
+    on one connection with their rows fetched; in ms."""
     selects = [(sql, params) for sql, params in calls if sql.lstrip().upper().startswith("SELECT")]
-    best = math.inf
+    command = bare = math.inf
     with runtime.engine.connect() as conn:
         for _ in range(TIMING_TRIES):
             started = time.perf_counter()
+            render_text(execute(runtime, caller, text))
+            command = min(command, time.perf_counter() - started)
+            started = time.perf_counter()
             for sql, params in selects:
                 conn.exec_driver_sql(sql, params).fetchall()
-            best = min(best, time.perf_counter() - started)
+            bare = min(bare, time.perf_counter() - started)
             conn.rollback()
-    return best * 1000
+    return command * 1000, bare * 1000
 
 
 def count_statements(runtime: Runtime, caller: Caller, text: str) -> tuple[int, list[str]]:
@@ -123,8 +120,8 @@ def measure_in_process(
         issued = {label: count_statements(runtime, caller, text)[1] for label, text in commands}
         for label, text in commands:
             if label in reads:
-                command_ms[label] = time_command(runtime, caller, text)
-                bare_ms[label] = time_bare(runtime, capture(runtime, caller, text))
+                calls = capture(runtime, caller, text)
+                command_ms[label], bare_ms[label] = time_against_bare(runtime, caller, text, calls)
         built: list[float] = []
         rendered: list[float] = []
         for _ in range(DIGEST_TRIES):

@@ -214,8 +214,8 @@ def render(run: Run) -> str:
             "### In-process time against the data's own work",
             "",
             "Each read command's whole `execute` in this process (parse, ORM, rules, the reply "
-            "rendered as text), best of 7, against the very SELECTs it issued replayed bare "
-            "through SQLAlchemy Core (`exec_driver_sql`, rows fetched), best of 7.",
+            "rendered as text), against the very SELECTs it issued replayed bare through "
+            "SQLAlchemy Core (`exec_driver_sql`, rows fetched); best of 15 each, alternating.",
             "",
             *_data_floor_table(run),
             "",
