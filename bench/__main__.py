@@ -87,6 +87,15 @@ COMMANDS = (
 )
 
 
+# Commands that only read: each is timed in-process against its own queries run bare.
+READS = ("summary", "show REF", "list amber", "history REF", "digest preview")
+UPDATE = "update REF amber NOTE"
+# The write-heavy mix: half the requests are updates, half of those on one hot action (the
+# row lock and SQLite's one writer at a time are what it tests), the rest the read mix.
+WRITE_SHARE = 0.5
+HOT_SHARE = 0.5
+
+
 @dataclass(frozen=True)
 class Options:
     sizes: tuple[int, ...]
@@ -219,22 +228,38 @@ def measure_rounds(
 
 
 def run_load(
-    server: Server, standin: SlackStandIn, plan: GeneratedPlan, backend: str, opts: Options
+    server: Server,
+    standin: SlackStandIn,
+    plan: GeneratedPlan,
+    backend: str,
+    opts: Options,
+    mix: str = "read-heavy",
 ) -> LoadResult:
     """`opts.load_clients` threads, each a client sending a weighted mix of the commands, one
-    after another, for `opts.load_seconds`."""
+    after another, for `opts.load_seconds`. The `write-heavy` mix makes half the requests
+    updates, half of those on one action."""
     latency = Latency()
     by_command: dict[str, Latency] = {c.label: Latency() for c in COMMANDS}
     deadline = time.monotonic() + opts.load_seconds
     weights = [c.weight for c in COMMANDS]
+    update = next(c for c in COMMANDS if c.label == UPDATE)
+    reads = [c for c in COMMANDS if c.label != UPDATE]
+    read_weights = [c.weight for c in reads]
+    hot = plan.lead_refs[0]
 
     def client_loop(k: int) -> None:
-        rng = random.Random(opts.seed * 1000 + k)
-        client = BenchClient(server.url, SIGNING_SECRET, standin, f"load{k}-")
+        rng = random.Random(opts.seed * 1000 + k + (500 if mix == "write-heavy" else 0))
+        client = BenchClient(server.url, SIGNING_SECRET, standin, f"load{mix[0]}{k}-")
         n = 0
         while time.monotonic() < deadline:
-            command = rng.choices(COMMANDS, weights)[0]
             ref = rng.choice(plan.lead_refs)
+            if mix != "write-heavy":
+                command = rng.choices(COMMANDS, weights)[0]
+            elif rng.random() < WRITE_SHARE:
+                command = update
+                ref = hot if rng.random() < HOT_SHARE else ref
+            else:
+                command = rng.choices(reads, read_weights)[0]
             n += 1
             sample = timed_slash(
                 client, command.text(n, ref), LEAD_USER, BOARD_CHANNEL, command.expect(n, ref)
@@ -263,6 +288,7 @@ def run_load(
         latency=latency,
         by_command=by_command,
         peak_mb=server.peak_memory_mb(),
+        mix=mix,
     )
 
 
@@ -275,7 +301,7 @@ def run_size(
     standin: SlackStandIn,
     folder: Path,
     opts: Options,
-) -> tuple[SizeResult, LoadResult | None]:
+) -> tuple[SizeResult, list[LoadResult]]:
     updates = actions * UPDATES_PER_ACTION
     say(f"{backend}, {actions:,} actions / {updates:,} updates: generating")
     plan = generate(database_url, actions, updates, seed=opts.seed)
@@ -289,7 +315,7 @@ def run_size(
         port,
         folder / f"serve-{backend.lower()}-{actions}.log",
     )
-    load: LoadResult | None = None
+    loads: list[LoadResult] = []
     try:
         bot = BenchClient(server.url, SIGNING_SECRET, standin, "bot-")
         floor_client = BenchClient(floor.url, SIGNING_SECRET, standin, "floor-")
@@ -305,12 +331,16 @@ def run_size(
             caller,
             [(c.label, c.text(opts.requests + 1, ref)) for c in COMMANDS],
             BOARD_CHANNEL,
+            reads=READS,
         )
         say(measure_boardpack(database_url, actions).line())
         peak = server.peak_memory_mb()
         if largest and opts.load_seconds > 0:
-            say(f"  under load: {opts.load_clients} clients for {opts.load_seconds:.0f} s")
-            load = run_load(server, standin, plan, backend, opts)
+            for mix in ("read-heavy", "write-heavy"):
+                say(
+                    f"  under {mix} load: {opts.load_clients} clients for {opts.load_seconds:.0f} s"
+                )
+                loads.append(run_load(server, standin, plan, backend, opts, mix))
     finally:
         server.stop()
     result = SizeResult(
@@ -324,8 +354,10 @@ def run_size(
         digest_ms=in_process.digest_ms,
         render_ms=in_process.render_ms,
         peak_mb=peak,
+        command_ms=in_process.command_ms,
+        bare_ms=in_process.bare_ms,
     )
-    return result, load
+    return result, loads
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -361,12 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                             else sqlite_database(folder, actions)
                         )
                         with database as url:
-                            size, load = run_size(
+                            size, loads = run_size(
                                 backend, url, actions, largest, floor, standin, folder, opts
                             )
                         run.sizes.append(size)
-                        if load is not None:
-                            run.loads.append(load)
+                        run.loads += loads
             finally:
                 floor.stop()
     finally:

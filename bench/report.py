@@ -22,7 +22,11 @@ FLOOR = "floor"
 
 # Issue 5's targets, at 10,000 actions and 200,000 updates, on each backend.
 P95_TARGET_MS = 250.0
-SUMMARY_FLOOR_RATIO = 3.0
+SUMMARY_FLOOR_RATIO = 2.0  # issue 11: within 2× the acknowledgement floor
+# issue 11: `summary` and `digest preview` in-process within 2× their queries run bare
+DATA_FLOOR_RATIO = 2.0
+DATA_FLOOR_COMMANDS = ("summary", "digest preview")
+WRITE_P99_MS = 1000.0  # issue 11: the write-heavy mix's p99
 DIGEST_TARGET_MS = 1000.0
 MEMORY_TARGET_MB = 250.0
 SLOW_MS = 3000.0
@@ -72,9 +76,16 @@ class SizeResult:
     digest_ms: float
     render_ms: float
     peak_mb: float
+    # read command → in-process ms, and its SELECTs replayed bare (bench.inprocess)
+    command_ms: dict[str, float] = field(default_factory=dict)
+    bare_ms: dict[str, float] = field(default_factory=dict)
 
     def ratio(self, label: str) -> float:
         return self.latencies[label].p50 / self.latencies[FLOOR].p50
+
+    def data_ratio(self, label: str) -> float:
+        bare = self.bare_ms.get(label)
+        return self.command_ms[label] / bare if bare else math.nan
 
 
 @dataclass
@@ -87,6 +98,7 @@ class LoadResult:
     latency: Latency
     by_command: dict[str, Latency]
     peak_mb: float
+    mix: str = "read-heavy"
 
     @property
     def throughput(self) -> float:
@@ -197,6 +209,17 @@ def render(run: Run) -> str:
             *_latency_table(run, backend),
         ]
         out.append("")
+    if any(s.bare_ms for s in run.sizes):
+        out += [
+            "### In-process time against the data's own work",
+            "",
+            "Each read command's whole `execute` in this process (parse, ORM, rules, the reply "
+            "rendered as text), against the very SELECTs it issued replayed bare through "
+            "SQLAlchemy Core (`exec_driver_sql`, rows fetched); best of 15 each, alternating.",
+            "",
+            *_data_floor_table(run),
+            "",
+        ]
     out += ["### SQL statements per command", "", *_statements_table(run), ""]
     out += ["### Digest, memory and load time per plan size", "", *_sizes_table(run), ""]
     if run.loads:
@@ -217,6 +240,23 @@ def _latency_table(run: Run, backend: str) -> list[str]:
                 f"| {_plan(size.actions, size.updates) if i == 0 else ''} | {name} "
                 f"| {_ms(latency.p50)} | {_ms(latency.p95)} | {_ms(latency.max)} | {ratio} "
                 f"| {latency.failed} |"
+            )
+    return rows
+
+
+def _data_floor_table(run: Run) -> list[str]:
+    rows = [
+        "| backend | plan (actions / updates) | command | in-process ms | bare queries ms "
+        "| ratio |",
+        "|---|---|---|--:|--:|--:|",
+    ]
+    for s in run.sizes:
+        for i, label in enumerate(s.command_ms):
+            plan = _plan(s.actions, s.updates) if i == 0 else ""
+            rows.append(
+                f"| {s.backend if i == 0 else ''} | {plan} "
+                f"| `{label}` | {_ms(s.command_ms[label])} | {_ms(s.bare_ms[label])} "
+                f"| {s.data_ratio(label):.1f}× |"
             )
     return rows
 
@@ -248,14 +288,15 @@ def _sizes_table(run: Run) -> list[str]:
 
 def _load_table(run: Run) -> list[str]:
     rows = [
-        "| backend | plan | clients | seconds | requests | req/s | p50 | p99 | max "
+        "| backend | mix | plan | clients | seconds | requests | req/s | p50 | p99 | max "
         "| failed | over 3 s | peak memory after |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for load in run.loads:
         lat = load.latency
         rows.append(
-            f"| {load.backend} | {_plan(load.actions, load.updates)} | {load.clients} "
+            f"| {load.backend} | {load.mix} | {_plan(load.actions, load.updates)} "
+            f"| {load.clients} "
             f"| {load.seconds:.0f} | {len(lat.samples)} | {load.throughput:.1f} "
             f"| {_ms(lat.p50)} | {_ms(lat.p99)} | {_ms(lat.max)} | {lat.failed} | {load.slow} "
             f"| {load.peak_mb:.0f} MB |"
@@ -263,7 +304,7 @@ def _load_table(run: Run) -> list[str]:
     for load in run.loads:
         rows += [
             "",
-            f"{load.backend} under load, by command:",
+            f"{load.backend} under {load.mix} load, by command:",
             "",
             "| command | requests | p50 | p99 | max | failed |",
             "|---|--:|--:|--:|--:|--:|",
@@ -299,7 +340,8 @@ def check_targets(run: Run, backend: str) -> dict[str, Verdict | None]:
     worst = max(commands, key=lambda k: commands[k].p95)
     failed = sum(v.failed for v in top.latencies.values())
     statements = _statements_verdict(sorted(sizes, key=lambda s: s.actions))
-    load = next((x for x in run.loads if x.backend == backend), None)
+    load = next((x for x in run.loads if x.backend == backend and x.mix == "read-heavy"), None)
+    writes = next((x for x in run.loads if x.backend == backend and x.mix == "write-heavy"), None)
     peak = max([top.peak_mb] + ([load.peak_mb] if load else []))
     summary_ratio = top.ratio("summary") if "summary" in top.latencies else math.nan
     verdicts: dict[str, Verdict | None] = {
@@ -329,7 +371,29 @@ def check_targets(run: Run, backend: str) -> dict[str, Verdict | None]:
             if load
             else None
         ),
+        f"write-heavy load: p99 < {WRITE_P99_MS / 1000:.0f} s, none failed, none over 3 s": (
+            Verdict(
+                writes.latency.p99 < WRITE_P99_MS
+                and writes.latency.failed == 0
+                and writes.slow == 0,
+                f"{writes.throughput:.0f} req/s, p99 {_ms(writes.latency.p99)} ms, max "
+                f"{_ms(writes.latency.max)} ms, {writes.latency.failed} failed, "
+                f"{writes.slow} over 3 s",
+            )
+            if writes
+            else None
+        ),
     }
+    for label in DATA_FLOOR_COMMANDS:
+        verdicts[f"`{label}` in-process < {DATA_FLOOR_RATIO:.0f}× its bare queries"] = (
+            Verdict(
+                top.data_ratio(label) < DATA_FLOOR_RATIO,
+                f"{top.data_ratio(label):.1f}× ({_ms(top.command_ms[label])} vs "
+                f"{_ms(top.bare_ms[label])} ms)",
+            )
+            if label in top.command_ms
+            else None
+        )
     return verdicts
 
 

@@ -10,6 +10,8 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 
+from bot.privacy import find_personal_data
+
 
 class UserError(Exception):
     """Something the person asked for cannot be done; the message says why, in their words."""
@@ -160,6 +162,7 @@ class UpdateKind(StrEnum):
     ESCALATION = "escalation"  # the board considered a red action
     MAP = "map"  # the strategic priorities it serves changed
     UNDO = "undo"  # a progress update taken back by its author: the values before it restored
+    REDACTION = "redaction"  # an admin removed an earlier row's note (child data); see redaction
 
     @property
     def is_progress(self) -> bool:
@@ -220,6 +223,16 @@ def clean_note(text: str, what: str = "note") -> str:
         raise Invalid(
             f"The {what} is {len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}. "
             "Shorten it, or link to the evidence instead."
+        )
+    # Every free text a person types passes here (notes typed or in a form, questions, answers,
+    # meeting and priority names), so this is the one gate for a child's details.
+    personal = find_personal_data(note)
+    if personal:
+        raise Invalid(
+            f"The {what} looks like it holds {personal}. The partnership's records hold no "
+            "details of an individual child: describe the case without a name, date of birth, "
+            "NHS number or UPN (say “a Year 5 pupil”, or give the case's own reference in the "
+            "case system). Nothing was recorded."
         )
     return note
 

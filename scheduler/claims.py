@@ -3,13 +3,20 @@ wins or finds someone else got there first. Nothing here talks to a chat platfor
 
 A first claim is an INSERT under the occurrence's unique key; a later one (a retry, a take-over
 of an expired lease) is an UPDATE that names the state and attempt count it saw, so of several
-tickers that saw the same row exactly one changes it.
+tickers that saw the same row exactly one changes it. While a post is in progress its ticker
+renews the lease (`held`), so a post that outlasts one lease is not taken over, and posted
+again, by a second ticker; a ticker that dies stops renewing, and its lease runs out as before.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, update
@@ -26,6 +33,8 @@ from bot.store.models import (
     Delivery,
 )
 from scheduler.occurrences import Occurrence
+
+log = logging.getLogger(__name__)
 
 # PENDING is the column's default; a row left in it is treated like an interrupted send.
 UNFINISHED = (SENDING, PENDING, FAILED)
@@ -109,6 +118,44 @@ def finish(sessions: sessionmaker[Session], claim: Claim, at: datetime, **values
         expect={"state": SENDING, "attempts": claim.attempts, "claimed_by": claim.by},
         values=values,
     )
+
+
+def renew(sessions: sessionmaker[Session], claim: Claim, at: datetime) -> bool:
+    """Move the claim's lease on to start `at`; False when the claim is no longer this
+    ticker's."""
+    return _change(
+        sessions,
+        claim.delivery_id,
+        expect={"state": SENDING, "attempts": claim.attempts, "claimed_by": claim.by},
+        values={"claimed_at": at},
+    )
+
+
+@contextmanager
+def held(
+    sessions: sessionmaker[Session], claim: Claim, at: datetime, lease: timedelta
+) -> Iterator[None]:
+    """Keep `claim`'s lease while the block runs (a post): every quarter lease a thread moves
+    `claimed_at` on to `at` plus the time spent so far. The tick's `at` is its own clock (a
+    catch-up tick may run at any instant), so the lease moves by elapsed time from it."""
+    stop = threading.Event()
+    started = time.monotonic()
+
+    def beat() -> None:
+        while not stop.wait(lease.total_seconds() / 4):
+            try:
+                if not renew(sessions, claim, at + timedelta(seconds=time.monotonic() - started)):
+                    return
+            except Exception:  # a database hiccup: the next beat tries again
+                log.warning("could not renew the lease on %s", claim.key, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"lease {claim.key}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _row(

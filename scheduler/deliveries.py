@@ -323,7 +323,8 @@ class _Tick:
                 claims.finish(self.sessions, claim, self.at, state=SKIPPED, last_error=reason)
                 self.report.add(SKIPPED, occurrence.key, occurrence.target, reason)
                 return
-            ts = sender.send(reply, occurrence.address, occurrence.key)
+            with claims.held(self.sessions, claim, self.at, LEASE):
+                ts = sender.send(reply, occurrence.address, occurrence.key)
         except DeliveryFailed as error:
             self._failed(claim, occurrence, str(error))
         except OutcomeUnknown as error:

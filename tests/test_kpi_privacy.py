@@ -20,14 +20,14 @@ def test_a_wrong_check_digit_or_length_is_not_an_nhs_number(number: str) -> None
 @pytest.mark.parametrize(
     ("text", "found"),
     [
-        ("Child 943 476 5919 waited 40 weeks", "an NHS number (943 476 5919)"),
-        ("NHS no 9434765919", "an NHS number (9434765919)"),
-        ("see pupil A123456789012", "a pupil number (UPN A123456789012)"),
-        ("temporary UPN B12345678901C", "a pupil number (UPN B12345678901C)"),
-        ("Late plan, DOB 12/03/2015", "a date of birth (DOB 12/03/2015)"),
-        ("born on 2015-03-12, placed out of area", "a date of birth (born on 2015-03-12)"),
-        ("Jamie Smith 12/03/2015 still waiting", "a name with a date (Jamie Smith 12/03/2015)"),
-        ("Jamie Smith (12 March 2015)", "a name with a date (Jamie Smith (12 March 2015)"),
+        ("Child 943 476 5919 waited 40 weeks", "an NHS number (943 ••• ••••)"),
+        ("NHS no 9434765919", "an NHS number (943•••••••)"),
+        ("see pupil A123456789012", "a pupil number (UPN A12••••••••••)"),
+        ("temporary UPN B12345678901C", "a pupil number (UPN B12••••••••••)"),
+        ("Late plan, DOB 12/03/2015", "a date of birth (DOB ••/••/••••)"),
+        ("born on 2015-03-12, placed out of area", "a date of birth (born on ••••-••-••)"),
+        ("Jamie Smith 12/03/2015 still waiting", "a name with a date (J•••• S•••• ••/••/••••)"),
+        ("Jamie Smith (12 March 2015)", "a name with a date (J•••• S•••• •• ••••• ••••)"),
     ],
 )
 def test_a_childs_details_are_found_and_named(text: str, found: str) -> None:

@@ -46,7 +46,8 @@ def add_action(runtime: Runtime, ref: str, *leads: str) -> None:
         )
         session.flush()
         ctx = Ctx(session, Caller(ADMIN, source="import"), runtime.settings, NOW)
-        assign(ctx, ref, list(leads))
+        # named as a plan file names them: people not yet known become leads
+        assign(ctx, ref, list(leads), known=False)
 
 
 def people(runtime: Runtime) -> dict[str, tuple[str | None, str]]:

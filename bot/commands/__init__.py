@@ -8,6 +8,7 @@ from bot.commands import (
     meetings,
     priorities,
     reading,
+    redact,
     updating,
 )
 from bot.commands.registry import COMMANDS, execute
@@ -22,5 +23,6 @@ __all__ = [
     "meetings",
     "priorities",
     "reading",
+    "redact",
     "updating",
 ]

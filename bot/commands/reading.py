@@ -37,6 +37,7 @@ from bot.services.context import Ctx
 from bot.services.kpis import impact_section
 from bot.services.people import people_by_id, unresolved_people
 from bot.services.plans import require_workstream
+from bot.services.redaction import redacted_by
 from bot.store import queries
 from bot.store.models import Action, FollowUp, Person, Update, Workstream
 
@@ -220,7 +221,13 @@ def _overdue(ctx: Ctx, action: Action) -> bool:
     return action.due is not None and action.due < ctx.today and action.status not in queries.CLOSED
 
 
-def _update_paragraph(ctx: Ctx, u: Update, people: dict[int, Person]) -> Paragraph:
+def _update_paragraph(
+    ctx: Ctx,
+    u: Update,
+    people: dict[int, Person],
+    numbered: bool = False,
+    redacted: Update | None = None,
+) -> Paragraph:
     changes = describe_change(u)
     kind = {
         "signoff": "signed off",
@@ -229,10 +236,13 @@ def _update_paragraph(ctx: Ctx, u: Update, people: dict[int, Person]) -> Paragra
         "undo": "undone (the update before taken back)",
         "map": "strategic priorities changed",
         "escalation": "considered by the board (escalation)",
+        "redaction": "redacted "
+        + ", ".join(f"#{c.get('new')}" for c in u.changes or [] if c.get("field") == "redacted"),
     }.get(u.kind)
     if kind:
         changes.insert(0, kind)
     spans: list[Span] = [
+        *([plain(f"#{u.id} ")] if numbered else []),
         bold(when(u.at, ctx.settings.tz)),
         plain(" "),
         author_span(u.person_id, u.by, people) if u.source != "import" else plain("import"),
@@ -241,6 +251,10 @@ def _update_paragraph(ctx: Ctx, u: Update, people: dict[int, Person]) -> Paragra
         spans.append(plain(" · " + "; ".join(changes)))
     if u.note:
         spans.append(plain(f" · {u.note}"))
+    if redacted is not None:
+        by = people.get(redacted.person_id or 0)
+        name = by.name if by is not None else redacted.by
+        spans.append(plain(f" · [redacted by {name} on {when(redacted.at, ctx.settings.tz)}]"))
     return Paragraph(spans=spans)
 
 
@@ -321,6 +335,7 @@ def history(ctx: Ctx, args: str) -> Reply:
     reply = Reply(summary=f"History of {action.ref}")
     reply.heading(f"History of {action.ref} {action.title}")
     reply.para(plain(f"{plural(len(updates), 'change')}, newest first."))
+    redactions = redacted_by(updates)
     for u in updates:
-        reply.add(_update_paragraph(ctx, u, people))
+        reply.add(_update_paragraph(ctx, u, people, numbered=True, redacted=redactions.get(u.id)))
     return reply

@@ -27,6 +27,7 @@ from bot.plans.dates import parse_due
 from bot.plans.leads import link_names_to_emails, split_leads
 from bot.plans.limits import MAX_PROBLEMS_LISTED
 from bot.plans.status import StatusReading, read_status
+from bot.privacy import find_personal_data
 
 
 class PlanRow(BaseModel):
@@ -394,6 +395,7 @@ def _plan_row(
     if (sheet, first) != (reading.sheet, number):
         on_sheet = f" of sheet ‘{sheet}’" if sheet and sheet != reading.sheet else ""
         reasons.append(f"{ref} appears again (first on {reading.unit} {first}{on_sheet})")
+    reasons += _personal_cells(values, reading)
     title = cell_text(values.get("title"))
     if not title:
         reasons.append("no title")
@@ -505,6 +507,26 @@ def _due_cells(values: dict[str, object], cells: _Cells) -> tuple[date | None, s
             cells.problem("due", wording, str(error))
             return None, None
     return due, wording
+
+
+# The free-text cells a person writes in a tracker, where a child's details could be pasted.
+_FREE_TEXT = ("title", "measure", "note", "priorities", "due_text", "workstream")
+
+
+def _personal_cells(values: dict[str, object], reading: Reading) -> list[str]:
+    """Each free-text cell that looks like it holds a child's details, by column. A row with
+    one is not loaded at all, so none of its text reaches the database; the reason names the
+    kind of detail, masked, never the cell's text."""
+    reasons = []
+    for name in _FREE_TEXT:
+        personal = find_personal_data(cell_text(values.get(name)))
+        if personal:
+            heading = reading.headings.get(name, name)
+            reasons.append(
+                f"{heading}: looks like it holds {personal}; the bot keeps no details of an "
+                "individual child, so the row was not loaded (remove them and import again)"
+            )
+    return reasons
 
 
 def _too_long(what: str, text: str | None, limit: int) -> list[str]:

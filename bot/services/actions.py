@@ -99,13 +99,15 @@ def sign_off(ctx: Ctx, ref: str, note: str) -> Update:
     return write_change(ctx, action, UpdateKind.SIGNOFF, change, clean_note(note))
 
 
-def assign(ctx: Ctx, ref: str, leads: Sequence[str]) -> Update:
+def assign(ctx: Ctx, ref: str, leads: Sequence[str], *, known: bool = True) -> Update:
+    """Sets the leads. `known`: only people who can be found (what someone types); a caller
+    that names leads as a plan file does passes False (see people.resolve_known_lead)."""
     ctx.require_admin("set an action's leads")
     if not leads:
         raise Invalid("Name at least one lead: `assign 11F @sam @priya`.")
     plan = ctx.plan
     action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
-    people = resolve_leads(ctx.session, leads)
+    people = resolve_leads(ctx.session, leads, known=known)
     before = ", ".join(p.label for p in action.leads) or "none"
     note = f"Leads: {', '.join(p.label for p in people)} (were: {before})"
     return write_change(ctx, action, UpdateKind.ASSIGN, ActionChange(leads=people), note)

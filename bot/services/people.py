@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.addresses import Address
@@ -117,10 +119,19 @@ def identify(session: Session, who: Who) -> Person:
         platform, user_id = handle
         return identify(session, Who(platform=platform, external_id=user_id, name=who.name))
     known = by_email(session, who.email) if who.email else None
+    created = known is None
     if known is None:
         known = _new_person(session, email=who.email.lower() if who.email else None, name=None)
-        known.name = who.name or who.external_id
-    add_identity(session, known, who)
+        if known.name in ("", _name_from_email(known.email or "")):
+            known.name = who.name or who.external_id
+    identity = add_identity(session, known, who)
+    if identity.person_id != known.id:
+        # Another request created them first (a burst of first commands): theirs stands, and
+        # the person made here for nothing goes.
+        if created and not known.identities:
+            session.delete(known)
+            session.flush()
+        return session.get_one(Person, identity.person_id)
     if who.name and known.name in (who.external_id, _name_from_email(known.email or "")):
         known.name = who.name
     return known
@@ -134,24 +145,59 @@ def _fill_in_workspace(identity: Identity, who: Who) -> None:
 
 
 def add_identity(session: Session, person: Person, who: Who) -> Identity:
-    identity = Identity(
-        person_id=person.id,
-        platform=who.platform,
-        workspace=who.workspace,
-        external_id=who.external_id,
-        connector_id=who.connector_id,
+    """`who` as `person`'s identity; or, when a concurrent request has just given it to someone
+    (both saw no identity and both insert), the identity as they stored it: an insert that
+    skips a clash, so neither request fails on the unique key."""
+    _insert_unless_present(
+        session,
+        Identity,
+        {
+            "person_id": person.id,
+            "platform": who.platform,
+            "workspace": who.workspace,
+            "external_id": who.external_id,
+            "connector_id": who.connector_id,
+        },
+        ["platform", "workspace", "external_id"],
     )
-    session.add(identity)
-    session.flush()
     session.expire(person, ["identities"])
-    return identity
+    return session.scalars(
+        select(Identity).where(
+            Identity.platform == who.platform,
+            Identity.workspace == who.workspace,
+            Identity.external_id == who.external_id,
+        )
+    ).one()
 
 
 def _new_person(session: Session, *, email: str | None, name: str | None) -> Person:
-    person = Person(email=email, name=name or (_name_from_email(email) if email else ""))
-    session.add(person)
+    """A new person; with an e-mail, the one person with it (created by a concurrent request
+    if it got there first: the e-mail is unique)."""
+    shown = name or (_name_from_email(email) if email else "")
+    if email is None:
+        person = Person(email=None, name=shown)
+        session.add(person)
+        session.flush()
+        return person
+    _insert_unless_present(session, Person, {"email": email, "name": shown}, ["email"])
+    found = by_email(session, email)
+    assert found is not None
+    return found
+
+
+def _insert_unless_present(
+    session: Session,
+    model: type[Person] | type[Identity],
+    values: dict[str, object],
+    key: list[str],
+) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on `key`: under PostgreSQL's READ COMMITTED the insert
+    waits for a concurrent one with the same key and then skips, and the SELECT after it sees
+    that row; SQLite writes one at a time, so the same holds there."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.flush()
-    return person
+    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=key))
 
 
 def people_by_handle(session: Session, handles: set[str]) -> dict[str, Person]:
@@ -201,13 +247,61 @@ def resolve_lead(session: Session, text: str) -> Person:
     return person or _new_person(session, email=None, name=text)
 
 
-def resolve_leads(session: Session, texts: Iterable[str]) -> list[Person]:
-    """Each lead a plan or a command names, once, in the order named."""
+def resolve_leads(session: Session, texts: Iterable[str], *, known: bool = False) -> list[Person]:
+    """Each lead a plan or a command names, once, in the order named. With `known` (a command),
+    only people who can be found: see `resolve_known_lead`."""
     people: dict[int, Person] = {}
     for text in texts:
-        person = resolve_lead(session, text)
+        person = resolve_known_lead(session, text) if known else resolve_lead(session, text)
         people.setdefault(person.id, person)
     return list(people.values())
+
+
+def resolve_known_lead(session: Session, text: str) -> Person:
+    """The person a command names as a lead, refusing anyone who cannot be found, so a typo
+    (`assign 11F @nobdy`) never replaces real leads with someone who does not exist:
+
+    - a Slack mention (`<@U012AB|sam>`): Slack itself resolved it, so it is a real user, who may
+      not have used the bot yet;
+    - an e-mail: accepted even when no one has it yet. It may be a future lead (the plan names
+      them by e-mail too), linked when they first use the bot or Slack finds their e-mail;
+    - a bare user id or a name (`@priya`): only someone already known.
+    """
+    text = " ".join(text.split())
+    if _SLACK_MENTION.match(text) or is_email(text):
+        return resolve_lead(session, text)
+    handle = handle_of(text)
+    if handle is not None:
+        platform, user_id = handle
+        identity = find_identity(session, Who(platform=platform, external_id=user_id))
+        if identity is None:
+            raise Invalid(
+                f"No one with the user id {user_id[:40]} has used the bot or is in the plan. "
+                "Mention them with @ so the platform links them, or give their e-mail."
+            )
+        return session.get_one(Person, identity.person_id)
+    name = text.lstrip("@")
+    matches = (
+        session.scalars(
+            select(Person).where(func.lower(Person.name) == name.lower()).order_by(Person.id)
+        )
+        .unique()
+        .all()
+        if name and len(name) <= 200
+        else []
+    )
+    if not matches:
+        raise Invalid(
+            f"No one called “{text[:40]}” is known, so the leads were not changed. Mention "
+            "them with @ so Slack links them, or give their e-mail (someone not yet on the "
+            "bot becomes a lead by e-mail)."
+        )
+    if len(matches) > 1:
+        raise Invalid(
+            f"{len(matches)} people are called “{text[:40]}”; the leads were not changed. "
+            "Mention the one you mean with @, or give their e-mail."
+        )
+    return matches[0]
 
 
 def _name_from_email(email: str) -> str:
