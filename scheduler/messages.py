@@ -6,13 +6,18 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.commands.reports import checkin_reply, participation_reply
 from bot.config import Settings
 from bot.presenters import when
 from bot.replies import Reply, bold, code, plain
+from bot.services import checkins
 from bot.services.digests import DigestFor, build_digest, build_lead_reminder
 from bot.store.models import (
     ADMIN_NOTICE,
     BOARD_DIGEST,
+    CHECKIN,
+    NUDGE,
+    PARTICIPATION,
     REMINDER,
     WEEKLY,
     BoardMeeting,
@@ -26,6 +31,9 @@ KIND_WORDS = {
     REMINDER: "reminder to a lead",
     WEEKLY: "weekly digest",
     ADMIN_NOTICE: "notice to an admin",
+    CHECKIN: "check-in to a lead",
+    NUDGE: "nudge to a lead",
+    PARTICIPATION: "list of who has reported",
 }
 
 
@@ -68,6 +76,22 @@ def compose(
         return build_lead_reminder(
             session, settings, at, lead, board, occurrence.stale_before, prefix
         )
+    if occurrence.kind in (CHECKIN, NUDGE):
+        board = _current_board(session, occurrence)
+        lead = session.get(Person, occurrence.person_id) if occurrence.person_id else None
+        if board is None or lead is None or not board.reporting:
+            return None
+        mine = checkins.open_actions(session, board.plan_id, lead.id)
+        if occurrence.kind == NUDGE:
+            mine = [a for a in mine if checkins.unreported(a, board)]
+        if not mine:
+            return None  # nothing open, or everything reported since it fell due
+        return checkin_reply(settings, board, lead, mine, prefix, nudge=occurrence.kind == NUDGE)
+    if occurrence.kind == PARTICIPATION:
+        board = _current_board(session, occurrence)
+        if board is None or not board.reporting:
+            return None
+        return participation_reply(settings, board, checkins.participation(session, board), prefix)
     if occurrence.kind == ADMIN_NOTICE:
         given_up = session.get(Delivery, occurrence.delivery_id) if occurrence.delivery_id else None
         return None if given_up is None else abandoned_notice(settings, given_up, prefix)

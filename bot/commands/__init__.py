@@ -1,6 +1,15 @@
 """The `/wsoa` commands. Importing this package registers every verb."""
 
-from bot.commands import boardpack, followups, kpis, meetings, priorities, reading, updating
+from bot.commands import (
+    boardpack,
+    followups,
+    kpis,
+    meetings,
+    priorities,
+    reading,
+    reports,
+    updating,
+)
 from bot.commands.registry import COMMANDS, execute
 
 __all__ = [
@@ -12,5 +21,6 @@ __all__ = [
     "meetings",
     "priorities",
     "reading",
+    "reports",
     "updating",
 ]

@@ -1,0 +1,296 @@
+"""The reporting cycle, driven the way it runs: an admin marks a board meeting as the reporting
+deadline over signed Slack requests, `tick` runs across simulated days against the Web API
+stand-in, and leads answer with the check-in's buttons, its form and plain replies."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.commands.reports import NO_CHANGE_BUTTON, REPORT_BUTTON
+from bot.render.blockkit import field_block, form_callback
+from bot.runtime import Runtime
+from bot.services.checkins import NO_CHANGE_NOTE, REPORT
+from bot.slack.client import make_client
+from bot.slack.sender import SlackSender
+from bot.store.models import Action, BoardMeeting, Delivery, HighlightReport, Update
+from scheduler.deliveries import TickReport, tick
+from tests.conftest import ADMIN, LEAD_11F, Clock
+from tests.slack_fixtures import SlackHarness, served_slack_app, text_of, view_of  # noqa: F401
+from tests.slack_requests import static_select_state, text_input_state
+from tests.slack_standin import Call
+
+LUCY = "U0DEMO18"  # leads 11F only, with LEAD_11F
+RUTH = "U0DEMO10"  # leads 11B only
+DM = "D0LEAD05"
+MEETING = datetime(2026, 12, 10, 14, 0, tzinfo=UTC)  # London is on UTC in December
+CHECKINS_DUE = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # ten days before
+NUDGES_DUE = datetime(2026, 12, 8, 14, 0, tzinfo=UTC)  # two days before
+LIST_DUE = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)  # 09:00 on the day
+
+
+def said(node: Any) -> str:
+    return " ".join(text_of(node))
+
+
+def run_tick(slack: SlackHarness, clock: Clock, at: datetime) -> TickReport:
+    clock.now = at
+    sender = SlackSender(make_client(slack.runtime.settings))
+    return tick(slack.runtime, sender, at)
+
+
+def posts(slack: SlackHarness, kind: str) -> list[Call]:
+    return [
+        call
+        for call in slack.standin.calls_to("chat.postMessage")
+        if call.ok
+        and isinstance(call.params.get("metadata"), dict)
+        and call.params["metadata"]["event_payload"]["key"].startswith(f"{kind}:")
+    ]
+
+
+def post_to(slack: SlackHarness, kind: str, user: str) -> Call:
+    [found] = [
+        c
+        for c in posts(slack, kind)
+        if c.params["metadata"]["event_payload"]["key"].endswith(f":{user}")
+    ]
+    return found
+
+
+def blocks_of(call: Call) -> Any:
+    blocks = call.params["blocks"]
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def buttons(call: Call) -> list[tuple[str, str]]:
+    blocks = blocks_of(call)
+    return [
+        (element["action_id"].split(":")[0], element["value"])
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def action(runtime: Runtime, ref: str) -> Action:
+    with runtime.sessions() as session:
+        found = session.scalars(select(Action).where(Action.ref == ref)).one()
+        session.expunge(found)
+        return found
+
+
+def reports_of(runtime: Runtime, ref: str) -> list[HighlightReport]:
+    with runtime.sessions() as session:
+        found = session.scalars(
+            select(HighlightReport)
+            .join(Action, Action.id == HighlightReport.action_id)
+            .where(Action.ref == ref)
+            .order_by(HighlightReport.id)
+        ).all()
+        session.expunge_all()
+        return list(found)
+
+
+def report_values(
+    rag: str | None, progress: str | None, barriers: str | None = None, escalate: str = "no"
+) -> dict[str, Any]:
+    return {
+        field_block(REPORT, "rag"): {"rag": static_select_state(rag)},
+        field_block(REPORT, "status"): {"status": static_select_state("in progress")},
+        field_block(REPORT, "progress"): {"progress": text_input_state(progress)},
+        field_block(REPORT, "planned"): {"planned": text_input_state("Recruit two caseworkers")},
+        field_block(REPORT, "barriers"): {"barriers": text_input_state(barriers)},
+        field_block(REPORT, "escalate"): {"escalate": static_select_state(escalate)},
+    }
+
+
+def dm(slack: SlackHarness, user: str, text: str, channel: str = DM) -> None:
+    result = slack.sim.event(
+        {"type": "message", "channel_type": "im", "channel": channel, "user": user, "text": text}
+    )
+    assert result.status == 200, result.text
+
+
+def replies_in(slack: SlackHarness, channel: str, count: int) -> list[str]:
+    """The texts of the first `count` messages posted to `channel`, waiting for them."""
+    deadline = time.monotonic() + 5
+    while True:
+        found = [
+            said(blocks_of(c))
+            for c in slack.standin.calls_to("chat.postMessage")
+            if c.params.get("channel") == channel
+        ]
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) >= count, found
+            return found
+        time.sleep(0.02)
+
+
+def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: SlackHarness) -> None:
+    added = slack.reply("board add 2026-12-10 14:00 SEND Improvement Board --reporting", ADMIN)
+    assert "asked for their highlight reports on Mon 30 Nov 2026 14:00" in said(added)
+    with demo.sessions() as session:
+        board = session.scalars(select(BoardMeeting).where(BoardMeeting.reporting)).one()
+        board_id = board.id
+
+    # Before the check-ins fall due none goes (the demo's other meetings have their reminders).
+    early = run_tick(slack, clock, CHECKINS_DUE.replace(hour=13))
+    assert not [k for k in early.sent if k.startswith("checkin:")]
+    assert posts(slack, "checkin") == []
+
+    report = run_tick(slack, clock, CHECKINS_DUE)
+    checkins = posts(slack, "checkin")
+    assert len(checkins) == len([k for k in report.sent if k.startswith("checkin:")]) >= 10
+    mine = post_to(slack, "checkin", LEAD_11F)
+    assert mine.params["channel"].startswith("D")  # a direct message
+    assert buttons(mine) == [
+        (kind, f"{ref} B-{board_id}")
+        for ref in ("11F", "12A.1", "12B", "17A")
+        for kind in (NO_CHANGE_BUTTON, REPORT_BUTTON)
+    ]
+    text = said(blocks_of(mine))
+    assert "11F" in text and "red" in text and "in progress" in text
+
+    # Once each, however many ticks.
+    again = run_tick(slack, clock, CHECKINS_DUE.replace(minute=5))
+    assert not [k for k in again.sent if k.startswith("checkin:")]
+    assert len(posts(slack, "checkin")) == len(checkins)
+
+    # No change: one click, recorded through the history writer, resets staleness.
+    clock.now = CHECKINS_DUE.replace(hour=15)
+    before = action(demo, "12B")
+    click = slack.sim.block_action(NO_CHANGE_BUTTON, f"12B B-{board_id}", LEAD_11F, channel_id=DM)
+    assert click.status == 200, click.text
+    slack.standin.wait_for(f"response_url:{slack.sim.last_response_name}")
+    after = action(demo, "12B")
+    assert (after.rag, after.status) == (before.rag, before.status)
+    assert after.last_note == NO_CHANGE_NOTE and after.last_update_at == clock.now
+    [kept] = reports_of(demo, "12B")
+    assert kept.no_change and kept.board_id == board_id
+
+    # Someone else's action is refused and changes nothing.
+    refused = slack.sim.block_action(NO_CHANGE_BUTTON, f"12B B-{board_id}", RUTH, channel_id=DM)
+    assert refused.status == 200
+    assert len(reports_of(demo, "12B")) == 1
+
+    # Update: the highlight report form; 17A going red needs the barrier and recovery.
+    slack.sim.block_action(REPORT_BUTTON, f"17A B-{board_id}", LEAD_11F, channel_id=DM)
+    [opened] = slack.standin.wait_for("views.open")
+    view = view_of(opened)
+    assert view["callback_id"] == form_callback(REPORT)
+    metadata = view["private_metadata"]
+    red_without = slack.sim.view_submission(
+        form_callback(REPORT), report_values("red", "Caseloads rose again"), LEAD_11F, metadata
+    )
+    assert red_without.json()["response_action"] == "errors"
+    assert field_block(REPORT, "barriers") in red_without.json()["errors"]
+    assert reports_of(demo, "17A") == [] and action(demo, "17A").rag == "green"
+    saved = slack.sim.view_submission(
+        form_callback(REPORT),
+        report_values(
+            "red", "Caseloads rose again", "Two vacancies; agency cover from January", "yes"
+        ),
+        LEAD_11F,
+        metadata,
+    )
+    assert saved.status == 200, saved.text
+    assert action(demo, "17A").rag == "red"
+    [highlight] = reports_of(demo, "17A")
+    assert highlight.progress == "Caseloads rose again"
+    assert highlight.planned == "Recruit two caseworkers"
+    assert highlight.barriers == "Two vacancies; agency cover from January"
+    assert highlight.escalate and highlight.board_id == board_id
+
+    # A plain reply in the direct messages, with the ref …
+    dm(slack, LEAD_11F, "12A.1 amber – pilot live in 12 schools")
+    [answer] = replies_in(slack, DM, 1)
+    assert "Updated 12A.1" in answer
+    assert action(demo, "12A.1").last_note == "pilot live in 12 schools"
+    # … and without one, from a lead of one open action.
+    dm(slack, RUTH, "green JSNA chapter published", channel="D0RUTH")
+    replies_in(slack, "D0RUTH", 1)
+    assert action(demo, "11B").rag == "green"
+    assert action(demo, "11B").last_note == "JSNA chapter published"
+
+    # The participation view, by organisation.
+    clock.now = NUDGES_DUE.replace(hour=10)
+    view_now = said(slack.reply("reports", ADMIN))
+    assert "Public Health" in view_now and "Dr Ruth Calloway" in view_now
+    assert "reported" in view_now and "not yet" in view_now
+    refused_view = said(slack.reply("reports", LEAD_11F))
+    assert "Only programme managers" in refused_view
+
+    # The nudge: only to leads still missing a report; LEAD_11F still has 11F to report.
+    run_tick(slack, clock, NUDGES_DUE)
+    nudged = {
+        c.params["metadata"]["event_payload"]["key"].rsplit(":", 1)[1]
+        for c in posts(slack, "nudge")
+    }
+    assert LEAD_11F in nudged and RUTH not in nudged
+    nudge_text = said(blocks_of(post_to(slack, "nudge", LEAD_11F)))
+    assert "11F" in nudge_text and "17A" not in nudge_text
+    run_tick(slack, clock, NUDGES_DUE.replace(minute=30))
+    assert len(posts(slack, "nudge")) == len(nudged)
+
+    # The programme manager's list, the morning of the deadline, once.
+    run_tick(slack, clock, LIST_DUE.replace(hour=8))
+    assert posts(slack, "participation") == []
+    run_tick(slack, clock, LIST_DUE)
+    run_tick(slack, clock, LIST_DUE.replace(minute=1))
+    [listing] = posts(slack, "participation")
+    assert "Dr Ruth Calloway" in said(blocks_of(listing))
+
+    with demo.sessions() as session:
+        kinds = [d.kind for d in session.scalars(select(Delivery)).all()]
+        updates = session.scalars(select(Update).where(Update.note == NO_CHANGE_NOTE)).all()
+    assert kinds.count("participation") == 1
+    assert len(updates) == 1
+
+
+def test_board_reporting_is_admin_only_and_checks_its_words(
+    demo: Runtime, slack: SlackHarness
+) -> None:
+    slack.reply("board add 2026-12-10 14:00 SEND Improvement Board", ADMIN)
+    with demo.sessions() as session:
+        board_id = session.scalars(select(BoardMeeting.id).order_by(BoardMeeting.id.desc())).first()
+    assert "Only programme managers" in said(
+        slack.reply(f"board reporting B-{board_id} on", LEAD_11F)
+    )
+    assert "neither on nor off" in said(slack.reply(f"board reporting B-{board_id} maybe", ADMIN))
+    assert "1 to 28" in said(slack.reply(f"board reporting B-{board_id} on 40", ADMIN))
+    with demo.sessions() as session:
+        assert not session.get_one(BoardMeeting, board_id).reporting
+    ok = said(slack.reply(f"board reporting B-{board_id} on 14", ADMIN))
+    assert "14 days before" in ok
+    with demo.sessions() as session:
+        board = session.get_one(BoardMeeting, board_id)
+        assert board.reporting and board.checkin_days == 14
+
+
+def test_a_plain_reply_that_names_no_action_is_explained(
+    demo: Runtime, slack: SlackHarness
+) -> None:
+    dm(slack, LEAD_11F, "all going well")
+    [reply] = replies_in(slack, DM, 1)
+    assert "start with the ref" in reply
+    assert action(demo, "11F").last_note != "all going well"
+    # The bot's own messages and edits are not replies.
+    slack.sim.event(
+        {"type": "message", "channel_type": "im", "channel": DM, "bot_id": "B1", "text": "x"}
+    )
+    slack.sim.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel_type": "im",
+            "channel": DM,
+            "user": LEAD_11F,
+            "text": "11F green",
+        }
+    )
+    assert len(slack.standin.calls_to("chat.postMessage")) == 1
