@@ -4,20 +4,32 @@ stand-in, and leads answer with the check-in's buttons, its form and plain repli
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import docx
 from sqlalchemy import select
 
 from bot.commands.reports import NO_CHANGE_BUTTON, REPORT_BUTTON
+from bot.console import run_console
 from bot.render.blockkit import field_block, form_callback
 from bot.runtime import Runtime
 from bot.services.checkins import NO_CHANGE_NOTE, REPORT
 from bot.slack.client import make_client
 from bot.slack.sender import SlackSender
-from bot.store.models import Action, BoardMeeting, Delivery, HighlightReport, Update
+from bot.store.models import (
+    Action,
+    BoardMeeting,
+    BoardPackSnapshot,
+    Delivery,
+    HighlightReport,
+    Update,
+)
 from scheduler.deliveries import TickReport, tick
 from tests.conftest import ADMIN, LEAD_11F, Clock
 from tests.slack_fixtures import SlackHarness, served_slack_app, text_of, view_of  # noqa: F401
@@ -49,7 +61,9 @@ def posts(slack: SlackHarness, kind: str) -> list[Call]:
         for call in slack.standin.calls_to("chat.postMessage")
         if call.ok
         and isinstance(call.params.get("metadata"), dict)
-        and call.params["metadata"]["event_payload"]["key"].startswith(f"{kind}:")
+        and call.params["metadata"]["event_payload"]["key"].startswith(
+            f"{kind}:".replace("::", ":")
+        )
     ]
 
 
@@ -137,6 +151,10 @@ def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: Sl
     with demo.sessions() as session:
         board = session.scalars(select(BoardMeeting).where(BoardMeeting.reporting)).one()
         board_id = board.id
+        others = session.scalars(select(BoardMeeting.id).where(BoardMeeting.id != board_id))
+    # The demo's own meetings go, so this board's cycle is the only one running.
+    for other in list(others):
+        assert "Removed" in said(slack.reply(f"board remove B-{other}", ADMIN))
 
     # Before the check-ins fall due none goes (the demo's other meetings have their reminders).
     early = run_tick(slack, clock, CHECKINS_DUE.replace(hour=13))
@@ -237,6 +255,25 @@ def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: Sl
     run_tick(slack, clock, NUDGES_DUE.replace(minute=30))
     assert len(posts(slack, "nudge")) == len(nudged)
 
+    # The pre-board digest (48 hours before) lists 17A for escalation with its barrier, and
+    # goes out with the board's pack, uploaded to its channel after it and kept as a snapshot.
+    [digest] = posts(slack, f"board-digest:{board_id}")
+    digest_text = said(blocks_of(digest))
+    assert "For escalation" in digest_text
+    assert "17A" in digest_text and "Two vacancies; agency cover from January" in digest_text
+    [completed] = slack.standin.calls_to("files.completeUploadExternal")
+    assert completed.params["channel_id"] == digest.params["channel"] == "C_BOARD"
+    [entry] = json.loads(completed.params["files"])
+    pack = slack.standin.uploaded(entry["id"])
+    assert pack is not None
+    document = docx.Document(io.BytesIO(pack))
+    assert any("17A" in cell.text for t in document.tables for row in t.rows for cell in row.cells)
+    with demo.sessions() as session:
+        [kept] = session.scalars(
+            select(BoardPackSnapshot).where(BoardPackSnapshot.board_id == board_id)
+        ).all()
+        assert kept.sha256 == hashlib.sha256(pack).hexdigest() and kept.created_by == "scheduler"
+
     # The programme manager's list, the morning of the deadline, once.
     run_tick(slack, clock, LIST_DUE.replace(hour=8))
     assert posts(slack, "participation") == []
@@ -294,3 +331,34 @@ def test_a_plain_reply_that_names_no_action_is_explained(
         }
     )
     assert len(slack.standin.calls_to("chat.postMessage")) == 1
+
+
+def test_a_commands_files_are_uploaded_after_its_answer(demo: Runtime, slack: SlackHarness) -> None:
+    """`boardpack` answers privately, so its file goes to the caller's direct messages."""
+    answer = slack.reply("boardpack", ADMIN)
+    assert "Board pack for" in said(answer)
+    [completed] = slack.standin.wait_for("files.completeUploadExternal")
+    [opened] = slack.standin.calls_to("conversations.open")
+    assert opened.params["users"] == ADMIN
+    assert completed.params["channel_id"] == opened.response["channel"]["id"]
+    [entry] = json.loads(completed.params["files"])
+    data = slack.standin.uploaded(entry["id"])
+    assert data is not None and data[:2] == b"PK"  # a Word document is a zip
+    with demo.sessions() as session:
+        kept = session.scalars(select(BoardPackSnapshot)).one()
+        assert kept.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_the_console_saves_a_replys_files_and_says_where(demo: Runtime, tmp_path: Path) -> None:
+    out = io.StringIO()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "board-pack-2026-12-02-B1.docx").write_bytes(b"older")
+    run_console(demo, ADMIN, ["boardpack B-1", "boardpack B-1"], out=out, folder=folder)
+    said_lines = [line for line in out.getvalue().splitlines() if line.startswith("Saved ")]
+    assert len(said_lines) == 2
+    saved = sorted(p.name for p in folder.iterdir())
+    assert len(saved) == 3 and (folder / "board-pack-2026-12-02-B1.docx").read_bytes() == b"older"
+    for line in said_lines:
+        path = Path(line.split(" to ", 1)[1])
+        assert path.parent == folder.resolve() and path.read_bytes()[:2] == b"PK"

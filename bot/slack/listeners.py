@@ -46,6 +46,7 @@ from bot.services.checkins import REPORT
 from bot.services.context import Caller
 from bot.services.forms import FieldError
 from bot.slack.home import publish_home
+from bot.slack.sender import direct_channel, upload_files
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,11 @@ def run_wsoa_command(
         blocks=payload["blocks"],
         response_type="in_channel" if reply.visibility == "channel" else "ephemeral",
     )
+    if reply.files:
+        # After the acknowledgement (an upload takes longer than Slack waits): to the channel
+        # for a reply the channel sees, else to the caller's direct messages.
+        channel = command.get("channel_id") if reply.visibility == "channel" else None
+        upload_files(client, channel or direct_channel(client, caller.user_id), reply.files)
     if reply.changed_own_work:
         publish_home(runtime, client, caller)
 
