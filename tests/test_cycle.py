@@ -8,15 +8,21 @@ import hashlib
 import io
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.error import HTTPError
+from urllib.request import urlopen
 
 import docx
 from sqlalchemy import select
 
+from bot.boardpack.links import link_for
 from bot.commands.reports import NO_CHANGE_BUTTON, REPORT_BUTTON
-from bot.console import run_console
+from bot.console import run_console, run_line
+from bot.http.app import build_http_app
+from bot.http.downloads import downloads
+from bot.http.server import start_in_thread
 from bot.render.blockkit import field_block, form_callback
 from bot.runtime import Runtime
 from bot.services.checkins import NO_CHANGE_NOTE, REPORT
@@ -362,3 +368,40 @@ def test_the_console_saves_a_replys_files_and_says_where(demo: Runtime, tmp_path
     for line in said_lines:
         path = Path(line.split(" to ", 1)[1])
         assert path.parent == folder.resolve() and path.read_bytes()[:2] == b"PK"
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    try:
+        with urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read()
+    except HTTPError as error:
+        return error.code, error.read()
+
+
+def test_the_download_link_serves_its_pack_and_refuses_an_expired_or_altered_token(
+    demo: Runtime, clock: Clock
+) -> None:
+    secret = "download-secret"
+    assert "Board pack for" in run_line(demo, ADMIN, "boardpack")
+    with demo.sessions() as session:
+        kept = session.scalars(select(BoardPackSnapshot)).one()
+        kept_id, kept_sha = kept.id, kept.sha256
+    server = start_in_thread(build_http_app(demo, parts=[downloads(demo, secret)]))
+    try:
+        link = link_for(server.url, kept_id, secret, clock.now)
+        status, body = http_get(link)
+        assert status == 200 and hashlib.sha256(body).hexdigest() == kept_sha
+        # Altered: the signature, or the snapshot it names.
+        head, signature = link.rsplit(".", 1)
+        flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+        assert http_get(f"{head}.{flipped}")[0] == 404
+        token = link.rsplit("/", 1)[1]
+        other = token.replace(f"{kept_id}.", f"{kept_id + 1}.", 1)
+        assert http_get(f"{server.url}/files/{other}")[0] == 404
+        assert http_get(f"{server.url}/files/..%2Fwsoa.db")[0] == 404
+        # Expired: a week later the same link is refused.
+        clock.now = clock.now + timedelta(days=8)
+        status, body = http_get(link)
+        assert status == 410 and b"expired" in body
+    finally:
+        server.stop()
