@@ -13,13 +13,14 @@ from bot.commands.reports import checkin_reply, participation_reply
 from bot.config import Settings
 from bot.presenters import shorten, when
 from bot.replies import Attachment, Reply, bold, code, plain
-from bot.services import checkins
+from bot.services import checkins, kpis
 from bot.services.digests import DigestFor, build_digest, build_lead_reminder
 from bot.services.escalations import NEWLY_RED, for_escalation
 from bot.store.models import (
     ADMIN_NOTICE,
     BOARD_DIGEST,
     CHECKIN,
+    KPI_COMMENTARY,
     NUDGE,
     PARTICIPATION,
     REMINDER,
@@ -42,6 +43,7 @@ KIND_WORDS = {
     CHECKIN: "check-in to a lead",
     NUDGE: "nudge to a lead",
     PARTICIPATION: "list of who has reported",
+    KPI_COMMENTARY: "request for a measure's commentary",
 }
 
 
@@ -103,6 +105,12 @@ def compose(
         if board is None or not board.reporting:
             return None
         return participation_reply(settings, board, checkins.participation(session, board), prefix)
+    if occurrence.kind == KPI_COMMENTARY:
+        if occurrence.plan_id is None:
+            return None
+        asks = kpis.commentary_needed(session, occurrence.plan_id)
+        ask = next((a for a in asks if a.key == occurrence.key), None)
+        return None if ask is None else kpis.commentary_request(ask)
     if occurrence.kind == ADMIN_NOTICE:
         given_up = session.get(Delivery, occurrence.delivery_id) if occurrence.delivery_id else None
         return None if given_up is None else abandoned_notice(settings, given_up, prefix)

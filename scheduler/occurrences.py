@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.addresses import Address, console_address
 from bot.config import Settings
-from bot.services import boards, checkins, people
+from bot.services import boards, checkins, kpis, people
 from bot.services.context import CONSOLE_CHANNEL
 from bot.services.people import CONSOLE, Who, personal_address
 from bot.store import queries
@@ -27,6 +27,7 @@ from bot.store.models import (
     ADMIN_NOTICE,
     BOARD_DIGEST,
     CHECKIN,
+    KPI_COMMENTARY,
     NUDGE,
     PARTICIPATION,
     REMINDER,
@@ -34,10 +35,13 @@ from bot.store.models import (
     BoardMeeting,
     Delivery,
     Person,
+    Plan,
     Subscription,
 )
 
-SCHEDULED = (BOARD_DIGEST, REMINDER, WEEKLY, CHECKIN, NUDGE, PARTICIPATION)
+SCHEDULED = (BOARD_DIGEST, REMINDER, WEEKLY, CHECKIN, NUDGE, PARTICIPATION, KPI_COMMENTARY)
+# A commentary ask not delivered within a week is given up: the next figure asks again.
+COMMENTARY_GRACE = timedelta(days=7)
 
 # A weekly digest more than a day late is old news: the next one is not far off.
 WEEKLY_GRACE = timedelta(hours=24)
@@ -102,6 +106,33 @@ def scheduled_occurrences(session: Session, settings: Settings, at: datetime) ->
         select(Subscription).where(Subscription.active).order_by(Subscription.id)
     ).all()
     found.extend(weekly_digests(subscriptions, settings, at))
+    found.extend(commentary_asks(session, at))
+    return found
+
+
+def commentary_asks(session: Session, at: datetime) -> list[Occurrence]:
+    """One direct message to a measure's owner per new off-trajectory figure (bot/services/
+    kpis.py decides which). Its key names the measure and the latest period off, so the same
+    figure never asks twice and a newer one still off asks again. First seen is its due time."""
+    found = []
+    for plan_id in session.scalars(select(Plan.id).order_by(Plan.id)):
+        for ask in kpis.commentary_needed(session, plan_id):
+            if ask.owner is None:
+                continue  # nobody to ask: the digest and the pack still show it off course
+            address = personal_address(ask.owner)
+            found.append(
+                Occurrence(
+                    key=ask.key,
+                    kind=KPI_COMMENTARY,
+                    target=address.conversation if address else f"person-{ask.owner.id}",
+                    address=address,
+                    due_at=at,
+                    deadline=at + COMMENTARY_GRACE,
+                    person_id=ask.owner.id,
+                    plan_id=plan_id,
+                    unreachable=None if address else f"{ask.owner.label} has no chat account",
+                )
+            )
     return found
 
 
@@ -283,4 +314,6 @@ def deadline_of(row: Delivery) -> datetime:
         return row.due_at + WEEKLY_GRACE
     if row.kind == ADMIN_NOTICE:
         return row.due_at + NOTICE_GRACE
+    if row.kind == KPI_COMMENTARY:
+        return row.due_at + COMMENTARY_GRACE
     return boards.meeting_start_in_key(row.key) or row.due_at

@@ -38,9 +38,10 @@ from bot.store.models import (
 )
 from scheduler.deliveries import TickReport, tick
 from tests.conftest import ADMIN, LEAD_11F, Clock
+from tests.kpi_fixtures import load_demo_measures
 from tests.slack_fixtures import SlackHarness, served_slack_app, text_of, view_of  # noqa: F401
 from tests.slack_requests import static_select_state, text_input_state
-from tests.slack_standin import Call
+from tests.slack_standin import Call, SlackStandIn
 
 LUCY = "U0DEMO18"  # leads 11F only, with LEAD_11F
 RUTH = "U0DEMO10"  # leads 11B only
@@ -405,3 +406,38 @@ def test_the_download_link_serves_its_pack_and_refuses_an_expired_or_altered_tok
         assert status == 410 and b"expired" in body
     finally:
         server.stop()
+
+
+def test_a_measure_off_trajectory_asks_its_owner_once_per_new_figure(
+    demo: Runtime, clock: Clock, tmp_path: Path
+) -> None:
+    load_demo_measures(demo, tmp_path)
+    with SlackStandIn() as standin:
+        settings = demo.settings.model_copy(update={"slack_api_url": standin.url})
+        sender = SlackSender(make_client(settings))
+
+        def asks() -> list[Call]:
+            return [
+                c
+                for c in standin.calls_to("chat.postMessage")
+                if c.params["metadata"]["event_payload"]["key"].startswith("kpi-commentary:")
+            ]
+
+        first = tick(demo, sender, clock.now)
+        assert [k for k in first.sent if k.startswith("kpi-commentary:")] == [
+            k for k in first.sent if k.endswith(":2026-10-01")
+        ]
+        [ask] = asks()
+        assert "K3 has been off its trajectory" in said(blocks_of(ask))
+        opened = [c for c in standin.calls_to("conversations.open") if c.ok]
+        assert ask.params["channel"] in {
+            c.response["channel"]["id"] for c in opened if c.params["users"] == LEAD_11F
+        }
+        tick(demo, sender, clock.now + timedelta(minutes=1))
+        assert len(asks()) == 1
+        # A new figure still off the trajectory asks again, once.
+        assert "K3" in run_line(demo, LEAD_11F, "kpi record K3 104 2026-11 Still rising")
+        tick(demo, sender, clock.now + timedelta(minutes=2))
+        tick(demo, sender, clock.now + timedelta(minutes=3))
+        keys = [c.params["metadata"]["event_payload"]["key"] for c in asks()]
+        assert len(keys) == 2 and keys[1].endswith(":2026-11-01")

@@ -362,6 +362,7 @@ class DeliveryKind(StrEnum):
     CHECKIN = "checkin"  # a lead asked for their highlight reports before a reporting board
     NUDGE = "nudge"  # a lead who has not reported, two days before the deadline
     PARTICIPATION = "participation"  # who has reported, to an admin the morning of the deadline
+    KPI_COMMENTARY = "kpi-commentary"  # a measure's owner asked why it is off trajectory
 
 
 class DeliveryState(StrEnum):
@@ -383,6 +384,7 @@ ADMIN_NOTICE = DeliveryKind.ADMIN_NOTICE
 CHECKIN = DeliveryKind.CHECKIN
 NUDGE = DeliveryKind.NUDGE
 PARTICIPATION = DeliveryKind.PARTICIPATION
+KPI_COMMENTARY = DeliveryKind.KPI_COMMENTARY
 
 PENDING = DeliveryState.PENDING
 SENDING = DeliveryState.SENDING
