@@ -8,11 +8,13 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import urlopen
+from zoneinfo import ZoneInfo
 
 import docx
 from sqlalchemy import select
@@ -25,7 +27,13 @@ from bot.http.downloads import downloads
 from bot.http.server import start_in_thread
 from bot.render.blockkit import field_block, form_callback
 from bot.runtime import Runtime
-from bot.services.checkins import NO_CHANGE_NOTE, REPORT
+from bot.services.checkins import (
+    NO_CHANGE_NOTE,
+    REPORT,
+    checkin_due_at,
+    participation,
+    participation_due_at,
+)
 from bot.slack.client import make_client
 from bot.slack.sender import SlackSender
 from bot.store.models import (
@@ -441,3 +449,24 @@ def test_a_measure_off_trajectory_asks_its_owner_once_per_new_figure(
         tick(demo, sender, clock.now + timedelta(minutes=3))
         keys = [c.params["metadata"]["event_payload"]["key"] for c in asks()]
         assert len(keys) == 2 and keys[1].endswith(":2026-11-01")
+
+
+def test_the_list_goes_at_nine_local_or_an_hour_before_an_early_meeting() -> None:
+    london = ZoneInfo("Europe/London")
+    summer = BoardMeeting(starts_at=datetime(2027, 6, 10, 13, 0, tzinfo=UTC), checkin_days=10)
+    # 09:00 BST is 08:00 UTC
+    assert participation_due_at(summer, london) == datetime(2027, 6, 10, 8, 0, tzinfo=UTC)
+    early = BoardMeeting(starts_at=datetime(2027, 1, 12, 8, 30, tzinfo=UTC), checkin_days=10)
+    assert participation_due_at(early, london) == datetime(2027, 1, 12, 7, 30, tzinfo=UTC)
+    assert checkin_due_at(early) == datetime(2027, 1, 2, 8, 30, tzinfo=UTC)
+
+
+def test_participation_is_a_few_statements_however_many_leads(
+    demo: Runtime, count_statements: Callable[[Callable[[], object]], int]
+) -> None:
+    with demo.sessions() as session:
+        board = session.scalars(select(BoardMeeting)).first()
+        assert board is not None
+        found: list[Any] = []
+        used = count_statements(lambda: found.extend(participation(session, board)))
+    assert len(found) >= 15 and used <= 4

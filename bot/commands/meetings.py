@@ -26,7 +26,8 @@ DIGEST_USAGE = ["digest preview", "digest now", "digest weekly DAY HH:MM", "dige
 @command(
     "board",
     BOARD_USAGE,
-    "board meetings: the digest here 48 hours before, reminders to stale leads 5 days before",
+    "board meetings: the digest here 48 hours before, reminders to stale leads 5 days before; "
+    "--reporting asks leads for highlight reports",
     ["board add 2027-03-04 14:00 SEND Improvement Board", "board digest B-3 72"],
 )
 def board(ctx: Ctx, args: str) -> Reply:

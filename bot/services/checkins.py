@@ -73,23 +73,6 @@ def open_actions(session: Session, plan_id: int, person_id: int) -> Sequence[Act
     ).all()
 
 
-def leads_with_open_actions(session: Session, plan_id: int) -> Sequence[Person]:
-    """Every lead of an open action, by name."""
-    closed = [s for s in Status if s.is_closed]
-    leading = (
-        select(action_leads.c.person_id)
-        .join(Action, Action.id == action_leads.c.action_id)
-        .where(Action.plan_id == plan_id, Action.status.not_in(closed))
-    )
-    return (
-        session.scalars(
-            select(Person).where(Person.id.in_(leading)).order_by(Person.name, Person.id)
-        )
-        .unique()
-        .all()
-    )
-
-
 def unreported(action: Action, board: BoardMeeting) -> bool:
     """No progress update since the cycle's check-ins went out."""
     return action.last_update_at is None or action.last_update_at < checkin_due_at(board)
@@ -107,13 +90,23 @@ class LeadStanding:
 
 
 def participation(session: Session, board: BoardMeeting) -> list[LeadStanding]:
-    """Each lead with open actions, and which of them have not been reported this cycle."""
-    found = []
-    for person in leads_with_open_actions(session, board.plan_id):
-        mine = list(open_actions(session, board.plan_id, person.id))
-        if mine:
-            found.append(LeadStanding(person, mine, [a for a in mine if unreported(a, board)]))
-    return found
+    """Each lead with open actions, by name, and which of them have not been reported this
+    cycle: the open actions and their leads in a few statements, however many leads."""
+    closed = [s for s in Status if s.is_closed]
+    actions = session.scalars(
+        select(Action)
+        .where(Action.plan_id == board.plan_id, Action.status.not_in(closed))
+        .order_by(Action.sort_key)
+    ).all()
+    by_person: dict[int, tuple[Person, list[Action]]] = {}
+    for action in actions:
+        for person in action.leads:
+            by_person.setdefault(person.id, (person, []))[1].append(action)
+    standings = [
+        LeadStanding(person, mine, [a for a in mine if unreported(a, board)])
+        for person, mine in by_person.values()
+    ]
+    return sorted(standings, key=lambda s: (s.person.name, s.person.id))
 
 
 def current_board(session: Session, plan_id: int, at: datetime) -> BoardMeeting | None:
