@@ -205,6 +205,13 @@ def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: Sl
     assert after.last_note == NO_CHANGE_NOTE and after.last_update_at == clock.now
     [kept] = reports_of(demo, "12B")
     assert kept.no_change and kept.board_id == board_id
+    # A second click records nothing more.
+    twice = slack.sim.block_action(NO_CHANGE_BUTTON, f"12B B-{board_id}", LEAD_11F, channel_id=DM)
+    assert twice.status == 200
+    assert "already reported" in said(
+        slack.standin.wait_for(f"response_url:{slack.sim.last_response_name}")[0].params
+    )
+    assert len(reports_of(demo, "12B")) == 1
 
     # Someone else's action is refused and changes nothing.
     refused = slack.sim.block_action(NO_CHANGE_BUTTON, f"12B B-{board_id}", RUTH, channel_id=DM)

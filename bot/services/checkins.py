@@ -160,10 +160,17 @@ def _keep(
 def no_change(ctx: Ctx, ref: str, board_text: str | None = None) -> Update:
     """One click: the action is as it was, and the lead has reported on it."""
     action = _leader_action(ctx, ref)
+    board = _board_for(ctx, board_text)
+    if board is not None and not unreported(action, board) and action.last_note == NO_CHANGE_NOTE:
+        # A second click (or a click on an older copy of the message) adds nothing.
+        raise Invalid(
+            f"{action.ref} is already reported for this cycle: no change. Nothing more "
+            "was recorded."
+        )
     update = action_service.write_change(
         ctx, action, UpdateKind.UPDATE, ActionChange(), NO_CHANGE_NOTE
     )
-    _keep(ctx, update, _board_for(ctx, board_text), no_change=True)
+    _keep(ctx, update, board, no_change=True)
     return update
 
 
