@@ -338,6 +338,10 @@ def test_a_plain_reply_that_names_no_action_is_explained(
     [reply] = replies_in(slack, DM, 1)
     assert "start with the ref" in reply
     assert action(demo, "11F").last_note != "all going well"
+    # A command's word is the command, not a report.
+    dm(slack, LEAD_11F, "update 17A amber Caseloads falling")
+    assert "Updated 17A" in replies_in(slack, DM, 2)[1]
+    assert action(demo, "17A").last_note == "Caseloads falling"
     # The bot's own messages and edits are not replies.
     slack.sim.event(
         {"type": "message", "channel_type": "im", "channel": DM, "bot_id": "B1", "text": "x"}
@@ -352,7 +356,7 @@ def test_a_plain_reply_that_names_no_action_is_explained(
             "text": "11F green",
         }
     )
-    assert len(slack.standin.calls_to("chat.postMessage")) == 1
+    assert len(slack.standin.calls_to("chat.postMessage")) == 2
 
 
 def test_a_commands_files_are_uploaded_after_its_answer(demo: Runtime, slack: SlackHarness) -> None:

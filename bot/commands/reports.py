@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from bot.commands.registry import command
+from bot.commands.registry import COMMANDS, command, execute
 from bot.commands.updating import update_reply
 from bot.config import Settings
 from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Invalid, NotFound, Rag, Status
@@ -289,6 +289,10 @@ def save_report(ctx: Ctx, submission: FormSubmission) -> Reply:
 
 def answer_plain(runtime: Runtime, caller: Caller, text: str) -> Reply:
     """A lead's plain-words reply in their personal chat with the bot (Slack's `message.im`,
-    Teams' personal chat): an update of the action it names, or of the one they lead."""
+    Teams' personal chat): an update of the action it names, or of the one they lead. A line
+    that starts with a command's word (`summary`, `update 11F …`) is that command."""
+    words = text.split(None, 1)
+    if words and words[0].lower().lstrip("/") in COMMANDS:
+        return execute(runtime, caller, text)
     with runtime.work(caller) as ctx:
         return update_reply(ctx, checkins.plain_reply(ctx, text))
