@@ -20,12 +20,13 @@ import docx
 from sqlalchemy import select
 
 from bot.boardpack.links import link_for
-from bot.commands.reports import NO_CHANGE_BUTTON, REPORT_BUTTON
+from bot.commands.reports import NO_CHANGE_BUTTON, REPORT_BUTTON, checkin_reply
+from bot.config import Settings
 from bot.console import run_console, run_line
 from bot.http.app import build_http_app
 from bot.http.downloads import downloads
 from bot.http.server import start_in_thread
-from bot.render.blockkit import field_block, form_callback
+from bot.render.blockkit import field_block, form_callback, message
 from bot.runtime import Runtime
 from bot.services.checkins import (
     NO_CHANGE_NOTE,
@@ -42,6 +43,7 @@ from bot.store.models import (
     BoardPackSnapshot,
     Delivery,
     HighlightReport,
+    Person,
     Update,
 )
 from scheduler.deliveries import TickReport, tick
@@ -481,3 +483,20 @@ def test_participation_is_a_few_statements_however_many_leads(
         found: list[Any] = []
         used = count_statements(lambda: found.extend(participation(session, board)))
     assert len(found) >= 15 and used <= 4
+
+
+def test_a_check_in_for_many_actions_stays_within_slacks_limits() -> None:
+    board = BoardMeeting(
+        id=3, name="Board", starts_at=MEETING, checkin_days=10, plan_id=1, reporting=True
+    )
+    lead = Person(id=1, name="Busy Lead")
+    many = [
+        Action(ref=f"{n}A", title="An action " * 20, rag="amber", status="in progress")
+        for n in range(1, 41)
+    ]
+    settings = Settings()
+    reply = checkin_reply(settings, board, lead, many, "/wsoa ")
+    payload = message(reply)
+    assert len(payload["blocks"]) <= 50
+    assert "…and 20 more" in said(payload["blocks"])
+    assert len([b for b in payload["blocks"] if b["type"] == "actions"]) == 20

@@ -23,6 +23,7 @@ from bot.replies import (
     Span,
     Table,
     bold,
+    code,
     plain,
     plural,
 )
@@ -34,6 +35,8 @@ from bot.store.models import Action, BoardMeeting, Person
 
 NO_CHANGE_BUTTON = "wsoa_no_change"
 REPORT_BUTTON = "wsoa_report_open"
+# Two blocks an action in Slack: 20 keep a check-in well within a message's 50.
+CHECKIN_ACTIONS = 20
 YES_NO = [Choice(value="no", label="No"), Choice(value="yes", label="Yes")]
 
 
@@ -159,9 +162,17 @@ def checkin_reply(
         bold(f"{mine[0].ref} amber pilot live in 12 schools" if mine else "11F amber …"),
         plain("."),
     )
-    for action in mine:
+    for action in mine[:CHECKIN_ACTIONS]:
         reply.para(*_action_lines(action))
         reply.add(action_buttons(action, board))
+    if len(mine) > CHECKIN_ACTIONS:
+        reply.para(
+            plain(f"…and {len(mine) - CHECKIN_ACTIONS} more: "),
+            code(f"{prefix}mine"),
+            plain(" lists them; report on them here in plain words or with "),
+            code(f"{prefix}update REF"),
+            plain("."),
+        )
     return reply
 
 
