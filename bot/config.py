@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=3.0, validation_alias="WSOA_DB_POOL_TIMEOUT")
     # Threads answering HTTP requests (Slack's Bolt and the database calls run on them).
     http_threads: int = Field(default=32, validation_alias="WSOA_HTTP_THREADS")
+    # Download links to kept board packs (Teams): signed with this secret, under this address.
+    download_secret: str = Field(default="", validation_alias="WSOA_DOWNLOAD_SECRET")
+    public_url: str = Field(default="", validation_alias="WSOA_PUBLIC_URL")
 
     @field_validator("admins", mode="before")
     @classmethod

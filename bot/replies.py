@@ -181,6 +181,9 @@ class Attachment(BaseModel):
     title: str
     # what a screen reader says for an image: required for charts
     alt_text: str | None = None
+    # a kept board pack's snapshot, so a platform that links rather than uploads (Teams) can
+    # make a download link for exactly this file
+    snapshot_id: int | None = None
 
 
 class Reply(BaseModel):

@@ -14,7 +14,7 @@ from typing import Protocol, TextIO
 
 from bot.addresses import Address
 from bot.render.text import render_text
-from bot.replies import Reply
+from bot.replies import Attachment, Reply
 
 
 class DeliveryFailed(Exception):
@@ -33,7 +33,12 @@ class Sender(Protocol):
 
     def send(self, reply: Reply, address: Address, key: str) -> str:
         """Posts `reply` to `address`, tagged with the delivery `key`; returns the platform's
-        reference to the message. Raises DeliveryFailed or OutcomeUnknown."""
+        reference to the message. Raises DeliveryFailed or OutcomeUnknown.
+
+        `reply.files` go with the message as the platform can carry them: Slack uploads them
+        after it; Teams shows an image in the card and links a kept board pack
+        (`Attachment.snapshot_id`) through `bot.boardpack.links.link_for`. Once the message is
+        posted, a file that fails is logged, not raised: a retry would post the message twice."""
         ...
 
     def find_sent(self, address: Address, key: str, since: datetime) -> str | None:
@@ -60,10 +65,13 @@ class ConsoleSender:
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out
         self.sent: list[tuple[Address, str, str]] = []
+        # the files each message carried, by its delivery key
+        self.files: list[tuple[str, Attachment]] = []
 
     def send(self, reply: Reply, address: Address, key: str) -> str:
         text = render_text(reply)
         self.sent.append((address, key, text))
+        self.files.extend((key, attachment) for attachment in reply.files)
         if self.out is not None:
             print(f"--- to {address.conversation} ({key})\n{text}", file=self.out or sys.stdout)
         return f"console-{len(self.sent)}"

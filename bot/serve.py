@@ -67,7 +67,12 @@ def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None
         clock = start_scheduler(runtime, senders_of(SlackSender(client)))
         _stop_on_sigterm()
         if mode == "http":
-            web = build_http_app(runtime, slack=app)
+            parts = []
+            if settings.download_secret:
+                from bot.http.downloads import downloads
+
+                parts.append(downloads(runtime, settings.download_secret))
+            web = build_http_app(runtime, slack=app, parts=parts)
             log.info("serving %s and %s on %s:%s", EVENTS_PATH, HEALTH_PATH, host, port)
             # uvicorn stops gracefully on SIGTERM itself, finishing requests in flight.
             run_http(web, host, port)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.addresses import Address, console_address
 from bot.config import Settings
-from bot.services import boards, people
+from bot.services import boards, checkins, kpis, people
 from bot.services.context import CONSOLE_CHANNEL
 from bot.services.people import CONSOLE, Who, personal_address
 from bot.store import queries
@@ -26,14 +26,22 @@ from bot.store.models import (
     ABANDONED,
     ADMIN_NOTICE,
     BOARD_DIGEST,
+    CHECKIN,
+    KPI_COMMENTARY,
+    NUDGE,
+    PARTICIPATION,
     REMINDER,
     WEEKLY,
     BoardMeeting,
     Delivery,
+    Person,
+    Plan,
     Subscription,
 )
 
-SCHEDULED = (BOARD_DIGEST, REMINDER, WEEKLY)
+SCHEDULED = (BOARD_DIGEST, REMINDER, WEEKLY, CHECKIN, NUDGE, PARTICIPATION, KPI_COMMENTARY)
+# A commentary ask not delivered within a week is given up: the next figure asks again.
+COMMENTARY_GRACE = timedelta(days=7)
 
 # A weekly digest more than a day late is old news: the next one is not far off.
 WEEKLY_GRACE = timedelta(hours=24)
@@ -42,7 +50,13 @@ NOTICE_GRACE = timedelta(days=7)
 # is recorded as skipped rather than forgotten.
 LOOK_BACK = timedelta(days=7)
 # How far ahead a meeting can be and still have something due (its digest, at the earliest).
-LOOK_AHEAD = timedelta(hours=max(boards.MAX_DIGEST_HOURS, boards.REMINDER_DAYS_BEFORE * 24))
+LOOK_AHEAD = timedelta(
+    hours=max(
+        boards.MAX_DIGEST_HOURS,
+        boards.REMINDER_DAYS_BEFORE * 24,
+        checkins.MAX_CHECKIN_DAYS * 24,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -86,10 +100,39 @@ def scheduled_occurrences(session: Session, settings: Settings, at: datetime) ->
             found.append(board_digest(meeting))
         if boards.reminder_due_at(meeting) <= at:
             found.extend(reminders(session, settings, meeting))
+        if meeting.reporting:
+            found.extend(cycle_occurrences(session, settings, meeting, at))
     subscriptions = session.scalars(
         select(Subscription).where(Subscription.active).order_by(Subscription.id)
     ).all()
     found.extend(weekly_digests(subscriptions, settings, at))
+    found.extend(commentary_asks(session, at))
+    return found
+
+
+def commentary_asks(session: Session, at: datetime) -> list[Occurrence]:
+    """One direct message to a measure's owner per new off-trajectory figure (bot/services/
+    kpis.py decides which). Its key names the measure and the latest period off, so the same
+    figure never asks twice and a newer one still off asks again. First seen is its due time."""
+    found = []
+    for plan_id in session.scalars(select(Plan.id).order_by(Plan.id)):
+        for ask in kpis.commentary_needed(session, plan_id):
+            if ask.owner is None:
+                continue  # nobody to ask: the digest and the pack still show it off course
+            address = personal_address(ask.owner)
+            found.append(
+                Occurrence(
+                    key=ask.key,
+                    kind=KPI_COMMENTARY,
+                    target=address.conversation if address else f"person-{ask.owner.id}",
+                    address=address,
+                    due_at=at,
+                    deadline=at + COMMENTARY_GRACE,
+                    person_id=ask.owner.id,
+                    plan_id=plan_id,
+                    unreachable=None if address else f"{ask.owner.label} has no chat account",
+                )
+            )
     return found
 
 
@@ -130,6 +173,62 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
             )
         )
     return found
+
+
+def cycle_occurrences(
+    session: Session, settings: Settings, meeting: BoardMeeting, at: datetime
+) -> list[Occurrence]:
+    """A reporting board's check-ins (every lead with open actions), nudges (the leads who
+    have not reported on all of them when the nudge falls due) and the participation list for
+    each admin, each once. Who is nudged is decided when it falls due; the message itself
+    lists what is still missing when it is sent."""
+    found: list[Occurrence] = []
+    checkin_due = checkins.checkin_due_at(meeting)
+    nudge_due = checkins.nudge_due_at(meeting)
+    if checkin_due <= at:
+        standings = checkins.participation(session, meeting)
+        for standing in standings:
+            found.append(_personal(meeting, CHECKIN, standing.person, checkin_due))
+        if nudge_due <= at:
+            for standing in standings:
+                if not standing.reported:
+                    found.append(_personal(meeting, NUDGE, standing.person, nudge_due))
+    list_due = checkins.participation_due_at(meeting, settings.tz)
+    if list_due <= at:
+        for admin in sorted(settings.admins):
+            address = _admin_address(session, admin)
+            found.append(
+                Occurrence(
+                    key=boards.cycle_key(PARTICIPATION, meeting, admin),
+                    kind=PARTICIPATION,
+                    target=admin,
+                    address=address,
+                    due_at=list_due,
+                    deadline=meeting.starts_at,
+                    board_id=meeting.id,
+                    plan_id=meeting.plan_id,
+                    unreachable=None if address else f"{admin} has no chat account linked",
+                )
+            )
+    return found
+
+
+def _personal(meeting: BoardMeeting, kind: str, person: Person, due: datetime) -> Occurrence:
+    address = personal_address(person)
+    user_id = address.conversation if address else None
+    who = user_id or f"person-{person.id}"
+    return Occurrence(
+        key=boards.cycle_key(kind, meeting, who),
+        kind=kind,
+        target=who,
+        address=address,
+        due_at=due,
+        deadline=meeting.starts_at,
+        board_id=meeting.id,
+        person_id=person.id,
+        plan_id=meeting.plan_id,
+        unreachable=None if user_id else f"{person.label} has no chat account linked",
+    )
 
 
 def weekly_digests(
@@ -215,4 +314,6 @@ def deadline_of(row: Delivery) -> datetime:
         return row.due_at + WEEKLY_GRACE
     if row.kind == ADMIN_NOTICE:
         return row.due_at + NOTICE_GRACE
+    if row.kind == KPI_COMMENTARY:
+        return row.due_at + COMMENTARY_GRACE
     return boards.meeting_start_in_key(row.key) or row.due_at

@@ -87,7 +87,8 @@ def test_the_manifest_describes_the_app_the_code_serves(manifest: dict[str, Any]
     assert features["app_home"] == {
         "home_tab_enabled": True,
         "messages_tab_enabled": True,
-        "messages_tab_read_only_enabled": True,
+        # leads answer check-ins in plain words there
+        "messages_tab_read_only_enabled": False,
     }
     assert 1 <= len(features["bot_user"]["display_name"]) <= 80
     [command] = features["slash_commands"]
@@ -108,7 +109,7 @@ def test_the_manifest_describes_the_app_the_code_serves(manifest: dict[str, Any]
     }
     assert settings["event_subscriptions"] == {
         "request_url": REQUEST_URL,
-        "bot_events": ["app_home_opened"],
+        "bot_events": ["app_home_opened", "message.im"],
     }
     assert settings["interactivity"] == {"is_enabled": True, "request_url": REQUEST_URL}
     assert settings["socket_mode_enabled"] is False

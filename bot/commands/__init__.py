@@ -9,6 +9,7 @@ from bot.commands import (
     priorities,
     reading,
     redact,
+    reports,
     updating,
 )
 from bot.commands.registry import COMMANDS, execute
@@ -24,5 +25,6 @@ __all__ = [
     "priorities",
     "reading",
     "redact",
+    "reports",
     "updating",
 ]

@@ -5,11 +5,13 @@ platform renders (a Slack modal, a Teams dialog)."""
 from __future__ import annotations
 
 from bot.commands.followups import answer_form, answer_reply
+from bot.commands.reports import save_report
 from bot.commands.updating import update_form, update_reply
 from bot.replies import Form, FormSubmission, Reply
 from bot.runtime import Runtime
 from bot.services import followups as followup_service
 from bot.services import forms
+from bot.services.checkins import REPORT
 from bot.services.context import Caller
 
 __all__ = ["answer_form", "open_answer_form", "submit_form", "update_form"]
@@ -31,4 +33,6 @@ def submit_form(runtime: Runtime, caller: Caller, submission: FormSubmission) ->
             return update_reply(ctx, forms.save_update(ctx, submission))
         if submission.purpose == forms.ANSWER:
             return answer_reply(forms.save_answer(ctx, submission))
+        if submission.purpose == REPORT:
+            return save_report(ctx, submission)
     raise ValueError(f"no form for the purpose {submission.purpose!r}")

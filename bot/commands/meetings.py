@@ -7,12 +7,14 @@ from bot.domain import Invalid
 from bot.presenters import when
 from bot.replies import Reply, Table, bold, plain
 from bot.services import boards as board_service
+from bot.services.checkins import checkin_due_at
 from bot.services.context import Ctx
 from bot.services.digests import DigestFor, build_digest, record_manual_digest
 from bot.store.models import ABANDONED, FAILED, SENT, SKIPPED, BoardMeeting, Delivery
 
 BOARD_USAGE = [
-    "board add YYYY-MM-DD HH:MM NAME",
+    "board add YYYY-MM-DD HH:MM NAME [--reporting]",
+    "board reporting ID on [DAYS]|off",
     "board list",
     "board remove ID",
     "board move ID YYYY-MM-DD HH:MM",
@@ -24,23 +26,48 @@ DIGEST_USAGE = ["digest preview", "digest now", "digest weekly DAY HH:MM", "dige
 @command(
     "board",
     BOARD_USAGE,
-    "board meetings: the digest here 48 hours before, reminders to stale leads 5 days before",
+    "board meetings: the digest here 48 hours before, reminders to stale leads 5 days before; "
+    "--reporting asks leads for highlight reports",
     ["board add 2027-03-04 14:00 SEND Improvement Board", "board digest B-3 72"],
 )
 def board(ctx: Ctx, args: str) -> Reply:
     sub, _, rest = args.partition(" ")
     sub = sub.lower()
     if sub == "add":
+        reporting = False
+        words = rest.split()
+        if "--reporting" in (w.lower() for w in words):
+            reporting = True
+            rest = " ".join(w for w in words if w.lower() != "--reporting")
         parts = rest.split(None, 2)
         if len(parts) < 3:
             raise Invalid(
                 "Board add needs a date, a time and a name: "
                 "`board add 2027-03-04 14:00 SEND Improvement Board`."
             )
-        added = board_service.add(ctx, *parts)
+        added = board_service.add(ctx, *parts, reporting=reporting)
         return Reply(summary=f"Added {added.name}").para(
             bold(f"Added B-{added.id}: {added.name}, {when(added.starts_at, ctx.settings.tz)}. "),
-            plain(_digest_when(ctx, added)),
+            plain(_digest_when(ctx, added) + _reporting_when(ctx, added)),
+        )
+    if sub == "reporting":
+        parts = rest.split()
+        if len(parts) not in (2, 3):
+            raise Invalid(
+                "Board reporting needs an id and on or off: `board reporting B-3 on` "
+                "(or `on 14` to ask leads 14 days before)."
+            )
+        changed = board_service.set_reporting(
+            ctx, parts[0], parts[1], parts[2] if len(parts) == 3 else None
+        )
+        if not changed.reporting:
+            return Reply(summary="Not a reporting deadline").para(
+                bold(f"B-{changed.id}: {changed.name} "),
+                plain("is no longer a reporting deadline: leads will not be asked for reports."),
+            )
+        return Reply(summary="Reporting deadline").para(
+            bold(f"B-{changed.id}: {changed.name} "),
+            plain("is a reporting deadline." + _reporting_when(ctx, changed)),
         )
     if sub == "remove":
         removed = board_service.remove(ctx, rest)
@@ -79,6 +106,17 @@ def board(ctx: Ctx, args: str) -> Reply:
     raise Invalid(f"`board {sub[:20]}` is not a board command. Use: " + "; ".join(BOARD_USAGE))
 
 
+def _reporting_when(ctx: Ctx, meeting: BoardMeeting) -> str:
+    if not meeting.reporting:
+        return ""
+    due = checkin_due_at(meeting)
+    at = "straight away" if due <= ctx.now else f"on {when(due, ctx.settings.tz)}"
+    return (
+        f" Leads with open actions are asked for their highlight reports {at} "
+        f"({meeting.checkin_days} days before); the late ones are nudged two days before."
+    )
+
+
 def _digest_when(ctx: Ctx, meeting: BoardMeeting) -> str:
     due = board_service.digest_due_at(meeting)
     at = "straight away" if due <= ctx.now else f"at {when(due, ctx.settings.tz)}"
@@ -95,7 +133,7 @@ def _board_list(ctx: Ctx) -> Reply:
             [
                 f"B-{meeting.id}",
                 when(meeting.starts_at, tz),
-                meeting.name,
+                meeting.name + (" (reporting deadline)" if meeting.reporting else ""),
                 meeting.channel_id,
                 when(board_service.digest_due_at(meeting), tz),
                 _digest_state(ctx, meeting, delivery),

@@ -15,9 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.domain import Invalid, NotFound, clean_note
+from bot.services.checkins import DEFAULT_CHECKIN_DAYS, MAX_CHECKIN_DAYS
 from bot.services.context import Ctx
 from bot.store.models import (
     BOARD_DIGEST,
+    CHECKIN,
+    NUDGE,
+    PARTICIPATION,
     REMINDER,
     WEEKLY,
     BoardMeeting,
@@ -88,6 +92,11 @@ def reminder_key(board: BoardMeeting, lead: str) -> str:
     return f"{REMINDER}:{board.id}:{starts_stamp(board.starts_at)}:{lead}"
 
 
+def cycle_key(kind: str, board: BoardMeeting, who: str) -> str:
+    """A check-in, nudge or participation list for one person before one reporting board."""
+    return f"{kind}:{board.id}:{starts_stamp(board.starts_at)}:{who}"
+
+
 def weekly_key(channel_id: str, local_day: date) -> str:
     """A channel's weekly digest for the ISO week of `local_day`: at most one a week."""
     year, week, _ = local_day.isocalendar()
@@ -97,7 +106,7 @@ def weekly_key(channel_id: str, local_day: date) -> str:
 def meeting_start_in_key(key: str) -> datetime | None:
     """The meeting start recorded in a board digest's or reminder's key (its deadline)."""
     parts = key.split(":")
-    if len(parts) >= 3 and parts[0] in (BOARD_DIGEST, REMINDER):
+    if len(parts) >= 3 and parts[0] in (BOARD_DIGEST, REMINDER, CHECKIN, NUDGE, PARTICIPATION):
         return parse_stamp(parts[2])
     return None
 
@@ -128,7 +137,9 @@ def weekly_due_at(subscription: Subscription, at: datetime, tz: ZoneInfo) -> dat
     return due if due >= subscription.changed_at else None
 
 
-def add(ctx: Ctx, day_text: str, time_text: str, name: str) -> BoardMeeting:
+def add(
+    ctx: Ctx, day_text: str, time_text: str, name: str, *, reporting: bool = False
+) -> BoardMeeting:
     ctx.require_admin("add board meetings")
     starts_at = parse_local(ctx, day_text, time_text)
     if starts_at <= ctx.now:
@@ -143,6 +154,8 @@ def add(ctx: Ctx, day_text: str, time_text: str, name: str) -> BoardMeeting:
         channel_id=ctx.address.conversation,
         address=ctx.address,
         digest_hours_before=DEFAULT_DIGEST_HOURS,
+        reporting=reporting,
+        checkin_days=DEFAULT_CHECKIN_DAYS,
         created_by=ctx.caller.user_id,
         created_at=ctx.now,
     )
@@ -167,6 +180,29 @@ def move(ctx: Ctx, text_id: str, day_text: str, time_text: str) -> BoardMeeting:
     if starts_at <= ctx.now:
         raise Invalid("That time is in the past. Give a future date and time.")
     board.starts_at = starts_at
+    ctx.session.flush()
+    return board
+
+
+def set_reporting(ctx: Ctx, text_id: str, switch: str, days_text: str | None) -> BoardMeeting:
+    """Make a meeting the reporting deadline of a cycle (leads are asked for highlight reports
+    `days` before it), or stop it being one."""
+    ctx.require_admin("set reporting deadlines")
+    board = _get(ctx, text_id)
+    word = switch.strip().lower()
+    if word not in ("on", "off"):
+        raise Invalid(f"“{switch}” is neither on nor off: `board reporting B-3 on [DAYS]`.")
+    if days_text is not None:
+        if word == "off":
+            raise Invalid("A number of days goes with `on`: `board reporting B-3 on 10`.")
+        days = days_text.strip().lower().removesuffix("days").removesuffix("d").strip()
+        if not days.isdigit() or not 1 <= int(days) <= MAX_CHECKIN_DAYS:
+            raise Invalid(
+                f"“{days_text}” is not a number of days: give 1 to {MAX_CHECKIN_DAYS} "
+                f"(leads are asked {DEFAULT_CHECKIN_DAYS} days before by default)."
+            )
+        board.checkin_days = int(days)
+    board.reporting = word == "on"
     ctx.session.flush()
     return board
 

@@ -23,11 +23,19 @@ from bot.commands import execute
 from bot.commands.forms import open_answer_form, submit_form
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.commands.updating import UNDO_BUTTON, undo_clicked
+from bot.commands.reports import (
+    NO_CHANGE_BUTTON,
+    REPORT_BUTTON,
+    answer_plain,
+    no_change,
+    open_report_form,
+)
 from bot.domain import UserError
 from bot.render.blockkit import (
     ANSWER_CALLBACK,
     UPDATE_CALLBACK,
     field_block,
+    form_callback,
     form_modal,
     message,
     notice_modal,
@@ -35,9 +43,11 @@ from bot.render.blockkit import (
 )
 from bot.replies import Form, FormSubmission, say
 from bot.runtime import Runtime
+from bot.services.checkins import REPORT
 from bot.services.context import Caller
 from bot.services.forms import FieldError
 from bot.slack.home import publish_home
+from bot.slack.sender import direct_channel, upload_files
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +57,10 @@ COMMAND = "/wsoa"
 UPDATE_CLICK = re.compile(rf"^{re.escape(UPDATE_BUTTON)}(:\d+)?$")
 ANSWER_CLICK = re.compile(rf"^{re.escape(ANSWER_BUTTON)}(:\d+)?$")
 UNDO_CLICK = re.compile(rf"^{re.escape(UNDO_BUTTON)}(:\d+)?$")
+NO_CHANGE_CLICK = re.compile(rf"^{re.escape(NO_CHANGE_BUTTON)}(:\d+)?$")
+REPORT_CLICK = re.compile(rf"^{re.escape(REPORT_BUTTON)}(:\d+)?$")
+# What a form's refusal is shown beside when it names no field.
+MAIN_FIELD = {"update": "note", "answer": "answer", REPORT: "progress"}
 
 APOLOGY = (
     "Sorry, something went wrong on our side. If it happens again, give the programme manager "
@@ -61,6 +75,11 @@ def register_listeners(app: App) -> None:
     app.action(UNDO_CLICK)(undo_from_button)
     app.view(UPDATE_CALLBACK)(save_form)
     app.view(ANSWER_CALLBACK)(save_form)
+    # the reporting cycle: a check-in's buttons, its form, and plain replies to it
+    app.action(NO_CHANGE_CLICK)(record_no_change)
+    app.action(REPORT_CLICK)(open_report_form_from_button)
+    app.view(form_callback(REPORT))(save_form)
+    app.event({"type": "message", "channel_type": "im"})(answer_direct_message)
     app.event("app_home_opened")(show_home_tab)
     app.error(explain_error)
 
@@ -134,6 +153,11 @@ def run_wsoa_command(
         blocks=payload["blocks"],
         response_type="in_channel" if reply.visibility == "channel" else "ephemeral",
     )
+    if reply.files:
+        # After the acknowledgement (an upload takes longer than Slack waits): to the channel
+        # for a reply the channel sees, else to the caller's direct messages.
+        channel = command.get("channel_id") if reply.visibility == "channel" else None
+        upload_files(client, channel or direct_channel(client, caller.user_id), reply.files)
     if reply.changed_own_work:
         publish_home(runtime, client, caller)
 
@@ -199,7 +223,7 @@ def save_form(
         )
         return
     except UserError as refusal:
-        main = "note" if origin.purpose == "update" else "answer"
+        main = MAIN_FIELD.get(origin.purpose, "note")
         ack(response_action="errors", errors={field_block(origin.purpose, main): str(refusal)})
         return
     ack()
@@ -225,6 +249,56 @@ def open_answer_form_from_button(
     ack()
     origin = FormOrigin.of(form, context.response_url)
     client.views_open(trigger_id=body["trigger_id"], view=origin.modal(form))
+
+
+# --- the reporting cycle -----------------------------------------------------------------------
+
+
+def record_no_change(
+    ack: Ack,
+    action: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    """One click: recorded as a report with no change. Recorded before the acknowledgement (a
+    write of milliseconds), so a refusal goes to the error handler while Slack still waits."""
+    reply = no_change(runtime, caller, str(action.get("value") or ""))
+    ack()
+    tell_privately(client, ReplyTo(caller.user_id, context.response_url), message(reply))
+    publish_home(runtime, client, caller)
+
+
+def open_report_form_from_button(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    form = open_report_form(runtime, caller, str(action.get("value") or ""))
+    ack()
+    origin = FormOrigin.of(form, context.response_url)
+    client.views_open(trigger_id=body["trigger_id"], view=origin.modal(form))
+
+
+def answer_direct_message(
+    event: dict[str, Any], caller: Caller | None, runtime: Runtime, client: WebClient
+) -> None:
+    """A lead's plain reply to a check-in, in their direct messages with the bot: recorded as
+    an update, answered with what was understood. Edits, joins and the bot's own posts (any
+    subtype, or a bot id) are not replies."""
+    if event.get("subtype") or event.get("bot_id") or caller is None:
+        return
+    channel = str(event.get("channel") or caller.user_id)
+    try:
+        reply = answer_plain(runtime, caller, str(event.get("text") or ""))
+    except UserError as refusal:
+        reply = say(str(refusal))
+    client.chat_postMessage(channel=channel, **message(reply))
 
 
 # --- App Home ----------------------------------------------------------------------------------

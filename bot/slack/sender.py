@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.addresses import Address
 from bot.render import blockkit
-from bot.replies import Reply
+from bot.replies import Attachment, Reply
 from bot.senders import DeliveryFailed, OutcomeUnknown
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,17 @@ class SlackSender:
         )
 
     def send(self, reply: Reply, address: Address, key: str) -> str:
-        return self.post(self.channel_for(address.conversation), blockkit.message(reply), key)
+        channel = self.channel_for(address.conversation)
+        ts = self.post(channel, blockkit.message(reply), key)
+        if reply.files:
+            # After the message, so the pack lands under its digest. The message is the
+            # delivery: a failed upload is logged, never retried (that would post it twice);
+            # `boardpack` gives the kept pack again.
+            try:
+                upload_files(self.client, channel, reply.files)
+            except (SlackClientError, OSError) as error:
+                log.warning("%s was posted but its files were not uploaded: %s", key, error)
+        return ts
 
     def find_sent(self, address: Address, key: str, since: datetime) -> str | None:
         return self.find_posted(self.channel_for(address.conversation), key, since)
@@ -124,6 +135,29 @@ class SlackSender:
                 return None
         log.warning("gave up looking for %s after %d pages of %s", key, HISTORY_PAGES, channel)
         return None
+
+
+def upload_files(client: WebClient, channel: str, files: Sequence[Attachment]) -> None:
+    """Upload a reply's files to a conversation (a channel id, or a DM's id), in one share:
+    `files_upload_v2` (files.getUploadURLExternal, the bytes, files.completeUploadExternal)."""
+    if not files:
+        return
+    uploads: list[dict[str, Any]] = []
+    for attachment in files:
+        upload: dict[str, Any] = {
+            "content": attachment.data,
+            "filename": attachment.filename,
+            "title": attachment.title,
+        }
+        if attachment.alt_text:
+            upload["alt_txt"] = attachment.alt_text
+        uploads.append(upload)
+    client.files_upload_v2(file_uploads=uploads, channel=channel)
+
+
+def direct_channel(client: WebClient, user_id: str) -> str:
+    """A user's direct messages with the bot."""
+    return str(client.conversations_open(users=user_id)["channel"]["id"])
 
 
 def _carries_key(message: Any, key: str) -> bool:

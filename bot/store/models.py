@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from bot.addresses import CONVERSATION_CHARS, Address
 from bot.domain import Rag, Status, UpdateKind
@@ -332,6 +333,9 @@ class BoardMeeting(Base):
     created_at: Mapped[datetime]
     # removal is recorded, not deleted, so a claimed delivery can see the meeting went away
     removed_at: Mapped[datetime | None]
+    # the reporting deadline of a cycle: leads are asked for highlight reports before it
+    reporting: Mapped[bool] = mapped_column(default=False, server_default=false())
+    checkin_days: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
 
 class Subscription(Base):
@@ -358,6 +362,10 @@ class DeliveryKind(StrEnum):
     WEEKLY = "weekly"
     DIGEST_NOW = "digest-now"
     ADMIN_NOTICE = "admin-notice"
+    CHECKIN = "checkin"  # a lead asked for their highlight reports before a reporting board
+    NUDGE = "nudge"  # a lead who has not reported, two days before the deadline
+    PARTICIPATION = "participation"  # who has reported, to an admin the morning of the deadline
+    KPI_COMMENTARY = "kpi-commentary"  # a measure's owner asked why it is off trajectory
 
 
 class DeliveryState(StrEnum):
@@ -376,6 +384,10 @@ REMINDER = DeliveryKind.REMINDER
 WEEKLY = DeliveryKind.WEEKLY
 DIGEST_NOW = DeliveryKind.DIGEST_NOW
 ADMIN_NOTICE = DeliveryKind.ADMIN_NOTICE
+CHECKIN = DeliveryKind.CHECKIN
+NUDGE = DeliveryKind.NUDGE
+PARTICIPATION = DeliveryKind.PARTICIPATION
+KPI_COMMENTARY = DeliveryKind.KPI_COMMENTARY
 
 PENDING = DeliveryState.PENDING
 SENDING = DeliveryState.SENDING
@@ -564,3 +576,26 @@ class SeenRequest(Base):
     # "sig:" + SHA-256 of the signature, or "event:" + Slack's event_id
     key: Mapped[str] = mapped_column(String(80), unique=True)
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class HighlightReport(Base):
+    """A lead's highlight report on one action for a reporting cycle: the structured part of
+    the progress update it was recorded with (`update_id`; its RAG, status and note are on the
+    update). "No change" is a report too. Append-only, like the history."""
+
+    __tablename__ = "highlight_reports"
+    __table_args__ = (Index("ix_highlight_reports_action_at", "action_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
+    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id"), unique=True)
+    # the reporting board it was asked for, when it was asked for one
+    board_id: Mapped[int | None] = mapped_column(ForeignKey("board_meetings.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime]
+    no_change: Mapped[bool] = mapped_column(default=False)
+    progress: Mapped[str | None] = mapped_column(Text)
+    planned: Mapped[str | None] = mapped_column(Text)
+    barriers: Mapped[str | None] = mapped_column(Text)
+    escalate: Mapped[bool] = mapped_column(default=False)
