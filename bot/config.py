@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     # Threads answering HTTP requests (Slack's Bolt and the database calls run on them).
     http_threads: int = Field(default=32, validation_alias="WSOA_HTTP_THREADS")
 
+    # Microsoft Teams: the bot's Entra app registration (application id, a client secret, and
+    # the tenant it is registered in: single-tenant).
+    teams_app_id: str | None = Field(default=None, validation_alias="TEAMS_APP_ID")
+    teams_app_password: str | None = Field(default=None, validation_alias="TEAMS_APP_PASSWORD")
+    teams_tenant_id: str | None = Field(default=None, validation_alias="TEAMS_TENANT_ID")
+    # Local development and tests: nothing contacts a Microsoft service, inbound activities are
+    # not authenticated (so only loopback is served). Wins over the three above when all are set.
+    teams_dev: bool = Field(default=False, validation_alias="WSOA_TEAMS_DEV")
+    # The bot's public base URL: the Teams app's website, privacy and terms links.
+    public_url: str | None = Field(default=None, validation_alias="WSOA_PUBLIC_URL")
+
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
@@ -57,6 +68,11 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams is served when dev mode is on or the app registration is given."""
+        return self.teams_dev or bool(self.teams_app_id)
 
     @property
     def tz(self) -> ZoneInfo:
