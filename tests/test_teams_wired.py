@@ -580,3 +580,37 @@ def test_production_answers_401_to_a_missing_or_forged_token_and_posts_nothing(
         server.stop()
         connector.close()
         keys.server.shutdown()
+
+
+def test_a_teams_lead_who_never_installed_the_bot_is_reported_to_the_admins(
+    teams_demo: Runtime, served: RunningServer, standin: TeamsStandIn
+) -> None:
+    from bot.senders import senders_of
+    from bot.serve import teams_sender
+    from scheduler.deliveries import tick
+
+    url = standin.service_url
+    # The PM has a personal chat with the bot; Helen is named by her AAD id only.
+    post(served.url, message("mine", url, aad=PM_AAD, user="29:pm", personal=True))
+    standin.wait_for("send")
+    with unit_of_work(teams_demo.sessions) as session:
+        helen = session.scalars(select(Identity).where(Identity.external_id == HELEN_SLACK)).one()
+        helen.platform, helen.external_id, helen.workspace = "teams", HELEN_AAD, TENANT
+    connector = bc.Connector(tokens=bc.DevTokens())
+    senders = senders_of(teams_sender(teams_demo.settings, connector))
+    try:
+        first = tick(teams_demo, senders, NOW)
+        assert "Helen Marlow has not installed the bot" in str(first)
+        tick(teams_demo, senders, NOW + timedelta(minutes=1))
+    finally:
+        connector.close()
+    told = [c for c in standin.calls_of("send") if c.conversation_id == "a:personal-29:pm"][1:]
+    assert any("Helen Marlow has not installed the bot" in shown(c) for c in told)
+    with unit_of_work(teams_demo.sessions) as session:
+        given_up = session.scalars(
+            select(Delivery).where(Delivery.last_error.contains("Helen Marlow"))
+        ).all()
+        assert [row.state for row in given_up] and {row.state for row in given_up} == {"abandoned"}
+    # Not tried again: one record, given up at once.
+    again = [c for c in standin.calls_of("send") if "Helen" in shown(c)]
+    assert len(again) == 1
