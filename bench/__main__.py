@@ -42,6 +42,7 @@ from bench.report import (
     render,
     write_doc,
 )
+from bench.teams import teams_report
 from bot.config import Settings
 from bot.services.context import Caller
 from tests.slack_standin import SlackStandIn
@@ -307,6 +308,7 @@ def run_size(
             BOARD_CHANNEL,
         )
         say(measure_boardpack(database_url, actions).line())
+        say(teams_report(database_url, plan, COMMANDS, opts.requests, folder, backend))
         peak = server.peak_memory_mb()
         if largest and opts.load_seconds > 0:
             say(f"  under load: {opts.load_clients} clients for {opts.load_seconds:.0f} s")
