@@ -614,3 +614,65 @@ def test_a_teams_lead_who_never_installed_the_bot_is_reported_to_the_admins(
     # Not tried again: one record, given up at once.
     again = [c for c in standin.calls_of("send") if "Helen" in shown(c)]
     assert len(again) == 1
+
+
+WRITES = [
+    "priority add Inclusion in mainstream schools",
+    "map 11F P1",
+    f"assign 12B {ALISON_AAD}",
+    "signoff 12B Objective met: panel agreed",
+    "followup add 11F How many schools are in the pilot?",
+    "followup list open",
+    "escalate",
+    "digest weekly monday 09:00",
+    "digest weekly off",
+    "digest now",
+    "board add 2027-01-14 14:00 SEND Board",
+    "board list",
+    "kpi list",
+]
+
+
+@pytest.mark.parametrize("personal", [False, True], ids=["channel", "personal"])
+def test_admin_commands_answer_with_valid_cards(
+    teams_demo: Runtime, served: RunningServer, standin: TeamsStandIn, personal: bool
+) -> None:
+    url = standin.service_url
+    for n, text in enumerate(WRITES, start=1):
+        body = message(text, url, aad=PM_AAD, user="29:pm", personal=personal)
+        assert post(served.url, body)[0] == 200, text
+        posts = [c for c in standin.calls if c.kind in ("send", "reply") and c.ok]
+        assert len(posts) >= n, text
+        assert "Only programme managers" not in shown(posts[-1]), text
+    check_posted(standin)
+    with unit_of_work(teams_demo.sessions) as session:
+        signed = session.scalars(select(Action).where(Action.ref == "12B")).one()
+        assert signed.status == "signed off"
+
+
+def test_a_thousand_action_plan_stays_within_teams_limits(
+    runtime: Runtime, standin: TeamsStandIn
+) -> None:
+    from tests.test_digest_large import load_plan
+
+    load_plan(runtime, 1000)
+    runtime.settings = runtime.settings.model_copy(
+        update={"teams_dev": True, "admins": frozenset({PM_AAD}), "answer_within": 30.0}
+    )
+    connector = bc.Connector(tokens=bc.DevTokens())
+    server = start_in_thread(build_serving_app(runtime, teams=connector))
+    try:
+        url = standin.service_url
+        texts = ["summary", "list all", "list red", "list overdue", "followup list all"]
+        texts += ["digest preview", "history 1A.1", "show 1A.1", "escalate"]
+        for personal in (False, True):
+            for text in texts:
+                body = message(text, url, aad=PM_AAD, user="29:pm", personal=personal)
+                assert post(server.url, body)[0] == 200, text
+        check_posted(standin)
+        assert len([c for c in standin.calls if c.kind in ("send", "reply")]) >= 2 * len(texts)
+        longest = max(len(json.dumps(c.json).encode()) for c in standin.calls if c.json)
+        assert longest > 10_000  # big lists really were big, and were cut to fit
+    finally:
+        server.stop()
+        connector.close()
