@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
 class Settings(BaseSettings):
@@ -55,7 +58,10 @@ class Settings(BaseSettings):
     @classmethod
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
+            parts = (part.strip() for part in value.split(","))
+            # Entra object ids are GUIDs, which Teams sends in lower case whatever the admin
+            # centre shows; Slack ids are upper case and stay as typed.
+            return frozenset(p.lower() if _GUID.match(p) else p for p in parts if p)
         return value
 
     @field_validator("timezone")

@@ -676,3 +676,10 @@ def test_a_thousand_action_plan_stays_within_teams_limits(
     finally:
         server.stop()
         connector.close()
+
+
+def test_admins_named_by_an_upper_case_object_id_are_admins_in_teams() -> None:
+    from bot.config import Settings
+
+    admins = Settings(WSOA_ADMINS=f"{PM_AAD.upper()}, U0DEMOPM, Pat@Example.org").admins
+    assert PM_AAD in admins and "U0DEMOPM" in admins and "Pat@Example.org" in admins
