@@ -683,3 +683,18 @@ def test_admins_named_by_an_upper_case_object_id_are_admins_in_teams() -> None:
 
     admins = Settings(WSOA_ADMINS=f"{PM_AAD.upper()}, U0DEMOPM, Pat@Example.org").admins
     assert PM_AAD in admins and "U0DEMOPM" in admins and "Pat@Example.org" in admins
+
+
+def test_an_admin_named_by_email_is_an_admin_in_teams(
+    teams_demo: Runtime, served: RunningServer, standin: TeamsStandIn
+) -> None:
+    # The e-mail comes from the members endpoint; e-mails compare in any case.
+    teams_demo.settings = teams_demo.settings.model_copy(
+        update={"admins": frozenset({"Pat.Manager@DEMO.example"})}
+    )
+    url = standin.service_url
+    post(served.url, message("priority add Joint commissioning", url, aad=PM_AAD, user="29:pm"))
+    post(served.url, message("priority add Sneaky", url, aad=READER_AAD, user="29:reader"))
+    pm_answer, reader_answer = standin.wait_for("send", count=2)
+    assert "Only programme managers" not in shown(pm_answer)
+    assert "Only programme managers" in shown(reader_answer)
