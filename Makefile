@@ -12,9 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# With Slack tokens set this serves the Slack app; without them, the console on a demo plan.
+# With Slack's or Teams' settings this serves the bot (Teams' dev mode on loopback only);
+# without them, the console on a demo plan.
 run: $(STAMP)
-	@if [ -n "$$SLACK_BOT_TOKEN" ]; then $(BIN)/wsoa serve; else $(BIN)/wsoa demo; fi
+	@if [ -n "$$SLACK_BOT_TOKEN$$TEAMS_APP_ID" ]; then $(BIN)/wsoa serve; \
+	elif [ -n "$$WSOA_TEAMS_DEV" ]; then $(BIN)/wsoa serve --host 127.0.0.1; \
+	else $(BIN)/wsoa demo; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -42,6 +42,7 @@ from bench.report import (
     render,
     write_doc,
 )
+from bench.teams import teams_report
 from bot.config import Settings
 from bot.services.context import Caller
 from tests.slack_standin import SlackStandIn
@@ -334,6 +335,7 @@ def run_size(
             reads=READS,
         )
         say(measure_boardpack(database_url, actions).line())
+        say(teams_report(database_url, plan, COMMANDS, opts.requests, folder, backend))
         peak = server.peak_memory_mb()
         if largest and opts.load_seconds > 0:
             for mix in ("read-heavy", "write-heavy"):

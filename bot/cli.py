@@ -479,12 +479,10 @@ def _add_teams_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def cmd_teams_package(settings: Settings, args: argparse.Namespace) -> int:
     from bot.teams.package import PLACEHOLDER_URL, write_package
-    from bot.teams.settings import TeamsSettings
 
-    teams = TeamsSettings()
-    written = write_package(teams, args.output)
+    written = write_package(settings, args.output)
     print(f"Wrote {written}: upload it in Teams admin center → Teams apps → Manage apps.")
-    if not teams.public_url:
+    if not settings.public_url:
         print(
             f"WSOA_PUBLIC_URL is not set: the app's website, privacy and terms links point at "
             f"{PLACEHOLDER_URL}. Set it and package again before publishing.",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
 class Settings(BaseSettings):
@@ -39,15 +42,28 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=3.0, validation_alias="WSOA_DB_POOL_TIMEOUT")
     # Threads answering HTTP requests (Slack's Bolt and the database calls run on them).
     http_threads: int = Field(default=32, validation_alias="WSOA_HTTP_THREADS")
-    # Download links to kept board packs (Teams): signed with this secret, under this address.
+    # Download links to kept board packs (Teams): signed with this secret, under the bot's
+    # public base URL (which is also the Teams app's website, privacy and terms links).
     download_secret: str = Field(default="", validation_alias="WSOA_DOWNLOAD_SECRET")
     public_url: str = Field(default="", validation_alias="WSOA_PUBLIC_URL")
+
+    # Microsoft Teams: the bot's Entra app registration (application id, a client secret, and
+    # the tenant it is registered in: single-tenant).
+    teams_app_id: str | None = Field(default=None, validation_alias="TEAMS_APP_ID")
+    teams_app_password: str | None = Field(default=None, validation_alias="TEAMS_APP_PASSWORD")
+    teams_tenant_id: str | None = Field(default=None, validation_alias="TEAMS_TENANT_ID")
+    # Local development and tests: nothing contacts a Microsoft service, inbound activities are
+    # not authenticated (so only loopback is served). Wins over the three above when all are set.
+    teams_dev: bool = Field(default=False, validation_alias="WSOA_TEAMS_DEV")
 
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
+            parts = (part.strip() for part in value.split(","))
+            # Entra object ids are GUIDs, which Teams sends in lower case whatever the admin
+            # centre shows; Slack ids are upper case and stay as typed.
+            return frozenset(p.lower() if _GUID.match(p) else p for p in parts if p)
         return value
 
     @field_validator("timezone")
@@ -60,6 +76,11 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams is served when dev mode is on or the app registration is given."""
+        return self.teams_dev or bool(self.teams_app_id)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -2,8 +2,8 @@
 senders deliver scheduled messages, and the scheduler's clock. The one place they are wired
 together: adapters start no scheduler, and the scheduler knows no adapter.
 
-Slack is the adapter today (`POST /slack/events`, or Socket Mode); another platform adds its
-routes to `routes` and its sender to `senders_for`.
+Slack (`POST /slack/events`, or Socket Mode) and Teams (`POST /api/messages`), each when its
+settings are given: either alone, or both on one port against one database.
 """
 
 from __future__ import annotations
@@ -11,17 +11,23 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.config import Settings
-from bot.http.app import build_http_app
+from bot.domain import UserError
+from bot.http.app import Part, build_http_app
 from bot.http.health import HEALTH_PATH
 from bot.http.server import run as run_http
 from bot.runtime import Runtime
 from bot.senders import Sender, Senders, senders_of
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from slack_bolt import App
+
+    from bot.teams.connector import Connector
     from scheduler.deliveries import TickReport
 
 log = logging.getLogger(__name__)
@@ -41,48 +47,137 @@ def senders_for(settings: Settings) -> dict[str, Sender]:
         from bot.slack.sender import SlackSender
 
         found.append(SlackSender(make_client(settings)))
+    if settings.teams_enabled:
+        found.append(teams_sender(settings, teams_connector(settings)))
     return senders_of(*found)
+
+
+# The bot's id in dev mode, where there is no app registration: only the stand-in sees it.
+DEV_APP_ID = "wsoa-dev"
+
+
+def teams_connector(settings: Settings) -> Connector:
+    """The Bot Connector client: a local token in dev mode (nothing contacts Microsoft), client
+    credentials otherwise (fetched on first use, so starting needs no network)."""
+    from bot.teams.connector import Connector, token_provider
+
+    return Connector(tokens=token_provider(settings))
+
+
+def teams_sender(settings: Settings, connector: Connector) -> Sender:
+    from bot.teams.sender import TeamsSender, bot_account_id
+
+    app_id = DEV_APP_ID if settings.teams_dev else (settings.teams_app_id or DEV_APP_ID)
+    return TeamsSender(connector=connector, bot_id=bot_account_id(app_id))
+
+
+def teams_part(runtime: Runtime, connector: Connector, cloud: Any = None) -> Part:
+    """`POST /api/messages`, wired into the core (bot/teams/core.py)."""
+    from bot.teams.core import TeamsCore
+    from bot.teams.web import teams_part as part
+    from bot.teams.web import token_validator
+
+    bot = TeamsCore(runtime, connector).bot()
+    validator = token_validator(runtime.settings, cloud=cloud)
+    return part(bot, validator, answer_within=runtime.settings.answer_within)
+
+
+def build_serving_app(
+    runtime: Runtime,
+    *,
+    slack: App | None = None,
+    teams: Connector | None = None,
+    cloud: Any = None,
+    download_secret: str | None = None,
+) -> FastAPI:
+    """The one HTTP app `wsoa serve` runs: health, Slack's route when `slack` is given, Teams'
+    when a connector is, kept board packs' downloads when a secret signs their links. Tests
+    build theirs here too."""
+    parts: list[Part] = []
+    body_limits: dict[str, int] = {}
+    if download_secret:
+        from bot.http.downloads import downloads
+
+        parts.append(downloads(runtime, download_secret))
+    if teams is not None:
+        from bot.teams.web import MAX_ACTIVITY_BYTES, MESSAGES_PATH
+
+        parts.append(teams_part(runtime, teams, cloud))
+        body_limits[MESSAGES_PATH] = MAX_ACTIVITY_BYTES
+    return build_http_app(runtime, slack=slack, parts=parts, body_limits=body_limits)
+
+
+def check_serving(settings: Settings, mode: str, host: str) -> None:
+    """Refuse to start, in words, before anything is opened."""
+    from bot.slack.serve import check_settings
+    from bot.teams.web import check_dev_host
+
+    if settings.teams_enabled:
+        check_dev_host(settings, host)
+        if mode == "socket" and settings.slack_bot_token:
+            raise UserError(
+                "Teams is served over HTTP: serve Slack over HTTP too (--http with "
+                "SLACK_SIGNING_SECRET), or run Slack's Socket Mode in a second process."
+            )
+        if settings.slack_bot_token:
+            check_settings(settings, "http")
+        return
+    check_settings(settings, mode)
 
 
 def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None:
     """Serve until interrupted. `mode` is checked here rather than only by the type checker:
     the command line hands it over as a plain string."""
     from bot.http.slack import EVENTS_PATH
-    from bot.slack.app import build_app
-    from bot.slack.client import make_client
-    from bot.slack.sender import SlackSender
-    from bot.slack.serve import (
-        check_settings,
-        link_people_in_background,
-        serve_socket_mode,
-    )
 
-    check_settings(settings, mode)
+    check_serving(settings, mode, host)
     runtime = Runtime.start(settings)
-    client = make_client(settings)
     clock: Clock | None = None
+    closers: list[Callable[[], None]] = []
     try:
-        app = build_app(runtime, client)
-        link_people_in_background(runtime, client)
-        clock = start_scheduler(runtime, senders_of(SlackSender(client)))
-        _stop_on_sigterm()
-        if mode == "http":
-            parts = []
-            if settings.download_secret:
-                from bot.http.downloads import downloads
+        slack_app = None
+        senders: list[Sender] = []
+        if settings.slack_bot_token:
+            from bot.slack.app import build_app
+            from bot.slack.client import make_client
+            from bot.slack.sender import SlackSender
+            from bot.slack.serve import link_people_in_background
 
-                parts.append(downloads(runtime, settings.download_secret))
-            web = build_http_app(runtime, slack=app, parts=parts)
-            log.info("serving %s and %s on %s:%s", EVENTS_PATH, HEALTH_PATH, host, port)
+            client = make_client(settings)
+            slack_app = build_app(runtime, client)
+            link_people_in_background(runtime, client)
+            senders.append(SlackSender(client))
+        connector = None
+        if settings.teams_enabled:
+            connector = teams_connector(settings)
+            closers.append(connector.close)
+            senders.append(teams_sender(settings, connector))
+        clock = start_scheduler(runtime, senders_of(*senders))
+        _stop_on_sigterm()
+        if mode == "http" or connector is not None:
+            web = build_serving_app(
+                runtime, slack=slack_app, teams=connector, download_secret=settings.download_secret
+            )
+            routes = [HEALTH_PATH]
+            if slack_app is not None:
+                routes.append(EVENTS_PATH)
+            if connector is not None:
+                routes.append("/api/messages")
+            log.info("serving %s on %s:%s", ", ".join(routes), host, port)
             # uvicorn stops gracefully on SIGTERM itself, finishing requests in flight.
             run_http(web, host, port)
         else:
-            serve_socket_mode(app, settings)
+            from bot.slack.serve import serve_socket_mode
+
+            assert slack_app is not None
+            serve_socket_mode(slack_app, settings)
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
         if clock is not None:
             clock.shutdown()
+        for close in closers:
+            close()
         runtime.close()
 
 

@@ -61,10 +61,16 @@ def claim_new(
 
 
 def record_skipped(
-    sessions: sessionmaker[Session], occurrence: Occurrence, at: datetime, by: str, reason: str
+    sessions: sessionmaker[Session],
+    occurrence: Occurrence,
+    at: datetime,
+    by: str,
+    reason: str,
+    state: str = SKIPPED,
 ) -> bool:
-    """Record that this occurrence will not be sent; False when it was already recorded."""
-    return _insert(sessions, _row(occurrence, at, by, state=SKIPPED, attempts=0, error=reason))
+    """Record that this occurrence will not be sent (as abandoned when the admins are to be
+    told); False when it was already recorded."""
+    return _insert(sessions, _row(occurrence, at, by, state=state, attempts=0, error=reason))
 
 
 def retake_failed(

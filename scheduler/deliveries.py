@@ -206,8 +206,9 @@ class _Tick:
                 f"missed: due {when(occurrence.due_at, self.runtime.settings.tz)}, "
                 "and nothing ran before its time was up"
             )
-            if claims.record_skipped(self.sessions, occurrence, self.at, self.by, reason):
-                self.report.add(SKIPPED, occurrence.key, occurrence.target, reason)
+            state = ABANDONED if unreachable and occurrence.tell_admins else SKIPPED
+            if claims.record_skipped(self.sessions, occurrence, self.at, self.by, reason, state):
+                self.report.add(state, occurrence.key, occurrence.target, reason)
             return
         claim = claims.claim_new(self.sessions, occurrence, self.at, self.by)
         if claim is None:

@@ -76,6 +76,9 @@ class Occurrence:
     delivery_id: int | None = None
     # why it can never be sent, when it cannot (a lead with no chat account)
     unreachable: str | None = None
+    # an unreachable occurrence the admins can put right (a Teams lead who never installed
+    # the bot): recorded as abandoned, so they are told, rather than skipped quietly
+    tell_admins: bool = False
     # where it goes; the sender is chosen by its platform
     address: Address | None = None
     # the plan it speaks of (a weekly digest's subscription's; a board's is its board's)
@@ -169,7 +172,8 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
                 board_id=meeting.id,
                 person_id=person.id,
                 stale_before=stale_before,
-                unreachable=None if user_id else f"{person.label} has no chat account linked",
+                unreachable=None if user_id else _why_unreachable(person),
+                tell_admins=user_id is None and _on_teams(person),
             )
         )
     return found
@@ -227,8 +231,23 @@ def _personal(meeting: BoardMeeting, kind: str, person: Person, due: datetime) -
         board_id=meeting.id,
         person_id=person.id,
         plan_id=meeting.plan_id,
-        unreachable=None if user_id else f"{person.label} has no chat account linked",
+        unreachable=None if user_id else _why_unreachable(person),
     )
+
+
+def _on_teams(person: Person) -> bool:
+    return any(identity.platform == "teams" for identity in person.identities)
+
+
+def _why_unreachable(person: Person) -> str:
+    if _on_teams(person):
+        # Teams opens a personal chat only for someone the bot has seen (their `29:` id and
+        # regional URL): a lead named by AAD id or e-mail who never installed the bot.
+        return (
+            f"{person.label} has not installed the bot in Teams, so no personal chat can be "
+            "opened: install it for them (docs/teams-setup.md, pre-installing for leads)"
+        )
+    return f"{person.label} has no chat account linked"
 
 
 def weekly_digests(

@@ -186,6 +186,8 @@ class TeamsStandIn:
     def service_url(self) -> str:
         assert self._server is not None, "start() the stand-in first"
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # the type allows it; an AF_INET server never gives it
+            host = host.decode()
         return f"http://{host}:{port}{self.base_path}"
 
     # --- scripting ---------------------------------------------------------------------------

@@ -490,7 +490,13 @@ def test_the_update_dialog() -> None:
     assert fields["note"]["isMultiline"] and fields["note"]["maxLength"] == 3000
     [submit] = card["actions"]
     assert submit["type"] == "Action.Submit"
-    assert submit["data"] == {"purpose": "update", "key": "11F"}
+    # The values it opened with ride along: only what the person changes is a change.
+    assert submit["data"] == {
+        "purpose": "update",
+        "key": "11F",
+        "initial:rag": "red",
+        "initial:status": "in progress",
+    }
     task = cards.dialog_task(dialog)["task"]
     assert task["type"] == "continue" and task["value"]["title"] == "Update 11F"
     assert task["value"]["card"]["content"] == card
@@ -538,7 +544,7 @@ def test_the_form_as_a_card_submits_by_execute() -> None:
     assert card_errors(card) == []
     [save] = card["actions"]
     assert save["type"] == "Action.Execute" and save["verb"] == cards.FORM_SUBMIT_VERB
-    assert save["data"] == {"purpose": "update", "key": "11F"}
+    assert {k: save["data"][k] for k in ("purpose", "key")} == {"purpose": "update", "key": "11F"}
     answer = cards.invoke_card(card)
     assert answer["statusCode"] == 200 and answer["type"] == cards.CARD_CONTENT_TYPE
 

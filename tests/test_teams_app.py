@@ -25,6 +25,8 @@ from microsoft_teams.api.auth.cloud_environment import PUBLIC
 
 from bot.commands.reading import UPDATE_BUTTON
 from bot.commands.registry import execute
+from bot.config import Settings
+from bot.http.app import build_http_app
 from bot.render import cards
 from bot.replies import Reply, say
 from bot.runtime import Runtime
@@ -42,8 +44,7 @@ from bot.teams.app import (
     command_text,
     plan_answer,
 )
-from bot.teams.settings import TeamsSettings
-from bot.teams.web import DevModeHostError, build_web_app, check_dev_host, token_validator
+from bot.teams.web import DevModeHostError, check_dev_host, teams_part, token_validator
 from tests.conftest import LEAD_11F, READER
 from tests.teams_specs import card_errors
 from tests.teams_standin import TeamsStandIn
@@ -184,13 +185,13 @@ def test_where_answers_go() -> None:
 
 
 def test_dev_mode_serves_loopback_only() -> None:
-    dev = TeamsSettings(WSOA_TEAMS_DEV=True)
+    dev = Settings(WSOA_TEAMS_DEV=True)
     for host in ("127.0.0.1", "::1", "localhost"):
         check_dev_host(dev, host)
     for host in ("0.0.0.0", "192.168.1.10", "wsoa.example"):
         with pytest.raises(DevModeHostError, match="loopback only"):
             check_dev_host(dev, host)
-    check_dev_host(TeamsSettings(TEAMS_APP_ID=APP_ID), "0.0.0.0")
+    check_dev_host(Settings(TEAMS_APP_ID=APP_ID), "0.0.0.0")
 
 
 # --- over HTTP ---------------------------------------------------------------------------------
@@ -228,11 +229,6 @@ class Served:
         self.thread.join(timeout=10)
 
 
-def slack_stub(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [f"slack {environ['REQUEST_METHOD']} {environ['PATH_INFO']}".encode()]
-
-
 def run_command(runtime: Runtime) -> Any:
     def on_command(info: CommandInfo) -> Reply:
         user = AAD.get(info.ref.aad_object_id or "", "U0STRANGER")
@@ -252,9 +248,7 @@ def standin() -> Iterator[TeamsStandIn]:
 def dev_app(demo: Runtime) -> Iterator[tuple[Served, TeamsBot]]:
     connector = bc.Connector(tokens=bc.DevTokens(), retry=bc.RetryPolicy(base_delay=0.05))
     bot = TeamsBot(connector=connector, on_command=run_command(demo))
-    served = Served(
-        build_web_app(teams=bot, validator=None, slack=slack_stub, database_answers=lambda: True)
-    )
+    served = Served(build_http_app(demo, parts=[teams_part(bot, None)]))
     yield served, bot
     served.stop()
     connector.close()
@@ -342,12 +336,10 @@ def test_a_429_on_the_reply_is_survived_with_one_delivery(
     assert len(standin.delivered()) == 1
 
 
-def test_slack_and_health_share_the_port(dev_app: tuple[Served, TeamsBot]) -> None:
+def test_health_shares_the_port(dev_app: tuple[Served, TeamsBot]) -> None:
     served, _ = dev_app
-    status, body = served.post("/slack/events", {"type": "url_verification"})
-    assert (status, body) == (200, b"slack POST /slack/events")
     with urlopen(served.url + "/healthz", timeout=5) as answer:
-        assert (answer.status, answer.read()) == (200, b"ok\n")
+        assert answer.status == 200
 
 
 def test_bad_bodies_are_refused(dev_app: tuple[Served, TeamsBot], standin: TeamsStandIn) -> None:
@@ -409,16 +401,12 @@ class Keys:
 
 def test_production_verifies_every_request(demo: Runtime, standin: TeamsStandIn) -> None:
     keys = Keys()
-    settings = TeamsSettings(TEAMS_APP_ID=APP_ID, TEAMS_APP_PASSWORD="x", TEAMS_TENANT_ID=TENANT)
+    settings = Settings(TEAMS_APP_ID=APP_ID, TEAMS_APP_PASSWORD="x", TEAMS_TENANT_ID=TENANT)
     validator = token_validator(settings, cloud=keys.cloud)
     assert keys.fetched == 0  # nothing fetched to start
     connector = bc.Connector(tokens=bc.DevTokens())
-    served = Served(
-        build_web_app(
-            teams=TeamsBot(connector=connector, on_command=run_command(demo)),
-            validator=validator,
-        )
-    )
+    bot = TeamsBot(connector=connector, on_command=run_command(demo))
+    served = Served(build_http_app(demo, parts=[teams_part(bot, validator)]))
     try:
         url = standin.service_url
         body = activity("summary", service_url=url)
@@ -500,7 +488,7 @@ def forms_app(demo: Runtime) -> Iterator[Served]:
         on_button=run_button(demo),
         on_form=run_form(demo),
     )
-    served = Served(build_web_app(teams=bot, validator=None))
+    served = Served(build_http_app(demo, parts=[teams_part(bot, None)]))
     yield served
     served.stop()
     connector.close()
@@ -633,13 +621,15 @@ def test_a_forged_form_is_refused(forms_app: Served, standin: TeamsStandIn) -> N
     assert "expired" in answer["value"]
 
 
-def test_a_failure_is_logged_and_answered_without_a_retry_storm(standin: TeamsStandIn) -> None:
+def test_a_failure_is_logged_and_answered_without_a_retry_storm(
+    demo: Runtime, standin: TeamsStandIn
+) -> None:
     def broken(info: Any) -> Reply:
         raise RuntimeError("boom")
 
     connector = bc.Connector(tokens=bc.DevTokens())
     bot = TeamsBot(connector=connector, on_command=broken, on_button=broken)
-    served = Served(build_web_app(teams=bot, validator=None))
+    served = Served(build_http_app(demo, parts=[teams_part(bot, None)]))
     try:
         url = standin.service_url
         assert served.post("/api/messages", activity("summary", service_url=url)) == (200, b"")

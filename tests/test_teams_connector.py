@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.config import Settings
 from bot.teams import connector as bc
-from bot.teams.settings import TeamsSettings
 from tests.teams_standin import TeamsStandIn
 
 CHANNEL = "19:abc123@thread.tacv2"
@@ -206,15 +206,15 @@ def test_retry_after_as_an_http_date() -> None:
 
 
 def test_dev_mode_wins_over_credentials_and_needs_no_network() -> None:
-    settings = TeamsSettings(
+    settings = Settings(
         TEAMS_APP_ID="00000000-1111-4222-8333-444444444444",
         TEAMS_APP_PASSWORD="secret",
         TEAMS_TENANT_ID="tenant-1",
         WSOA_TEAMS_DEV=True,
     )
     assert isinstance(bc.token_provider(settings), bc.DevTokens)
-    production = bc.token_provider(settings.model_copy(update={"dev": False}))
+    production = bc.token_provider(settings.model_copy(update={"teams_dev": False}))
     # Built without contacting anyone: MSAL is only created for the first token.
     assert isinstance(production, bc.ClientCredentialTokens) and production._app is None
     with pytest.raises(ValueError, match="TEAMS_APP_ID"):
-        bc.token_provider(TeamsSettings())
+        bc.token_provider(Settings())

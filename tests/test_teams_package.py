@@ -15,8 +15,8 @@ from PIL import Image
 import bot.commands  # noqa: F401 (registers every verb)
 from bot.cli import main
 from bot.commands.registry import COMMANDS
+from bot.config import Settings
 from bot.teams import package
-from bot.teams.settings import TeamsSettings
 from tests.teams_specs import specs_dir
 
 APP_ID = "00000000-1111-4222-8333-444444444444"
@@ -113,7 +113,7 @@ def test_a_menu_past_the_schema_limit_is_cut_not_invalid(monkeypatch: pytest.Mon
             handler=lambda c, a: None,  # type: ignore[arg-type,return-value]
         )
     monkeypatch.setattr("bot.commands.registry.COMMANDS", many)
-    data = package.manifest(TeamsSettings(TEAMS_APP_ID=APP_ID))
+    data = package.manifest(Settings(TEAMS_APP_ID=APP_ID))
     assert len(data["bots"][0]["commandLists"][0]["commands"]) == package.MAX_COMMANDS
     assert_valid(data)
 

@@ -46,7 +46,7 @@ def test_a_channel_gets_a_new_post(standin: TeamsStandIn, sender: TeamsSender) -
         tenant_id="tenant-1",
         conversation_id=f"{TEAMS_CHANNEL};messageid=1700000000001",
     )
-    assert sender.send(say("Digest", visibility="channel"), address)
+    assert sender.post(say("Digest", visibility="channel"), address)
     [post] = standin.delivered()
     assert post.kind == "send" and post.conversation_id == TEAMS_CHANNEL
 
@@ -55,13 +55,13 @@ def test_a_thread_gets_a_reply_in_it(standin: TeamsStandIn, sender: TeamsSender)
     address = TeamsAddress(
         standin.service_url, "tenant-1", conversation_id=TEAMS_CHANNEL, thread_id="17000"
     )
-    sender.send(say("x"), address)
+    sender.post(say("x"), address)
     assert standin.delivered()[0].conversation_id == f"{TEAMS_CHANNEL};messageid=17000"
 
 
 def test_a_person_gets_their_personal_chat(standin: TeamsStandIn, sender: TeamsSender) -> None:
     address = TeamsAddress(standin.service_url, "tenant-1", user_id="29:lead")
-    sender.send(say("Your stale actions: /wsoa mine"), address)
+    sender.post(say("Your stale actions: /wsoa mine"), address)
     [created] = standin.calls_of("create_conversation")
     assert created.json["bot"] == {"id": f"28:{APP_ID}"}
     [post] = standin.delivered()
@@ -81,7 +81,7 @@ def test_a_thousand_action_digest_is_accepted_once_after_a_429(
             DigestFor(channel_id=CHANNEL, plan_id=board.plan_id, board=board),
         )
     standin.fail_next(1, status=429, retry_after=1)
-    sender.send(reply, TeamsAddress(standin.service_url, "tenant-1", TEAMS_CHANNEL))
+    sender.post(reply, TeamsAddress(standin.service_url, "tenant-1", TEAMS_CHANNEL))
     [post] = standin.delivered()
     assert len(json.dumps(post.json).encode()) < MAX_BODY_BYTES
     [attachment] = post.json["attachments"]
@@ -92,4 +92,4 @@ def test_a_thousand_action_digest_is_accepted_once_after_a_429(
 
 def test_an_address_needs_somewhere_to_go(sender: TeamsSender) -> None:
     with pytest.raises(ValueError):
-        sender.send(say("x"), TeamsAddress("https://s/uk/", "tenant-1"))
+        sender.post(say("x"), TeamsAddress("https://s/uk/", "tenant-1"))

@@ -82,6 +82,8 @@ DIALOG_TITLE = 60
 
 # The verb of a form's Save when the form is a card replacing a message (not a dialog).
 FORM_SUBMIT_VERB = "wsoa_form_submit"
+# A form's initial values ride in its submit action's data under these keys.
+INITIAL_PREFIX = "initial:"
 
 # The command people type in Teams, in hints such as "…and 5 more: @WSoA list amber".
 TEAMS_INVOCATION = "@WSoA "
@@ -625,6 +627,9 @@ def dialog_from_form(form: Form) -> Dialog:
             )
             for f in form.fields
         ),
+        # The values it opened with travel with the submission, so only what the person
+        # changed counts as a change (as Slack's modal keeps them in its metadata).
+        extra={INITIAL_PREFIX + f.id: f.initial for f in form.fields if f.initial is not None},
     )
 
 
@@ -723,6 +728,19 @@ def open_dialog_action(title: str, purpose: str, key: str) -> Node:
         "title": _fit(title, BUTTON_LABEL) or "Open",
         "data": {"msteams": {"type": "task/fetch"}, "purpose": purpose, "key": key},
     }
+
+
+def form_message(form: Form) -> Node:
+    """A typed `update REF` in a chat: a message can hold no dialog, so it holds the button
+    that opens one (the same dialog the card buttons open)."""
+    title = _fit(form.title, DIALOG_TITLE)
+    nodes = [_text_block(title, weight="Bolder")]
+    if form.context:
+        nodes.append(_text_block(_fit(form.context, TITLE_CHARS), isSubtle=True))
+    card = adaptive_card(
+        nodes, fallback=title, actions=[open_dialog_action(form.title, form.purpose, form.key)]
+    )
+    return {"type": "message", "summary": title, "attachments": [card_attachment(card)]}
 
 
 def invoke_card(card: Node) -> Node:

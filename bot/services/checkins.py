@@ -277,7 +277,8 @@ def plain_reply(ctx: Ctx, text: str) -> Update:
         first = mine[0].ref
     rest = text.split(None, 1)[1] if len(text.split(None, 1)) > 1 else ""
     rest = rest.lstrip(" –-:,")
-    ref, change = parse_update(f"{first} {rest}")
+    parsed = parse_update(f"{first} {rest}", ctx.plan.rag_scale)
+    ref, change = parsed.ref, parsed.change
     if change is None:
         raise Invalid(f"Say what changed after the ref: `{first} amber pilot live in 12 schools`.")
     # "amber – pilot live": the dash is how people write, not part of the note.

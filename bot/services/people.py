@@ -384,9 +384,14 @@ def personal_address(person: Person) -> Address | None:
                 platform="slack", workspace=identity.workspace, conversation=identity.external_id
             )
         if identity.platform == "teams":
+            if not (identity.connector_id and identity.service_url):
+                # Never seen through the bot (it was not installed for them): Teams cannot
+                # open a chat without their `29:` id and regional URL.
+                continue
             return Address(
                 platform="teams",
                 workspace=identity.workspace,
-                conversation=identity.connector_id or identity.external_id,
+                conversation=identity.connector_id,
+                service_url=identity.service_url,
             )
     return None

@@ -22,7 +22,6 @@ from slack_sdk.webhook import WebhookClient
 from bot.commands import execute
 from bot.commands.forms import open_answer_form, submit_form
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
-from bot.commands.updating import UNDO_BUTTON, undo_clicked
 from bot.commands.reports import (
     NO_CHANGE_BUTTON,
     REPORT_BUTTON,
@@ -30,6 +29,7 @@ from bot.commands.reports import (
     no_change,
     open_report_form,
 )
+from bot.commands.updating import UNDO_BUTTON, undo_clicked
 from bot.domain import UserError
 from bot.render.blockkit import (
     ANSWER_CALLBACK,

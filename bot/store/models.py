@@ -186,6 +186,9 @@ class Identity(Base):
     external_id: Mapped[str] = mapped_column(String(255), index=True)
     # Teams: the Bot Connector user id (29:…), 200+ characters
     connector_id: Mapped[str | None] = mapped_column(String(512))
+    # Teams: the regional Bot Connector URL the person was last seen through (path kept):
+    # reminders and private answers to their personal chat are posted there
+    service_url: Mapped[str | None] = mapped_column(String(512))
 
     person: Mapped[Person] = relationship(back_populates="identities", lazy="raise")
 

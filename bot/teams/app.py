@@ -180,16 +180,16 @@ def plan_answer(reply: Reply, ref: ConversationRef) -> list[Outgoing]:
     personal chat with a pointer in the thread."""
     if ref.is_personal:
         # No `@WSoA` needed where there is only the bot to talk to.
-        return [Outgoing(ref.service_url, ref.conversation_id, cards.message(reply, invocation=""))]
+        return [Outgoing(ref.service_url, ref.conversation_id, _activity(reply, ""))]
     thread = Outgoing(
         ref.service_url,
         ref.conversation_id,
-        cards.message(reply),
+        _activity(reply, cards.TEAMS_INVOCATION),
         reply_to=ref.activity_id,
     )
     if reply.visibility == "channel":
         return [thread]
-    private = Outgoing(ref.service_url, "", cards.message(reply, invocation=""), personal_for=ref)
+    private = Outgoing(ref.service_url, "", _activity(reply, ""), personal_for=ref)
     pointer = Outgoing(
         ref.service_url,
         ref.conversation_id,
@@ -197,6 +197,12 @@ def plan_answer(reply: Reply, ref: ConversationRef) -> list[Outgoing]:
         reply_to=ref.activity_id,
     )
     return [private, pointer]
+
+
+def _activity(reply: Reply, invocation: str) -> dict[str, Any]:
+    if reply.form is not None:
+        return cards.form_message(reply.form)
+    return cards.message(reply, invocation=invocation)
 
 
 @dataclass(frozen=True)

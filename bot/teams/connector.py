@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.teams.settings import TeamsSettings
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,14 @@ class ClientCredentialTokens:
         return str(token)
 
 
-def token_provider(settings: TeamsSettings) -> TokenProvider:
+def token_provider(settings: Settings) -> TokenProvider:
     """Dev mode wins over credentials: with WSOA_TEAMS_DEV set nothing contacts Microsoft."""
-    if settings.dev:
+    if settings.teams_dev:
         return DevTokens()
-    if settings.app_id and settings.app_password and settings.tenant_id:
-        return ClientCredentialTokens(settings.app_id, settings.app_password, settings.tenant_id)
+    if settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id:
+        return ClientCredentialTokens(
+            settings.teams_app_id, settings.teams_app_password, settings.teams_tenant_id
+        )
     raise ValueError(
         "Teams needs TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID "
         "(or WSOA_TEAMS_DEV=1 for local development)"

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from PIL import Image, ImageDraw
 
+from bot.config import Settings
 from bot.domain import UserError
-from bot.teams.settings import TeamsSettings
 
 # The newest published schema (not devPreview) in Microsoft's json-schemas repository that the
 # tests validate against; `manifestVersion` must equal it.
@@ -77,9 +77,9 @@ def command_menu() -> list[dict[str, str]]:
     return menu
 
 
-def manifest(settings: TeamsSettings) -> dict[str, Any]:
+def manifest(settings: Settings) -> dict[str, Any]:
     """manifest.json for the bot registered as TEAMS_APP_ID."""
-    app_id = (settings.app_id or "").strip()
+    app_id = (settings.teams_app_id or "").strip()
     if not app_id:
         raise UserError(
             "TEAMS_APP_ID is not set: set it to the application (client) ID of the bot's Entra "
@@ -155,7 +155,7 @@ def _png(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def build_package(settings: TeamsSettings) -> bytes:
+def build_package(settings: Settings) -> bytes:
     """The zip: manifest.json, color.png and outline.png at its root."""
     data = manifest(settings)
     out = io.BytesIO()
@@ -166,6 +166,6 @@ def build_package(settings: TeamsSettings) -> bytes:
     return out.getvalue()
 
 
-def write_package(settings: TeamsSettings, output: Path) -> Path:
+def write_package(settings: Settings, output: Path) -> Path:
     output.write_bytes(build_package(settings))
     return output

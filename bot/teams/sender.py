@@ -10,10 +10,13 @@ a crash: exactly-once rests on the scheduler's claims alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from bot.addresses import Address
 from bot.render import cards
 from bot.replies import Reply
-from bot.teams.connector import Connector
+from bot.senders import DeliveryFailed, OutcomeUnknown
+from bot.teams.connector import Connector, ConnectorError
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,47 @@ def bot_account_id(app_id: str) -> str:
     return app_id if app_id.startswith("28:") else f"28:{app_id}"
 
 
+def teams_address(address: Address) -> TeamsAddress:
+    """The core's address as the Bot Connector needs it: a personal chat is stored as the
+    person's `29:` id (the chat is opened, or found, with it), anything else as a conversation."""
+    if not address.service_url:
+        raise DeliveryFailed(f"no Teams service URL is known for {address.conversation}")
+    if address.conversation.startswith("29:"):
+        return TeamsAddress(address.service_url, address.workspace, user_id=address.conversation)
+    return TeamsAddress(
+        address.service_url,
+        address.workspace,
+        conversation_id=address.conversation,
+        thread_id=address.thread,
+    )
+
+
 @dataclass
 class TeamsSender:
+    """The `Sender` for Teams addresses (bot/senders.py)."""
+
     connector: Connector
     bot_id: str
     invocation: str = cards.TEAMS_INVOCATION
+    platform = "teams"
+    prefix = cards.TEAMS_INVOCATION
 
-    def send(self, reply: Reply, address: TeamsAddress, *, more_hint: str | None = None) -> str:
+    def send(self, reply: Reply, address: Address, key: str) -> str:
+        """A scheduled delivery. A refusal (4xx) or a failure before sending fails the delivery
+        (retried on later ticks); a timeout may have posted, so the outcome is unknown."""
+        try:
+            return self.post(reply, teams_address(address))
+        except ConnectorError as failed:
+            if failed.status == 0 and "timed out" in str(failed):
+                raise OutcomeUnknown(str(failed)) from failed
+            raise DeliveryFailed(str(failed)) from failed
+
+    def find_sent(self, address: Address, key: str, since: datetime) -> str | None:
+        # A bot cannot read a Teams conversation without Graph permissions: the scheduler's
+        # claims alone make deliveries happen once.
+        return None
+
+    def post(self, reply: Reply, address: TeamsAddress, *, more_hint: str | None = None) -> str:
         """Posts the reply; returns the new activity's id."""
         if address.conversation_id is None:
             if address.user_id is None:
