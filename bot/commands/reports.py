@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from bot.commands.registry import COMMANDS, command, execute
-from bot.commands.updating import update_reply
+from bot.commands.updating import action_now, rating_fields, update_reply
 from bot.config import Settings
 from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Invalid, NotFound, Rag, Status
 from bot.presenters import shorten, when
@@ -176,39 +176,18 @@ def checkin_reply(
     return reply
 
 
-def report_form(action: Action, board_id: int | None) -> Form:
-    rag = f"{RAG_EMOJI[Rag(action.rag)]} {Rag(action.rag).value}" if action.rag else "no RAG rating"
+def report_form(action: Action, board_id: int | None, scale: int = 3) -> Form:
+    """A highlight report: the update form's rating choices (a lead's: no sign-off), then
+    what the board's paper asks for."""
     return Form(
         purpose=REPORT,
         key=f"{action.ref} B-{board_id}" if board_id else action.ref,
         title=f"Report on {action.ref}",
         submit_label="Send report",
         about=[bold(f"{action.ref} "), plain(action.title)],
-        context=f"Now: {rag} · {action.status or 'no status'}",
+        context=action_now(action),
         fields=[
-            FormField(
-                id="rag",
-                label="RAG rating",
-                kind="choice",
-                options=[
-                    Choice(value=r.value, label=f"{RAG_EMOJI[r]} {r.value.capitalize()}")
-                    for r in Rag.scale(3)
-                ],
-                initial=str(action.rag) if action.rag else None,
-                placeholder="Choose a rating",
-            ),
-            FormField(
-                id="status",
-                label="Status",
-                kind="choice",
-                options=[
-                    Choice(value=s.value, label=s.value.capitalize())
-                    for s in Status
-                    if s is not Status.SIGNED_OFF
-                ],
-                initial=str(action.status) if action.status else None,
-                placeholder="Choose a status",
-            ),
+            *rating_fields(action, admin=False, scale=scale, status_required=False),
             FormField(
                 id="progress",
                 label="Progress since the last report",
@@ -261,7 +240,7 @@ def open_report_form(runtime: Runtime, caller: Caller, value: str) -> Form:
         action = action_service.find_action(ctx.session, ctx.plan.id, ref)
         action_service.require_can_update(ctx, action)
         board = checkins._board_for(ctx, board_text)
-        return report_form(action, board.id if board else None)
+        return report_form(action, board.id if board else None, ctx.plan.rag_scale)
 
 
 def no_change(runtime: Runtime, caller: Caller, value: str) -> Reply:

@@ -162,43 +162,57 @@ def update(ctx: Ctx, args: str) -> Reply:
     return update_reply(ctx, recorded, parsed.status_in_note)
 
 
-def update_form(action: Action, *, admin: bool = True, scale: int = 3) -> Form:
-    """Signing off is for admins (`signoff`), so only they are offered it; a lead's form
-    keeps it only when the action already is signed off (its status left as it was)."""
+def action_now(action: Action) -> str:
+    """How an action stands, above a form about it: `Now: 🟠 amber · in progress`."""
     rag = f"{RAG_EMOJI[Rag(action.rag)]} {Rag(action.rag).value}" if action.rag else "no RAG rating"
+    return f"Now: {rag} · {action.status or 'no status'}"
+
+
+def rating_fields(
+    action: Action, *, admin: bool, scale: int, status_required: bool = True
+) -> list[FormField]:
+    """The RAG and status choices every form about an action's progress has. Signing off is
+    for admins (`signoff`), so only they are offered it; a lead's form keeps it only when the
+    action already is signed off (its status left as it was)."""
     statuses = [
         s
         for s in Status
         if s is not Status.SIGNED_OFF or admin or action.status == Status.SIGNED_OFF
     ]
+    return [
+        FormField(
+            id="rag",
+            label="RAG rating",
+            kind="choice",
+            options=[
+                Choice(value=r.value, label=f"{RAG_EMOJI[r]} {r.value.capitalize()}")
+                for r in Rag.scale(scale)
+            ],
+            placeholder="Choose a rating",
+            initial=str(action.rag) if action.rag else None,
+            hint="Based on the impact seen by children, young people and families.",
+        ),
+        FormField(
+            id="status",
+            label="Status",
+            kind="choice",
+            options=[Choice(value=s.value, label=s.value.capitalize()) for s in statuses],
+            placeholder="Choose a status",
+            initial=str(action.status) if action.status else None,
+            required=status_required,
+        ),
+    ]
+
+
+def update_form(action: Action, *, admin: bool = True, scale: int = 3) -> Form:
     return Form(
         purpose=UPDATE_FORM,
         key=action.ref,
         title=f"Update {action.ref}",
         about=[bold(f"{action.ref} "), plain(action.title)],
-        context=f"Now: {rag} · {action.status or 'no status'}",
+        context=action_now(action),
         fields=[
-            FormField(
-                id="rag",
-                label="RAG rating",
-                kind="choice",
-                options=[
-                    Choice(value=r.value, label=f"{RAG_EMOJI[r]} {r.value.capitalize()}")
-                    for r in Rag.scale(scale)
-                ],
-                placeholder="Choose a rating",
-                initial=str(action.rag) if action.rag else None,
-                hint="Based on the impact seen by children, young people and families.",
-            ),
-            FormField(
-                id="status",
-                label="Status",
-                kind="choice",
-                options=[Choice(value=s.value, label=s.value.capitalize()) for s in statuses],
-                placeholder="Choose a status",
-                initial=str(action.status) if action.status else None,
-                required=True,
-            ),
+            *rating_fields(action, admin=admin, scale=scale),
             FormField(
                 id="note",
                 label="Progress note",
