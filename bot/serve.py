@@ -68,7 +68,12 @@ def teams_sender(settings: Settings, connector: Connector) -> Sender:
     from bot.teams.sender import TeamsSender, bot_account_id
 
     app_id = DEV_APP_ID if settings.teams_dev else (settings.teams_app_id or DEV_APP_ID)
-    return TeamsSender(connector=connector, bot_id=bot_account_id(app_id))
+    return TeamsSender(
+        connector=connector,
+        bot_id=bot_account_id(app_id),
+        public_url=settings.public_url,
+        download_secret=settings.download_secret,
+    )
 
 
 def teams_part(runtime: Runtime, connector: Connector, cloud: Any = None) -> Part:

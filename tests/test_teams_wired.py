@@ -6,6 +6,7 @@ core's. Also `wsoa serve` and `wsoa tick` as processes, Teams alone (no Slack to
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -14,7 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
@@ -23,16 +24,22 @@ from urllib.request import Request, urlopen
 import pytest
 from sqlalchemy import delete, select, update
 
+from bot.addresses import Address
 from bot.commands.reading import UPDATE_BUTTON
+from bot.commands.reports import NO_CHANGE_BUTTON, REPORT_BUTTON
 from bot.http.server import RunningServer, start_in_thread
 from bot.render import cards
+from bot.replies import Attachment, Reply
 from bot.runtime import Runtime
 from bot.serve import build_serving_app
+from bot.services.checkins import NO_CHANGE_NOTE, REPORT
 from bot.store.db import unit_of_work
 from bot.store.models import (
     Action,
     BoardMeeting,
+    BoardPackSnapshot,
     Delivery,
+    HighlightReport,
     Identity,
     Person,
     Subscription,
@@ -41,7 +48,9 @@ from bot.store.models import (
 )
 from bot.teams import connector as bc
 from bot.teams.app import POINTER
-from tests.conftest import LEAD_11F, NOW
+from bot.teams.sender import TeamsSender
+from scheduler.deliveries import tick
+from tests.conftest import LEAD_11F, NOW, Clock
 from tests.teams_specs import card_errors
 from tests.teams_standin import TeamsStandIn
 
@@ -698,3 +707,234 @@ def test_an_admin_named_by_email_is_an_admin_in_teams(
     pm_answer, reader_answer = standin.wait_for("send", count=2)
     assert "Only programme managers" not in shown(pm_answer)
     assert "Only programme managers" in shown(reader_answer)
+
+
+# --- the reporting cycle in Teams ---------------------------------------------------------------
+
+MEETING = datetime(2026, 12, 10, 14, 0, tzinfo=UTC)
+CHECKINS_DUE = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # ten days before
+DIGEST_DUE = datetime(2026, 12, 8, 14, 0, tzinfo=UTC)  # the pre-board digest, with the pack
+SECRET = "download-secret"
+
+
+def execute_action(
+    server: str, verb: str, value: str, url: str, *, aad: str, user: str
+) -> dict[str, Any]:
+    """A card's button pressed: the invoke posted to `server`, from the service at `url`."""
+    body = {"action": {"type": "Action.Execute", "verb": verb, "data": {"value": value}}}
+    pressed = invoke("adaptiveCard/action", body, url, aad=aad, user=user)
+    answer = json.loads(post(server, pressed)[1])
+    return answer if isinstance(answer, dict) else {}
+
+
+def delivered_to(standin: TeamsStandIn, conversation: str, count: int) -> list[Any]:
+    """The first `count` activities accepted in `conversation`, waiting for them."""
+    deadline = time.monotonic() + 10
+    while len(found := standin.delivered(conversation)) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(found) >= count, [shown(c)[:200] for c in found]
+    return found
+
+
+def highlight_reports(runtime: Runtime, ref: str) -> list[HighlightReport]:
+    with runtime.sessions() as session:
+        found = session.scalars(
+            select(HighlightReport)
+            .join(Action, Action.id == HighlightReport.action_id)
+            .where(Action.ref == ref)
+        ).all()
+        session.expunge_all()
+        return list(found)
+
+
+def test_a_whole_reporting_cycle_in_teams(
+    teams_demo: Runtime, clock: Clock, standin: TeamsStandIn
+) -> None:
+    """A check-in `tick` delivers to a Teams lead's personal chat: No change, the report form
+    opened and submitted (as a card and as a dialog), a plain reply; the board's digest links
+    its kept pack for download."""
+    connector = bc.Connector(tokens=bc.DevTokens(), retry=bc.RetryPolicy(base_delay=0.05))
+    app = build_serving_app(teams_demo, teams=connector, download_secret=SECRET)
+    running = start_in_thread(app)
+    try:
+        _reporting_cycle(teams_demo, clock, standin, running, connector)
+    finally:
+        running.stop()
+        connector.close()
+
+
+def _reporting_cycle(
+    demo: Runtime,
+    clock: Clock,
+    standin: TeamsStandIn,
+    running: RunningServer,
+    connector: bc.Connector,
+) -> None:
+    url = standin.service_url
+    sender = TeamsSender(
+        connector=connector,
+        bot_id=BOT,
+        public_url=running.url,
+        download_secret=SECRET,
+        clock=clock,
+    )
+    # Alison installs the bot (her personal chat is learned); the PM makes a reporting board in
+    # the channel, and the demo's other meetings go so that this cycle is the only one.
+    installed = message("x", url, aad=ALISON_AAD, user="29:alison", personal=True)
+    installed.pop("text")
+    installed.update({"type": "conversationUpdate", "membersAdded": [{"id": BOT}]})
+    assert post(running.url, installed)[0] == 200
+    with demo.sessions() as session:
+        others = list(session.scalars(select(BoardMeeting.id)))
+    said = "board add 2026-12-10 14:00 SEND Improvement Board --reporting"
+    for text in [said, *(f"board remove B-{other}" for other in others)]:
+        assert post(running.url, message(text, url, aad=PM_AAD, user="29:pm"))[0] == 200
+    with demo.sessions() as session:
+        board_id = session.scalars(select(BoardMeeting.id).where(BoardMeeting.reporting)).one()
+
+    clock.now = CHECKINS_DUE
+    before = len(standin.calls)
+    report = tick(demo, sender, CHECKINS_DUE)
+    assert any(k.startswith("checkin:") and k.endswith(":29:alison") for k in report.sent), (
+        report.sent
+    )
+    [checkin] = [
+        c
+        for c in standin.calls[before:]
+        if c.kind == "send" and c.ok and c.conversation_id == "a:personal-29:alison"
+    ]
+    [card] = cards_of(checkin)
+    pressable = [
+        (a["verb"], a["data"]["value"])
+        for n in card["body"]
+        if n["type"] == "ActionSet"
+        for a in n["actions"]
+    ]
+    assert (NO_CHANGE_BUTTON, f"12B B-{board_id}") in pressable
+    assert (REPORT_BUTTON, f"17A B-{board_id}") in pressable
+    check_posted(standin)
+
+    # No change: one click, answered in the card.
+    clock.now = CHECKINS_DUE + timedelta(hours=1)
+    alison = {"aad": ALISON_AAD, "user": "29:alison"}
+    answer = execute_action(running.url, NO_CHANGE_BUTTON, f"12B B-{board_id}", url, **alison)
+    assert "Reported 12B: no change" in cards.unescape(json.dumps(answer, ensure_ascii=False))
+    [kept] = highlight_reports(demo, "12B")
+    assert kept.no_change and kept.board_id == board_id
+    assert history_of(demo, "12B")[-1] == ("Alison Whitfield", NO_CHANGE_NOTE)
+    # A reader's click is refused and records nothing.
+    refused = execute_action(
+        running.url, NO_CHANGE_BUTTON, f"12B B-{board_id}", url, aad=READER_AAD, user="29:reader"
+    )
+    assert "Reported" not in json.dumps(refused)
+    assert len(highlight_reports(demo, "12B")) == 1
+
+    # Update: the report form, in the card; red without the barrier is refused beside it.
+    opened = execute_action(running.url, REPORT_BUTTON, f"17A B-{board_id}", url, **alison)
+    form = opened["value"]
+    assert card_errors(form) == []
+    ids = {n["id"] for n in form["body"] if "id" in n}
+    assert {"rag", "progress", "planned", "barriers", "escalate"} <= ids
+    [submit] = form["actions"]
+    assert submit["verb"] == cards.FORM_SUBMIT_VERB
+    values = {**submit["data"], "rag": "red", "progress": "Caseloads rose again"}
+    pressed = {"action": {"type": "Action.Execute", "verb": submit["verb"], "data": values}}
+    body = invoke("adaptiveCard/action", pressed, url, **alison)
+    again = json.loads(post(running.url, body)[1])
+    assert "barrier" in cards.unescape(json.dumps(again, ensure_ascii=False))
+    assert highlight_reports(demo, "17A") == []
+    values |= {"barriers": "Two vacancies; agency cover from January", "escalate": "yes"}
+    body = invoke("adaptiveCard/action", pressed, url, **alison)
+    saved = json.loads(post(running.url, body)[1])
+    assert "Updated 17A" in cards.unescape(json.dumps(saved, ensure_ascii=False))
+    [highlight] = highlight_reports(demo, "17A")
+    assert highlight.progress == "Caseloads rose again" and highlight.escalate
+    assert highlight.barriers == "Two vacancies; agency cover from January"
+    assert highlight.board_id == board_id
+
+    # The same form as a dialog (`task/fetch` names its purpose), submitted as `task/submit`.
+    fetch = {"data": {"msteams": {"type": "task/fetch"}, "purpose": REPORT}}
+    fetch["data"]["key"] = f"11F B-{board_id}"
+    dialog = json.loads(post(running.url, invoke("task/fetch", fetch, url, **alison))[1])
+    content = dialog["task"]["value"]["card"]["content"]
+    assert card_errors(content) == []
+    [submit] = content["actions"]
+    filled = {**submit["data"], "rag": "amber", "progress": "Panel dates agreed"}
+    personal = "a:personal-29:alison"
+    posted = len(standin.delivered(personal))
+    sent = invoke("task/submit", {"data": filled}, url, **alison)
+    assert post(running.url, sent) == (200, b"{}")
+    confirmation = delivered_to(standin, personal, posted + 1)[-1]
+    assert "Updated 11F" in shown(confirmation)
+    assert [r.progress for r in highlight_reports(demo, "11F")] == ["Panel dates agreed"]
+
+    # A plain reply in her personal chat is an update; a command's word is still the command.
+    posted = len(standin.delivered(personal))
+    reply = message("12A.1 amber – pilot live in 12 schools", url, personal=True, **alison)
+    assert post(running.url, reply)[0] == 200
+    answered = delivered_to(standin, personal, posted + 1)[-1]
+    assert "Updated 12A.1" in shown(answered)
+    assert history_of(demo, "12A.1")[-1] == ("Alison Whitfield", "pilot live in 12 schools")
+    assert post(running.url, message("mine", url, personal=True, **alison))[0] == 200
+    listing = delivered_to(standin, personal, posted + 2)[-1]
+    assert "12A.1" in shown(listing) and "Updated" not in shown(listing)
+    # A reply that names nothing she leads is explained, not recorded.
+    assert post(running.url, message("all fine", url, personal=True, **alison))[0] == 200
+    explained = delivered_to(standin, personal, posted + 3)[-1]
+    assert "start with the ref" in shown(explained)
+    check_posted(standin)
+
+    # Two days before, the board's digest goes to the channel with a link to its kept pack,
+    # which downloads.
+    clock.now = DIGEST_DUE
+    before = len(standin.calls)
+    tick(demo, sender, DIGEST_DUE)
+    [digest] = [
+        c
+        for c in standin.calls[before:]
+        if c.kind == "send" and c.ok and c.conversation_id == CHANNEL
+    ]
+    [card] = cards_of(digest)
+    links = [
+        a["url"]
+        for n in card["body"]
+        if n["type"] == "ActionSet"
+        for a in n["actions"]
+        if a["type"] == "Action.OpenUrl"
+    ]
+    assert [link.startswith(running.url + "/files/") for link in links] == [True]
+    with urlopen(links[0], timeout=30) as download:
+        pack = download.read()
+    with demo.sessions() as session:
+        [snapshot] = session.scalars(
+            select(BoardPackSnapshot).where(BoardPackSnapshot.board_id == board_id)
+        ).all()
+        assert snapshot.sha256 == hashlib.sha256(pack).hexdigest()
+    check_posted(standin)
+
+
+def test_a_board_pack_without_a_public_url_is_named_with_the_command(
+    standin: TeamsStandIn,
+) -> None:
+    connector = bc.Connector(tokens=bc.DevTokens(), retry=bc.RetryPolicy(base_delay=0.05))
+    sender = TeamsSender(connector=connector, bot_id=BOT, download_secret=SECRET)
+    pack = Attachment(
+        filename="board-pack.docx",
+        media_type="application/octet-stream",
+        data=b"pack",
+        title="Board pack for B-3",
+        snapshot_id=7,
+    )
+    reply = Reply(summary="Digest", files=[pack]).para("The digest.")
+    address = Address(
+        platform="teams", workspace=TENANT, conversation=CHANNEL, service_url=standin.service_url
+    )
+    try:
+        sender.send(reply, address, "board-digest:3")
+    finally:
+        connector.close()
+    [sent] = standin.wait_for("send")
+    text = shown(sent)
+    assert "board-pack.docx" in text and "@WSoA boardpack" in text
+    assert "Action.OpenUrl" not in text and "/files/" not in text
+    check_posted(standin)

@@ -18,11 +18,19 @@ from bot.addresses import Address
 from bot.commands import execute
 from bot.commands.forms import open_answer_form, submit_form
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
+from bot.commands.reports import (
+    NO_CHANGE_BUTTON,
+    REPORT_BUTTON,
+    answer_plain,
+    no_change,
+    open_report_form,
+)
 from bot.domain import UserError
 from bot.render import cards
 from bot.replies import Form, FormSubmission, Reply, say
 from bot.runtime import Runtime
 from bot.services import forms, people
+from bot.services.checkins import REPORT
 from bot.services.context import Caller
 from bot.teams.app import (
     ButtonInfo,
@@ -37,6 +45,8 @@ from bot.teams.connector import Connector, ConnectorError
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
+# What a form's refusal is shown beside when it names no field.
+MAIN_FIELD = {forms.UPDATE: "note", forms.ANSWER: "answer", REPORT: "progress"}
 # An e-mail looked up from the members endpoint is kept this long: people rarely change it,
 # and one look-up per person per hour keeps each message to one round trip.
 MEMBER_TTL = 3600.0
@@ -141,7 +151,15 @@ class TeamsCore:
             # `assign 11F @Sam Lead`: the person, by the id permissions key on.
             if mention.aad_object_id and mention.name:
                 text = text.replace("@" + mention.name, mention.aad_object_id.lower())
-        return execute(self.runtime, self.caller(info.ref), text)
+        caller = self.caller(info.ref)
+        if info.ref.is_personal:
+            # A lead's plain reply to a check-in (`11F amber pilot live`) is an update; a line
+            # starting with a command's word is that command.
+            try:
+                return answer_plain(self.runtime, caller, text)
+            except UserError as refused:
+                return say(str(refused))
+        return execute(self.runtime, caller, text)
 
     def on_button(self, info: ButtonInfo) -> Reply:
         caller = self.caller(info.ref)
@@ -152,6 +170,17 @@ class TeamsCore:
         if info.verb in (ANSWER_BUTTON, forms.ANSWER):
             try:
                 form = open_answer_form(self.runtime, caller, info.value)
+            except UserError as refused:
+                return say(str(refused))
+            return Reply(summary=form.title, form=form)
+        if info.verb == NO_CHANGE_BUTTON:
+            try:
+                return no_change(self.runtime, caller, info.value)
+            except UserError as refused:
+                return say(str(refused))
+        if info.verb in (REPORT_BUTTON, REPORT):
+            try:
+                form = open_report_form(self.runtime, caller, info.value)
             except UserError as refused:
                 return say(str(refused))
             return Reply(summary=form.title, form=form)
@@ -174,7 +203,7 @@ class TeamsCore:
         except forms.FieldError as refusal:
             return self._again(caller, submission, {refusal.field: str(refusal)})
         except UserError as refusal:
-            main = "note" if info.purpose == forms.UPDATE else "answer"
+            main = MAIN_FIELD.get(info.purpose, "note")
             return self._again(caller, submission, {main: str(refusal)})
         except ValueError:
             return FormAnswer(reply=say("That form has expired: ask for it again."))
@@ -206,6 +235,11 @@ class TeamsCore:
         if submission.purpose == forms.ANSWER:
             try:
                 return open_answer_form(self.runtime, caller, submission.key)
+            except UserError:
+                return None
+        if submission.purpose == REPORT:
+            try:
+                return open_report_form(self.runtime, caller, submission.key)
             except UserError:
                 return None
         return None
