@@ -20,17 +20,26 @@ from sqlalchemy import func, select
 
 from bot.boardpack.document import MEDIA_TYPE
 from bot.commands import execute
-from bot.domain import UpdateKind
+from bot.domain import Rag, UpdateKind
 from bot.replies import Reply
 from bot.runtime import Runtime
+from bot.services import checkins, history, kpis
 from bot.services import escalations as escalation_service
-from bot.services import history
 from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.services.history import ActionChange, Author
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
 from bot.store.models import Action, BoardMeeting, BoardPackSnapshot, Update
 from tests.conftest import ADMIN, LEAD_11F, NOW, READER, Clock, Console
+from tests.kpi_fixtures import (
+    ACTUALS,
+    MEASURES,
+    MEASURES_HEADER,
+    load_demo_measures,
+    load_measures,
+    write_csv,
+    write_workbook,
+)
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401
 from tests.test_cli import run as run_wsoa
 
@@ -126,6 +135,7 @@ def test_the_pack_has_every_section_accessibly(demo: Runtime, console: Console) 
         "For escalation",
         "Adviser follow-ups",
         "Strategic priorities",
+        "Measures of impact",
         "RAG over time",
     ]
     twos = [text for style, text in found if style == "Heading 2"]
@@ -133,6 +143,7 @@ def test_the_pack_has_every_section_accessibly(demo: Runtime, console: Console) 
 
     # Every table's first row is a header row, announced and repeated on each page.
     assert len(doc.tables) >= 10
+    assert "The plan has no measures of impact yet." in [p.text for p in doc.paragraphs]
     for grid in doc.tables:
         first = grid.rows[0]._tr
         assert first.find(qn("w:trPr")).find(qn("w:tblHeader")) is not None
@@ -394,3 +405,95 @@ def test_wsoa_boardpack_at_the_terminal(demo: Runtime, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "No board meeting B-42" in bad.stderr
     wrong = run_wsoa(["boardpack", "-o", "pack.pdf"], tmp_path, WSOA_DATABASE_URL=url)
     assert wrong.returncode == 2 and "pack.docx" in wrong.stderr
+
+
+# --- highlight reports and measures of impact -------------------------------------------------
+
+
+def test_flagged_actions_show_their_latest_highlight_report(demo: Runtime) -> None:
+    fields = checkins.HighlightFields(
+        rag=Rag.RED,
+        status=None,
+        progress="Two agency EPs started",
+        planned="Recruit a senior EP",
+        barriers="EP vacancies; agency cover to March",
+    )
+    with demo.work(Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL)) as ctx:
+        checkins.record_report(ctx, "11F", fields, None)
+    doc = opened(ask(demo, "boardpack B-1"))
+    red = {r[0]: r for r in rows(table_after(doc, "Red (3)"))[1:]}
+    report = red["11F"][7].split("\n")
+    assert report == [
+        "23 Nov 2026",
+        "Progress: Two agency EPs started",
+        "Planned: Recruit a senior EP",
+        "Barriers: EP vacancies; agency cover to March",
+    ]
+    # without a report, the latest note is shown as before
+    assert red["12B"][7].startswith("18 Nov 2026: Timeliness 38%; 46 assessments over 30 weeks")
+
+
+def test_measures_of_impact_are_charted_with_alt_text(demo: Runtime, tmp_path: Path) -> None:
+    load_demo_measures(demo, tmp_path)
+    doc = opened(ask(demo, "boardpack B-1"))
+    twos = [text for style, text in headings(doc) if style == "Heading 2"]
+    assert "K1 EHCPs issued within 20 weeks" in twos and "K3 " + MEASURES[2][0] in twos
+    assert "Other measures" not in twos  # three measures: every one is charted
+    texts = [p.text for p in doc.paragraphs]
+    assert "1 of 3 measures on trajectory." in texts
+    shapes = {s._inline.docPr.get("title"): s._inline.docPr.get("descr") for s in doc.inline_shapes}
+    assert len(shapes) == 4  # three measures and the RAG chart
+    for short_id in ("K1", "K2", "K3"):
+        title = next(t for t in shapes if t.startswith(short_id + " "))
+        with unit_of_work(demo.sessions) as session:
+            standing = next(
+                s
+                for s in kpis.standings(session, current_plan(session, NOW).id)
+                if s.measure.short_id == short_id
+            )
+            assert shapes[title] == kpis.chart_of(standing)[1]
+    assert "53.1%" in shapes["K1 EHCPs issued within 20 weeks"]
+    k1 = next(t for t in texts if t.startswith("Latest: 53.1% (Oct 2026)"))
+    assert k1 == (
+        "Latest: 53.1% (Oct 2026); on trajectory (trajectory 53.1%). Target: 86.5% by Sep 2027."
+    )
+    assert (
+        "Latest: 58 days (Oct 2026); off trajectory (trajectory 56.9 days). "
+        "Target: 23.5 days by Sep 2027." in texts
+    )
+    pngs = [p.blob for p in doc.part.package.parts if p.partname.endswith(".png")]
+    assert len(pngs) == 4 and all(png.startswith(b"\x89PNG") for png in pngs)
+
+
+def test_with_many_measures_only_flagged_workstreams_get_charts(
+    demo: Runtime, tmp_path: Path
+) -> None:
+    # four more, on a workstream with no red or amber actions: seven in all
+    extra = [
+        [
+            *(f"Strategy measure {n}", "", "number", "higher", 10, "2026-09-30", 20),
+            *("2027-09-30", "", "SEND Strategy", "", "U0DEMO05", "", "monthly"),
+        ]
+        for n in range(1, 5)
+    ]
+    report = load_measures(
+        demo,
+        write_workbook(tmp_path / "k.xlsx", {"KPIs": [MEASURES_HEADER, *MEASURES, *extra]}),
+    )
+    assert len(report.created) == 7, report
+    load_measures(demo, write_csv(tmp_path / "a.csv", ACTUALS))
+    doc = opened(ask(demo, "boardpack B-1"))
+    titles = [s._inline.docPr.get("title") for s in doc.inline_shapes]
+    assert "K1 EHCPs issued within 20 weeks" in titles
+    assert not any("Strategy measure" in t for t in titles)
+    others = rows(table_after(doc, "Other measures"))
+    assert others[0] == ["Measure", "Latest", "Trajectory", "Target", "On trajectory"]
+    assert [r[0] for r in others[1:]] == [f"K{n} Strategy measure {n - 3}" for n in range(4, 8)]
+    assert others[1][1:] == ["no figures yet", "", "20 by Sep 2027", "no figures yet"]
+
+
+def test_a_plan_without_reports_or_measures_says_so(demo: Runtime) -> None:
+    doc = opened(ask(demo, "boardpack B-1"))
+    ones = [text for style, text in headings(doc) if style == "Heading 1"]
+    assert "Measures of impact" in ones
+    assert len(doc.inline_shapes) == 1

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain import UpdateKind, day_text
+from bot.impact import Standing
 from bot.services import escalations as escalation_service
+from bot.services import kpis as kpi_service
 from bot.services import priorities as priority_service
 from bot.services.history import field_changes
 from bot.store import queries
@@ -22,6 +24,7 @@ from bot.store.models import (
     Answer,
     BoardMeeting,
     FollowUp,
+    HighlightReport,
     Person,
     Plan,
     Update,
@@ -47,6 +50,17 @@ class ActionRow:
     last_update_at: datetime | None
     created_at: datetime
     leads: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A flagged action's latest highlight report."""
+
+    at: datetime
+    no_change: bool
+    progress: str | None
+    planned: str | None
+    barriers: str | None
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,9 @@ class PackData:
     chart: list[ChartPoint]
     tz: ZoneInfo
     workstream_names: dict[int, str] = field(default_factory=dict)
+    # the flagged actions' latest highlight reports, by action id
+    reports: dict[int, Highlight] = field(default_factory=dict)
+    measures: list[Standing] = field(default_factory=list)
 
 
 def gather(
@@ -138,6 +155,8 @@ def gather(
         chart=_chart(session, plan.id, at, tz, timeline, catalogue),
         tz=tz,
         workstream_names={w.workstream_id: w.name for w in workstreams},
+        reports=_reports(session, plan.id, at),
+        measures=kpi_service.standings(session, plan.id),
     )
 
 
@@ -183,6 +202,25 @@ def _add_leads(session: Session, plan_id: int, actions: list[ActionRow]) -> None
     for action_id, name, organisation in rows:
         if action_id in by_id:
             by_id[action_id].leads.append(f"{name} ({organisation})" if organisation else name)
+
+
+def _reports(session: Session, plan_id: int, at: datetime) -> dict[int, Highlight]:
+    """The latest highlight report (up to `at`) of each red or amber action: one statement."""
+    rows = session.execute(
+        select(
+            HighlightReport.action_id,
+            HighlightReport.at,
+            HighlightReport.no_change,
+            HighlightReport.progress,
+            HighlightReport.planned,
+            HighlightReport.barriers,
+        )
+        .join(Action, Action.id == HighlightReport.action_id)
+        .where(Action.plan_id == plan_id, Action.rag.in_(FLAGGED), HighlightReport.at <= at)
+        .order_by(HighlightReport.action_id, HighlightReport.at, HighlightReport.id)
+    ).all()
+    # in (at, id) order, so each action's last row is its latest report
+    return {r.action_id: Highlight(*r[1:]) for r in rows}
 
 
 def _changes(

@@ -2,8 +2,9 @@
 
 Accessibility (the public sector accessibility regulations, WCAG 2.2 AA): a Title and real
 Heading 1/2 styles so a screen reader can move by section; every table's first row marked as a
-header row (`w:tblHeader`), so it is announced and repeats across pages; the chart carries alt
-text (`wp:docPr/@descr`) and its figures are also given as a table; a RAG rating is always written
+header row (`w:tblHeader`), so it is announced and repeats across pages; every chart carries alt
+text (`wp:docPr/@descr`), the RAG chart's figures are also given as a table and each measure's
+latest figure, trajectory and target in a sentence under its chart; a RAG rating is always written
 as a word, the cell colour only repeating it; the document's title and language (en-GB) are set
 in its properties and its default run language.
 """
@@ -24,14 +25,19 @@ from docx.shared import Inches, Pt
 from docx.table import Table
 
 from bot.boardpack.chart import rag_chart
-from bot.boardpack.data import PackData
+from bot.boardpack.data import ActionRow, PackData
 from bot.domain import day_text, moment_text
+from bot.impact import Standing, latest_text, target_text, value_text
+from bot.services.kpis import chart_of
 
 LANGUAGE = "en-GB"
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # Light tints, so black text on them keeps a contrast ratio well above 4.5:1.
 RAG_FILL = {"red": "F4C7C3", "amber": "FCE8B2", "green": "B7E1CD"}
 NOT_RATED = "not rated"
+# With this many measures or fewer, each gets a chart; with more, only those of workstreams
+# with red or amber actions do, and the rest a line in a table.
+ALL_CHARTS = 6
 
 
 def _when(data: PackData, at: datetime) -> str:
@@ -67,6 +73,7 @@ def build_docx(data: PackData, *, author: str = "WSoA bot") -> bytes:
     _escalation(doc, data)
     _followups(doc, data)
     _priorities(doc, data)
+    _measures(doc, data)
     _chart(doc, data)
     out = io.BytesIO()
     doc.save(out)
@@ -275,16 +282,33 @@ def _flagged(doc: DocumentObject, data: PackData) -> None:
                     ", ".join(a.leads) or "none",
                     _due(a.due, a.due_text),
                     a.status,
-                    (
-                        f"{_day(data, a.last_update_at)}: {a.last_note}"
-                        if a.last_note and a.last_update_at
-                        else "no report yet"
-                    ),
+                    _latest_report(data, a),
                 ]
                 for a in actions
             ],
             rag_columns=[1],
         )
+
+
+def _latest_report(data: PackData, action: ActionRow) -> str:
+    """The latest highlight report's progress, plans and barriers; else the latest note."""
+    report = data.reports.get(action.id)
+    if report is not None:
+        if report.no_change:
+            return f"{_day(data, report.at)}: no change"
+        parts = [
+            f"{label}: {text}"
+            for label, text in (
+                ("Progress", report.progress),
+                ("Planned", report.planned),
+                ("Barriers", report.barriers),
+            )
+            if text
+        ]
+        return f"{_day(data, report.at)}\n" + "\n".join(parts)
+    if action.last_note and action.last_update_at:
+        return f"{_day(data, action.last_update_at)}: {action.last_note}"
+    return "no report yet"
 
 
 def _escalation(doc: DocumentObject, data: PackData) -> None:
@@ -373,6 +397,69 @@ def _priorities(doc: DocumentObject, data: PackData) -> None:
             for wid, name in matrix.workstreams
         ],
     )
+
+
+def _judged(standing: Standing) -> str:
+    if standing.on_track is None:
+        return "no figures yet"
+    return "on trajectory" if standing.on_track else "off trajectory"
+
+
+def _measures(doc: DocumentObject, data: PackData) -> None:
+    doc.add_heading("Measures of impact", level=1)
+    if not data.measures:
+        doc.add_paragraph("The plan has no measures of impact yet.")
+        return
+    judged = [s for s in data.measures if s.latest is not None]
+    on = sum(1 for s in judged if s.on_track)
+    doc.add_paragraph(
+        f"{on} of {len(data.measures)} measures on trajectory"
+        + (
+            f" ({len(data.measures) - len(judged)} with no figures yet)."
+            if len(judged) < len(data.measures)
+            else "."
+        )
+    )
+    flagged = {a.workstream_id for a in data.flagged}
+    charted = [
+        s
+        for s in data.measures
+        if len(data.measures) <= ALL_CHARTS or any(w.id in flagged for w in s.measure.workstreams)
+    ]
+    rest = [s for s in data.measures if s not in charted]
+    for standing in charted:
+        name = f"{standing.measure.short_id} {standing.measure.name}"
+        doc.add_heading(name, level=2)
+        chart, alt = chart_of(standing)
+        doc.add_picture(io.BytesIO(chart.png), width=Inches(6.0))
+        doc_pr = doc.inline_shapes[-1]._inline.docPr
+        doc_pr.set("descr", alt)
+        doc_pr.set("title", name)
+        doc.add_paragraph(
+            f"Latest: {latest_text(standing)}; {_judged(standing)}"
+            + (
+                f" (trajectory {value_text(standing.latest.expected, standing.measure.unit)})"
+                if standing.latest
+                else ""
+            )
+            + f". Target: {target_text(standing.measure)}."
+        )
+    if rest:
+        doc.add_heading("Other measures", level=2)
+        table(
+            doc,
+            ["Measure", "Latest", "Trajectory", "Target", "On trajectory"],
+            [
+                [
+                    f"{s.measure.short_id} {s.measure.name}",
+                    latest_text(s),
+                    value_text(s.latest.expected, s.measure.unit) if s.latest else "",
+                    target_text(s.measure),
+                    _judged(s),
+                ]
+                for s in rest
+            ],
+        )
 
 
 def _chart(doc: DocumentObject, data: PackData) -> None:
