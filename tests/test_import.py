@@ -200,3 +200,36 @@ def test_import_links_email_leads_to_slack_users(
     out = capsys.readouterr().out
     assert "jo.lang@council.example → U0JOLANG" in out
     assert "no Slack user for" in out
+
+
+def test_a_strategic_priority_column_maps_the_actions_once(
+    wsoa, runtime, console: Console, tmp_path: Path
+) -> None:
+    plan = tmp_path / "tracker.csv"
+
+    def write(first: str) -> None:
+        plan.write_text(
+            "Action No.,Action,Pillar,Strategic priority\n"
+            f"1A,Publish the Local Offer,Communication,{first}\n"
+            "1B,Co-produce the charter,Communication,Early identification; Timely EHCPs\n"
+            "1C,Train SENCOs,Communication,\n",
+            encoding="utf-8",
+        )
+
+    write("Timely EHCPs")
+    assert wsoa("import", str(plan)) == 0
+    out = console("summary by priority")
+    assert "Timely EHCPs" in out and "Early identification" in out
+    kinds = [u.kind for u in history_rows(runtime, "1B")]
+    assert kinds.count("map") == 1
+    # Read again unchanged: nothing new; a changed cell: one more row, old and new named.
+    assert wsoa("import", str(plan)) == 0
+    assert [u.kind for u in history_rows(runtime, "1B")].count("map") == 1
+    write("Early identification")
+    assert wsoa("import", str(plan)) == 0
+    maps = [u for u in history_rows(runtime, "1A") if u.kind == "map"]
+    assert len(maps) == 2
+    assert "Early identification" in (maps[-1].note or "")
+    assert "were: P" in (maps[-1].note or "") and "Timely EHCPs" in (maps[-1].note or "")
+    # A blank cell leaves the mapping alone.
+    assert [u.kind for u in history_rows(runtime, "1C")].count("map") == 0

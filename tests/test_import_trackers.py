@@ -131,7 +131,13 @@ def test_status_sentences_and_progress_updates_are_recorded_once(runtime: Runtim
             "signed off",
             "Objective met – signed off by SEND Ops 26/11/19\n"
             "Pathway agreed by all partners; training rolled out",
-        )
+        ),
+        (
+            "map",
+            "signed off",
+            "Imported from council_tracker_2024.csv: strategic priorities P1 Early "
+            "identification, P2 Joint working (were: none)",
+        ),
     ]
     assert actions(runtime)["1.4"].last_note == "Two sessions held; third postponed"
 

@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from bot.domain import FIVE_POINT_RAGS, Rag, Status, UpdateKind, UserError, ref_sort_key
 from bot.plans.leads import is_named_only
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
-from bot.services import history
+from bot.services import history, priorities
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
 from bot.services.people import resolve_leads, unresolved_people
 from bot.services.plans import DEFAULT_PLAN_NAME, get_or_create_workstream
-from bot.store.models import Action, Person, Plan, Update
+from bot.store.models import Action, Person, Plan, Priority, Update
 
 
 @dataclass
@@ -78,11 +78,14 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
             report.created.append(row.ref)
             if _record_notes(ctx, action, row, noted):
                 report.notes_recorded.append(row.ref)
+            _map_priorities(ctx, action, row, note)
             continue
         changes = _update(ctx, action, row, note)
         if _record_notes(ctx, action, row, noted):
             report.notes_recorded.append(row.ref)
             changes.append("note")
+        if _map_priorities(ctx, action, row, note):
+            changes.append("priorities")
         if changes:
             report.changed[row.ref] = changes
         else:
@@ -169,6 +172,32 @@ def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
         at=ctx.now,
     )
     return edits + ([c.field for c in history.field_changes(moved)] if moved else [])
+
+
+def _map_priorities(ctx: Ctx, action: Action, row: PlanRow, note: str) -> bool:
+    """The tracker's "Strategic priority" column: the action serves the priorities it names (a
+    name the plan does not have yet becomes a priority). A blank cell leaves the mapping as it
+    was, like other blank cells; a change is recorded in history, old and new."""
+    if not row.priorities:
+        return False
+    before = priorities.mapped(ctx.session, [action.id])[action.id]
+    after = priorities.map_priorities(ctx.session, ctx.plan.id, action, row.priorities, now=ctx.now)
+    if [p.id for p in before] == [p.id for p in after]:
+        return False
+
+    def names(chosen: list[Priority]) -> str:
+        return ", ".join(f"{p.key} {p.name}" for p in chosen) or "none"
+
+    history.write(
+        ctx.session,
+        action,
+        UpdateKind.MAP,
+        ActionChange(),
+        note=f"{note}: strategic priorities {names(after)} (were: {names(before)})",
+        author=IMPORT,
+        at=ctx.now,
+    )
+    return True
 
 
 def _notes_already_imported(ctx: Ctx, plan: Plan) -> dict[int, list[str]]:
