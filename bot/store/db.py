@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,12 +33,13 @@ def make_engine(
         # SQLite waits only for another writer's lock: the busy timeout bounds that.
         busy_ms = int(statement_timeout * 1000)
         engine = create_engine(url, connect_args={"timeout": statement_timeout})
+        on_disk = ":memory:" not in url and url not in ("sqlite://", "sqlite:///")
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
-            if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+            if on_disk:
                 # WAL lets readers go on while the scheduler or a command writes
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
@@ -46,17 +49,58 @@ def make_engine(
         def _restore_busy_timeout(dbapi_conn: Any, record: Any) -> None:
             # A request's deadline tightened it (`bound_waits`); the next user of this
             # connection (an import, a tick) gets the engine's own again.
+            record.info.pop(_WAIT, None)
             if record.info.pop(_TIGHTENED, False):
                 cur = dbapi_conn.cursor()
                 cur.execute(f"PRAGMA busy_timeout={busy_ms}")
                 cur.close()
 
+        if on_disk:  # one connection in memory: nothing to queue for
+            _queue_writers(engine, statement_timeout)
         return engine
     return create_engine(
         _with_server_timeouts(url, connect_timeout, statement_timeout),
         pool_pre_ping=True,
         pool_timeout=pool_timeout,
     )
+
+
+def _queue_writers(engine: Engine, wait: float) -> None:
+    """SQLite lets one connection write at a time, and one waiting for the write lock polls
+    for it with sleeps of up to 100 ms (its busy handler): under many writers the lock goes to
+    whichever wakes first, and a writer can sleep through several chances to take it. Writers
+    in this process therefore queue on a lock of their own, taken where the driver starts a
+    write transaction (the first INSERT, UPDATE or DELETE) and given back when it ends, so the
+    next writer goes the moment the last one commits. Another process (an import, a tick) is
+    still waited for through the busy timeout. The wait for the queue is bounded as the busy
+    timeout is (`bound_waits`); past it, the writer fails as a busy database would."""
+    queue = threading.Lock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _join_queue(conn: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
+        info = conn.info
+        if info.get(_WRITING) or not statement.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        if not queue.acquire(timeout=info.get(_WAIT, wait)):
+            raise sqlite3.OperationalError("database is locked (other writers came first)")
+        info[_WRITING] = True
+
+    def _leave(info: dict[Any, Any]) -> None:
+        if info.pop(_WRITING, False):
+            queue.release()
+
+    def _transaction_ended(conn: Connection) -> None:
+        try:
+            info = conn.info
+        except exc.SQLAlchemyError:  # invalidated: left through the pool's events below
+            return
+        _leave(info)
+
+    event.listen(engine, "commit", _transaction_ended)
+    event.listen(engine, "rollback", _transaction_ended)
+    # the pool rolls back a connection given back inside a transaction, or drops a broken one
+    event.listen(engine, "checkin", lambda _dbapi, record: _leave(record.info))
+    event.listen(engine, "invalidate", lambda _dbapi, record, _e: _leave(record.info))
 
 
 def _with_server_timeouts(url: str, connect_timeout: int, statement_timeout: float) -> str:
@@ -121,6 +165,7 @@ def bound_waits(session: Session, seconds: float) -> None:
         if session.get_bind().dialect.name == "sqlite":
             cursor.execute(f"PRAGMA busy_timeout={millis}")
             pooled.info[_TIGHTENED] = True
+            pooled.info[_WAIT] = seconds
         else:
             cursor.execute(f"SET LOCAL statement_timeout = {millis}")
             cursor.execute(f"SET LOCAL lock_timeout = {millis}")
@@ -129,3 +174,6 @@ def bound_waits(session: Session, seconds: float) -> None:
 
 
 _TIGHTENED = "wsoa_busy_timeout_tightened"
+_WAIT = "wsoa_wait_seconds"  # how long this connection's writer may queue (SQLite)
+_WRITING = "wsoa_in_write_queue"
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
