@@ -13,11 +13,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.runtime import Runtime
 from bot.store.models import Action, Update
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, LEAD_11F, Console
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (the `slack` fixture)
 from tests.slack_requests import HttpResult
 
@@ -73,3 +73,30 @@ def test_simultaneous_updates_keep_the_trail_whole(
         _, after = _trail(demo)
         assert len(after) == len(before) + clients
         _assert_whole(demo)
+
+
+@pytest.mark.usefixtures("demo")
+def test_an_update_holds_the_write_lock_only_to_write(runtime: Runtime, console: Console) -> None:
+    """Reading the plan, the action, the caller and the rules happens before the action's lock
+    is taken; under it, only the re-read of the action (and its leads, for a lead's rights),
+    the newest row's time, the row and the action's new state. On SQLite that lock is the
+    whole database's one writer, so every statement under it is time other writers wait."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    console("update 11F amber: first", user=LEAD_11F)  # the lead is known from here on
+    event.listen(runtime.engine, "before_cursor_execute", seen)
+    try:
+        reply = console("update 11F red: waiting for the new panel", user=LEAD_11F)
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", seen)
+    assert "Updated 11F" in reply
+    locked_at = next(
+        i
+        for i, s in enumerate(statements)
+        if s.startswith(("UPDATE", "INSERT")) or "FOR UPDATE" in s
+    )
+    under_lock = statements[locked_at:]
+    assert len(under_lock) <= 6, under_lock

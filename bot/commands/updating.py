@@ -228,7 +228,7 @@ def update_form(action: Action, *, admin: bool = True, scale: int = 3) -> Form:
 def update_reply(ctx: Ctx, update: Update, status_in_note: Status | None = None) -> Reply:
     """Exactly what changed (RAG from → to, status from → to, the note), what was understood
     when a note begins with a status word, and Undo for the person who made it."""
-    action = ctx.session.get_one(Action, update.action_id)
+    action = update.action
     reply = Reply(summary=f"Updated {action.ref}", changed_own_work=True)
     reply.para(bold(f"Updated {action.ref}"), plain(f" ({shorten(action.title, 80)})"))
     reply.para(bold("RAG: "), plain(_moved(update.rag_from, update.rag_to, "not rated")))

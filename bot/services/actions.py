@@ -74,9 +74,12 @@ def require_can_update(ctx: Ctx, action: Action) -> None:
 
 
 def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
-    """A lead's (or an admin's) progress update: RAG and status optional, a note always."""
-    plan = ctx.plan
-    action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
+    """A lead's (or an admin's) progress update: RAG and status optional, a note always.
+
+    Everything that can be read or refused is done before the action's lock is taken (on
+    SQLite, the one write lock of the whole database), so the lock is held only to re-read
+    the action, write the row and commit."""
+    action = find_action(ctx.session, ctx.plan.id, ref)
     require_can_update(ctx, action)
     if change.status is Status.SIGNED_OFF:
         raise Forbidden(
@@ -84,8 +87,17 @@ def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
             f"`signoff {action.ref} NOTE`. Use status `complete` when the work is done."
         )
     note = clean_note(change.note)
-    return write_change(
-        ctx, action, UpdateKind.UPDATE, ActionChange(rag=change.rag, status=change.status), note
+    author = author_of(ctx)
+    action = history_writer.lock(ctx.session, action)
+    require_can_update(ctx, action)  # its leads may have changed while we read
+    return history_writer.write(
+        ctx.session,
+        action,
+        UpdateKind.UPDATE,
+        ActionChange(rag=change.rag, status=change.status),
+        note=note,
+        author=author,
+        at=ctx.moment(),
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction, lazyload
 
 from bot.domain import Rag, Status, UpdateKind
 from bot.store.models import Action, Person, Update, Workstream
@@ -69,7 +69,13 @@ def field_changes(update: Update) -> list[FieldChange]:
 
 def lock(session: Session, action: Action) -> Action:
     """The action's row, locked until the transaction ends, re-read after the lock (so a rule
-    checked on it, and the "from" of the next update, see the latest committed state)."""
+    checked on it, and the "from" of the next update, see the latest committed state). Its
+    leads are read again when next used. Locking it again in the same transaction returns it
+    as it is: it cannot have changed since."""
+    held: dict[int, SessionTransaction] = session.info.setdefault(_LOCKED, {})
+    transaction = session.get_transaction()
+    if transaction is not None and held.get(action.id) is transaction:
+        return action
     if session.get_bind().dialect.name == "sqlite":
         session.execute(
             update(Action)
@@ -77,12 +83,19 @@ def lock(session: Session, action: Action) -> Action:
             .values(id=Action.id)
             .execution_options(synchronize_session=False)
         )
-    return session.scalars(
+    locked = session.scalars(
         select(Action)
         .where(Action.id == action.id)
         .with_for_update(of=Action)
+        .options(lazyload(Action.leads))
         .execution_options(populate_existing=True)
     ).one()
+    if transaction is not None:
+        held[action.id] = transaction
+    return locked
+
+
+_LOCKED = "wsoa_locked_actions"
 
 
 def write(
@@ -155,6 +168,7 @@ def _write(
         status_to=action.status,
         note=text,
         changes=[c.as_json() for c in changes],
+        action=action,
     )
     session.add(row)
     if kind.is_progress:
