@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from typing import Any
 from urllib.request import urlopen
@@ -345,6 +346,32 @@ def test_the_answer_button_refuses_someone_who_cannot_answer(
 
 
 # --- App Home ----------------------------------------------------------------------------------
+
+
+def test_updates_in_a_row_fold_their_home_refreshes_into_one_from_the_newest_data(
+    demo: Runtime, slack: SlackHarness
+) -> None:
+    """A Home is being built and published while the lead sends two more updates: those two
+    ask for one more Home between them, built after both, instead of one each."""
+    first_publish, let_it_finish = threading.Event(), threading.Event()
+
+    def slow_first(params: dict[str, Any]) -> dict[str, Any]:
+        if not first_publish.is_set():
+            first_publish.set()
+            let_it_finish.wait(10)
+        return {"view": {"id": "V_HOME"}}
+
+    slack.standin.answer_with("views.publish", slow_first)
+    slack.reply("update 11F amber: first of three", LEAD_11F)
+    assert first_publish.wait(10)
+    slack.reply("update 11F amber: second of three", LEAD_11F)
+    slack.reply("update 11F red: third of three", LEAD_11F)
+    time.sleep(0.3)  # the two later refreshes were asked for while the first was publishing
+    let_it_finish.set()
+    published = slack.standin.wait_for("views.publish", count=2)
+    time.sleep(0.5)  # a third publish would follow within milliseconds
+    assert len(slack.standin.calls_to("views.publish")) == 2
+    assert "third of three" in json.dumps(view_of(published[-1]))
 
 
 def test_app_home_is_published_when_opened(demo: Runtime, slack: SlackHarness) -> None:
