@@ -10,10 +10,10 @@ from bot.domain import Rag, UpdateKind, day_text, moment_text
 from bot.replies import ActionLine, ActionList, Span, Table, mention, plain
 from bot.services.history import field_changes
 from bot.store.models import Action, Person, Update
-from bot.store.queries import WorkstreamCounts
+from bot.store.queries import Lead, WorkstreamCounts
 
 
-def person_span(person: Person) -> Span:
+def person_span(person: Person | Lead) -> Span:
     return mention(person.label, person.id, person.handles)
 
 
@@ -27,14 +27,17 @@ def rag_of(action: Action) -> Rag | None:
     return Rag(action.rag) if action.rag else None
 
 
-def action_line(action: Action, *, note: bool = False) -> ActionLine:
+def action_line(
+    action: Action, *, note: bool = False, leads: Sequence[Lead] | None = None
+) -> ActionLine:
+    """`leads`: the action's leads when they were read apart from it (`queries.leads_of`)."""
     return ActionLine(
         ref=action.ref,
         title=action.title,
         rag=rag_of(action),
         status=action.status,
         due=action.due,
-        leads=[person_span(p) for p in action.leads],
+        leads=[person_span(p) for p in (action.leads if leads is None else leads)],
         note=action.last_note if note else None,
     )
 
@@ -47,8 +50,11 @@ def action_list(
     *,
     note: bool = False,
     empty: str = "None.",
+    leads: dict[int, list[Lead]] | None = None,
 ) -> ActionList:
-    items = [action_line(a, note=note) for a in actions]
+    items = [
+        action_line(a, note=note, leads=None if leads is None else leads[a.id]) for a in actions
+    ]
     return ActionList(
         title=title,
         items=items,

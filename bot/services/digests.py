@@ -106,43 +106,59 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
     counts = queries.rag_counts(session, plan.id)
     reply.add(counts_table(counts, plan.rag_scale, WORKSTREAM_BRIEF))
 
-    for rag in ("red", "amber"):
-        actions, total = queries.find_actions(
-            session, plan.id, queries.Filter(rag=rag), limit=LIST_LIMIT
+    # The four lists' leads are read together once all are found; the red and amber totals
+    # are in the counts already.
+    flagged = {
+        rag: queries.find_actions(
+            session,
+            plan.id,
+            queries.Filter(rag=rag.value),
+            limit=LIST_LIMIT,
+            total=sum(c.of(rag) for c in counts),
+            leads=False,
         )
-        reply.add(
-            _brief(
-                action_list(
-                    f"{rag.capitalize()} actions ({total})",
-                    actions,
-                    total,
-                    f"{target.prefix}list {rag}",
-                    note=True,
-                )
-            )
-        )
+        for rag in (Rag.RED, Rag.AMBER)
+    }
+    overdue, n_overdue = queries.find_actions(
+        session, plan.id, queries.Filter(overdue_on=today), limit=LIST_LIMIT, leads=False
+    )
+    soon_until = today + timedelta(days=settings.due_soon_days)
+    soon, n_soon = queries.find_actions(
+        session,
+        plan.id,
+        queries.Filter(due_between=(today, soon_until)),
+        limit=LIST_LIMIT,
+        leads=False,
+    )
+    listed = [*flagged[Rag.RED][0], *flagged[Rag.AMBER][0], *overdue, *soon]
+    leads = queries.leads_of(session, (a.id for a in listed))
+    for rag, (actions, total) in flagged.items():
+        title = f"{rag.value.capitalize()} actions ({total})"
+        hint = f"{target.prefix}list {rag.value}"
+        reply.add(_brief(action_list(title, actions, total, hint, note=True, leads=leads)))
 
     reply.add(*_changes(session, plan.id, since, previous is not None, tz, target.prefix))
     reply.add(*impact_section(session, plan.id, since=since))
 
-    overdue, n_overdue = queries.find_actions(
-        session, plan.id, queries.Filter(overdue_on=today), limit=LIST_LIMIT
-    )
     reply.add(
         _brief(
             action_list(
-                f"Overdue ({n_overdue})", overdue, n_overdue, f"{target.prefix}list overdue"
+                f"Overdue ({n_overdue})",
+                overdue,
+                n_overdue,
+                f"{target.prefix}list overdue",
+                leads=leads,
             )
         )
     )
-    soon_until = today + timedelta(days=settings.due_soon_days)
-    soon, n_soon = queries.find_actions(
-        session, plan.id, queries.Filter(due_between=(today, soon_until)), limit=LIST_LIMIT
-    )
     reply.add(
         _brief(
             action_list(
-                f"Due in the next {settings.due_soon_days} days ({n_soon})", soon, n_soon, None
+                f"Due in the next {settings.due_soon_days} days ({n_soon})",
+                soon,
+                n_soon,
+                None,
+                leads=leads,
             )
         )
     )

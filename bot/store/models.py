@@ -155,7 +155,7 @@ class Person(Base):
 
     @property
     def label(self) -> str:
-        return self.name or self.email or f"person {self.id}"
+        return person_label(self.id, self.name, self.email)
 
     def handle_on(self, platform: str) -> str | None:
         """This person's user id on `platform`, if they have one there."""
@@ -168,6 +168,11 @@ class Person(Base):
         for identity in self.identities:
             found.setdefault(identity.platform, identity.external_id)
         return found
+
+
+def person_label(person_id: int, name: str | None, email: str | None) -> str:
+    """How a person is named: their name, else their e-mail, else their number."""
+    return name or email or f"person {person_id}"
 
 
 class Identity(Base):

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload, lazyload
 
 from bot.domain import Rag, Status
-from bot.store.models import Action, BoardMeeting, FollowUp, Person, Workstream, action_leads
+from bot.store.models import (
+    Action,
+    BoardMeeting,
+    FollowUp,
+    Identity,
+    Person,
+    Workstream,
+    action_leads,
+    person_label,
+)
 
 CLOSED = tuple(s.value for s in Status if s.is_closed)
 
@@ -55,19 +64,68 @@ def _conditions(plan_id: int, f: Filter) -> list[ColumnElement[bool]]:
 
 
 def find_actions(
-    session: Session, plan_id: int, f: Filter, limit: int | None = None
+    session: Session,
+    plan_id: int,
+    f: Filter,
+    limit: int | None = None,
+    *,
+    total: int | None = None,
+    leads: bool = True,
 ) -> tuple[Sequence[Action], int]:
-    """The matching actions in ref order (at most `limit`), and how many match in all."""
+    """The matching actions in ref order (at most `limit`), and how many match in all (counted
+    unless the caller knows it: `total`). `leads=False` leaves their leads to `load_leads`, so
+    that several lists read theirs in one statement."""
     where = _conditions(plan_id, f)
     stmt: Select[Action] = select(Action).where(*where).order_by(Action.sort_key)
+    if not leads:
+        stmt = stmt.options(lazyload(Action.leads))
     if limit is None:
         rows = session.scalars(stmt).all()
         return rows, len(rows)
     rows = session.scalars(stmt.limit(limit)).all()
     if len(rows) < limit:
         return rows, len(rows)
-    total = session.scalar(select(func.count()).select_from(Action).where(*where)) or 0
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(Action).where(*where)) or 0
     return rows, total
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A lead as a list of actions names them: no more of the person than that."""
+
+    id: int
+    label: str
+    handles: dict[str, str]
+
+
+def leads_of(session: Session, action_ids: Iterable[int]) -> dict[int, list[Lead]]:
+    """The leads of these actions (found with `leads=False`), in one statement for them all,
+    as plain values: a digest's lists name a hundred people, and need nothing else of them."""
+    found: dict[int, list[Lead]] = {action_id: [] for action_id in action_ids}
+    if not found:
+        return found
+    rows = session.execute(
+        select(
+            action_leads.c.action_id,
+            Person.id,
+            Person.name,
+            Person.email,
+            Identity.platform,
+            Identity.external_id,
+        )
+        .join(Person, Person.id == action_leads.c.person_id)
+        .outerjoin(Identity, Identity.person_id == Person.id)
+        .where(action_leads.c.action_id.in_(found))
+        .order_by(action_leads.c.action_id, Person.name, Person.id, Identity.id)
+    ).all()
+    for action_id, person_id, name, email, platform, external_id in rows:
+        leads = found[action_id]
+        if not leads or leads[-1].id != person_id:
+            leads.append(Lead(person_id, person_label(person_id, name, email), {}))
+        if platform is not None:
+            leads[-1].handles.setdefault(platform, external_id)
+    return found
 
 
 @dataclass(frozen=True)
@@ -167,7 +225,11 @@ def open_followups(
     session: Session, plan_id: int, limit: int | None = None
 ) -> tuple[Sequence[FollowUp], int]:
     stmt = (
-        select(FollowUp).where(*_open_followup(plan_id)).order_by(FollowUp.raised_at, FollowUp.id)
+        select(FollowUp)
+        .where(*_open_followup(plan_id))
+        .order_by(FollowUp.raised_at, FollowUp.id)
+        # what they are about is named by ref: the actions' leads are not needed
+        .options(defaultload(FollowUp.action).lazyload(Action.leads))
     )
     if limit is not None:
         stmt = stmt.limit(limit)
