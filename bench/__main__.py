@@ -335,7 +335,8 @@ def run_size(
             reads=READS,
         )
         say(measure_boardpack(database_url, actions).line())
-        say(teams_report(database_url, plan, COMMANDS, opts.requests, folder, backend))
+        teams = teams_report(database_url, plan, COMMANDS, opts.requests, folder, backend)
+        say("\n".join(teams.lines()))
         peak = server.peak_memory_mb()
         if largest and opts.load_seconds > 0:
             for mix in ("read-heavy", "write-heavy"):
@@ -358,6 +359,7 @@ def run_size(
         peak_mb=peak,
         command_ms=in_process.command_ms,
         bare_ms=in_process.bare_ms,
+        teams=teams.latencies,
     )
     return result, loads
 

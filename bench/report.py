@@ -79,6 +79,8 @@ class SizeResult:
     # read command → in-process ms, and its SELECTs replayed bare (bench.inprocess)
     command_ms: dict[str, float] = field(default_factory=dict)
     bare_ms: dict[str, float] = field(default_factory=dict)
+    # command label → its samples through Teams' endpoint (bench.teams)
+    teams: dict[str, Latency] = field(default_factory=dict)
 
     def ratio(self, label: str) -> float:
         return self.latencies[label].p50 / self.latencies[FLOOR].p50
@@ -209,6 +211,17 @@ def render(run: Run) -> str:
             *_latency_table(run, backend),
         ]
         out.append("")
+    if any(s.teams for s in run.sizes):
+        out += [
+            "### Teams: time until the reply is posted",
+            "",
+            "`wsoa serve` with Teams alone in dev mode; each command an activity posted to "
+            "`POST /api/messages` from a personal chat, timed until the Bot Connector stand-in "
+            "has received the reply.",
+            "",
+            *_teams_table(run),
+            "",
+        ]
     if any(s.bare_ms for s in run.sizes):
         out += [
             "### In-process time against the data's own work",
@@ -239,6 +252,22 @@ def _latency_table(run: Run, backend: str) -> list[str]:
             rows.append(
                 f"| {_plan(size.actions, size.updates) if i == 0 else ''} | {name} "
                 f"| {_ms(latency.p50)} | {_ms(latency.p95)} | {_ms(latency.max)} | {ratio} "
+                f"| {latency.failed} |"
+            )
+    return rows
+
+
+def _teams_table(run: Run) -> list[str]:
+    rows = [
+        "| backend | plan (actions / updates) | command | p50 | p95 | max | failed |",
+        "|---|---|---|--:|--:|--:|--:|",
+    ]
+    for s in run.sizes:
+        for i, (label, latency) in enumerate(s.teams.items()):
+            first = i == 0
+            rows.append(
+                f"| {s.backend if first else ''} | {_plan(s.actions, s.updates) if first else ''} "
+                f"| `{label}` | {_ms(latency.p50)} | {_ms(latency.p95)} | {_ms(latency.max)} "
                 f"| {latency.failed} |"
             )
     return rows

@@ -141,8 +141,7 @@ def teams_report(
     rounds: int,
     folder: Path,
     backend: str,
-) -> str:
-    """The lines `make bench` prints after each plan size's Slack figures."""
+) -> TeamsFigures:
+    """Each plan size's Teams figures, taken after its Slack ones."""
     log = folder / f"serve-teams-{backend.lower()}-{plan.actions}.log"
-    figures = measure_teams(database_url, plan.actions, commands, plan.lead_refs, rounds, log)
-    return "\n".join(figures.lines())
+    return measure_teams(database_url, plan.actions, commands, plan.lead_refs, rounds, log)
