@@ -642,6 +642,10 @@ class SlackStandIn:
 class _Handler(BaseHTTPRequestHandler):
     """Hands every request to the SlackStandIn attached to the server."""
 
+    # the headers and the body go as separate writes: without this, the second can wait for
+    # the client's delayed acknowledgement of the first (40 ms)
+    disable_nagle_algorithm = True
+
     def do_POST(self) -> None:
         self._serve()
 

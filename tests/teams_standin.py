@@ -143,6 +143,9 @@ class TeamsStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # the headers and the body go as separate writes: without this, the second
+            # waits for the client's delayed acknowledgement of the first (40 ms)
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
