@@ -4,8 +4,9 @@ mistake, before the bot refused them, or in wording the check does not catch).
 History is append-only, with this one exception: the note's text is set to nothing, and a new
 `redaction` row on the same action records who removed it, when, and which update (`changes`
 names it as `{"field": "redacted", "new": "123"}`). The original text is gone from the database,
-including the action's `last_note` when it was the latest; nothing else of the row changes, so
-RAG and status moves still read as they were. A reason, when given, is the redaction row's note.
+including the action's `last_note` when it was the latest and the highlight report recorded with
+the update (its progress, plans and barriers); nothing else of the row changes, so RAG and status
+moves still read as they were. A reason, when given, is the redaction row's note.
 
 A follow-up answer (`FU-12/2`: FU-12's second answer, oldest first) is redacted the same way:
 its text is emptied, and an `AnswerRedaction` row records who, when and why; `wsoa audit` lists
@@ -27,7 +28,7 @@ from bot.services import history as history_writer
 from bot.services.actions import author_of
 from bot.services.context import Ctx
 from bot.services.followups import answer_label
-from bot.store.models import Action, Answer, AnswerRedaction, FollowUp, Update
+from bot.store.models import Action, Answer, AnswerRedaction, FollowUp, HighlightReport, Update
 
 REDACTED = "redacted"
 
@@ -85,6 +86,13 @@ def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update]:
         if latest == target.id:
             action.last_note = None
     target.note = None
+    # A highlight report keeps its progress (the note again), plans and barriers beside the
+    # update it was recorded with: free text of the same report, so it goes too.
+    report = ctx.session.scalar(
+        select(HighlightReport).where(HighlightReport.update_id == target.id)
+    )
+    if report is not None:
+        report.progress = report.planned = report.barriers = None
     row = history_writer.write(
         ctx.session,
         action,
