@@ -13,8 +13,10 @@ from bot.cli import main
 from bot.domain import Invalid, clean_note
 from bot.privacy import find_personal_data
 from bot.runtime import Runtime
+from bot.services.checkins import HighlightFields, record_report
+from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.store.db import unit_of_work
-from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Update
+from bot.store.models import Action, Answer, BoardMeeting, FollowUp, HighlightReport, Update
 from tests.conftest import ADMIN, LEAD_11F, READER, Console
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (the `slack` fixture)
 
@@ -179,3 +181,25 @@ def test_redacting_twice_changes_nothing_more(runtime: Runtime, console: Console
     before = count(runtime, Update)
     assert "no note to redact" in console(f"redact {newest}", user=ADMIN)
     assert count(runtime, Update) == before
+
+
+@pytest.mark.usefixtures("demo")
+def test_redacting_a_reported_update_empties_its_highlight_report(
+    runtime: Runtime, console: Console
+) -> None:
+    fields = HighlightFields(
+        rag=None,
+        status=None,
+        progress="Met Zebedee's mum about transport",
+        planned="Visit Zebedee at school",
+        barriers="Zebedee's taxi",
+    )
+    with runtime.work(Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL)) as ctx:
+        update_id = record_report(ctx, "11F", fields, None).id
+    console(f"redact {update_id}", user=ADMIN)
+    with unit_of_work(runtime.sessions) as session:
+        report = session.scalars(
+            select(HighlightReport).where(HighlightReport.update_id == update_id)
+        ).one()
+        assert (report.progress, report.planned, report.barriers) == (None, None, None)
+        assert session.get_one(Update, update_id).note is None

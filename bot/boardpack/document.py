@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -42,6 +43,11 @@ ALL_CHARTS = 6
 
 def _when(data: PackData, at: datetime) -> str:
     return moment_text(at.astimezone(data.tz))
+
+
+# the adviser follow-ups table; a redacted answer reads as REDACTED there
+FOLLOWUP_COLUMNS = ["Id", "About", "Question", "Raised", "Answers", "State"]
+REDACTED = "[redacted]"
 
 
 def _day(data: PackData, at: datetime) -> str:
@@ -361,10 +367,41 @@ def _followups(doc: DocumentObject, data: PackData) -> None:
     rows = []
     for f in data.followups:
         about = f.action.ref if f.action else f.workstream.name if f.workstream else ""
-        answers = "\n".join(f"{_day(data, a.at)}: {a.text}" for a in f.answers) or "no answer yet"
+        answers = (
+            "\n".join(f"{_day(data, a.at)}: {a.text or REDACTED}" for a in f.answers)
+            or "no answer yet"
+        )
         state = f"closed {_day(data, f.closed_at)}" if f.closed_at else "open"
         rows.append([f"FU-{f.id}", about, f.question, _day(data, f.raised_at), answers, state])
-    table(doc, ["Id", "About", "Question", "Raised", "Answers", "State"], rows)
+    table(doc, FOLLOWUP_COLUMNS, rows)
+
+
+def without_answer(content: bytes, followup_label: str, text: str) -> bytes | None:
+    """A kept pack with a redacted answer's text replaced by "[redacted]" in the follow-ups
+    table's row for `followup_label` (only there: a short answer such as "46" is a figure
+    elsewhere), or None when the pack does not show it."""
+    line = re.compile(re.escape(f": {text}") + r"(?=\n|\Z)")
+    answers = FOLLOWUP_COLUMNS.index("Answers")
+    doc = Document(io.BytesIO(content))
+    found = False
+    for grid in doc.tables:
+        for row in grid.rows:
+            cells = row.cells
+            if len(cells) != len(FOLLOWUP_COLUMNS) or cells[0].text != followup_label:
+                continue
+            for paragraph in cells[answers].paragraphs:
+                kept = line.sub(f": {REDACTED}", paragraph.text)
+                if kept != paragraph.text:
+                    runs = paragraph.runs
+                    runs[0].text = kept
+                    for run in runs[1:]:
+                        run._r.getparent().remove(run._r)
+                    found = True
+    if not found:
+        return None
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
 
 
 def _priorities(doc: DocumentObject, data: PackData) -> None:

@@ -13,6 +13,7 @@ from bot.services.context import Ctx
 from bot.services.forms import ANSWER as ANSWER_FORM
 from bot.services.people import people_by_id
 from bot.services.plans import match_workstream, workstreams
+from bot.services.redaction import answer_redactions
 from bot.store.models import Answer, FollowUp
 
 USAGE = [
@@ -46,7 +47,7 @@ def followup(ctx: Ctx, args: str) -> Reply:
             raise Invalid(
                 "Answer needs the id and the answer: `followup answer FU-3 46 over 30 weeks`."
             )
-        return answer_reply(followup_service.answer(ctx, text_id, text))
+        return answer_reply(ctx, followup_service.answer(ctx, text_id, text))
     if sub == "close":
         closed = followup_service.close(ctx, rest)
         return Reply(summary=f"Closed {followup_service.label(closed)}").para(
@@ -80,11 +81,15 @@ def answer_form(followup: FollowUp) -> Form:
     )
 
 
-def answer_reply(answer: Answer) -> Reply:
+def answer_reply(ctx: Ctx, answer: Answer) -> Reply:
     label = f"FU-{answer.followup_id}"
+    number = followup_service.answer_number(ctx, answer)
     return Reply(summary=f"Answer recorded on {label}", changed_own_work=True).para(
-        bold(f"Answer recorded on {label}. "),
-        plain("It stays open until a programme manager closes it."),
+        bold(f"Answer recorded on {label} "),
+        plain(
+            f"(answer {followup_service.answer_label(answer.followup_id, number)}). "
+            "It stays open until a programme manager closes it."
+        ),
     )
 
 
@@ -110,8 +115,11 @@ def split_target(ctx: Ctx, text: str) -> tuple[str, str]:
 
 def _listing(ctx: Ctx, which: str) -> Reply:
     title, found = followup_service.listing(ctx, which)
+    redactions = answer_redactions(ctx.session, [a.id for f in found for a in f.answers])
     people = people_by_id(
-        ctx.session, {a.person_id for f in found for a in f.answers if a.person_id}
+        ctx.session,
+        {a.person_id for f in found for a in f.answers if a.person_id}
+        | {r.person_id for r in redactions.values() if r.person_id},
     )
     reply = Reply(summary=f"{title}: {len(found)}").heading(f"{title} ({len(found)})")
     if not found:
@@ -126,10 +134,18 @@ def _listing(ctx: Ctx, which: str) -> Reply:
             ),
             plain(f"\n{f.question}"),
         )
-        for a in f.answers:
+        for number, a in enumerate(f.answers, start=1):
+            label = followup_service.answer_label(f.id, number)
+            redacted = redactions.get(a.id)
+            if redacted is not None:
+                by = people.get(redacted.person_id or 0)
+                name = by.name if by is not None else redacted.by
+                text = f"[redacted by {name} on {when(redacted.at, tz)}]"
+            else:
+                text = a.text
             reply.para(
-                plain(f"↳ {when(a.at, tz)} "),
+                plain(f"↳ {label} · {when(a.at, tz)} "),
                 author_span(a.person_id, a.by, people),
-                plain(f": {a.text}"),
+                plain(f": {text}"),
             )
     return reply

@@ -32,7 +32,7 @@ def submit_form(runtime: Runtime, caller: Caller, submission: FormSubmission) ->
         if submission.purpose == forms.UPDATE:
             return update_reply(ctx, forms.save_update(ctx, submission))
         if submission.purpose == forms.ANSWER:
-            return answer_reply(forms.save_answer(ctx, submission))
+            return answer_reply(ctx, forms.save_answer(ctx, submission))
         if submission.purpose == REPORT:
             return save_report(ctx, submission)
     raise ValueError(f"no form for the purpose {submission.purpose!r}")

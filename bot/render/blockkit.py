@@ -20,6 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bot.domain import RAG_EMOJI, day_text
+from bot.render.limits import cut_inside, shorten
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -86,10 +87,8 @@ ANSWER_BLOCK = "wsoa_answer"
 ANSWER_ACTION = "answer"
 
 NO_RAG_EMOJI = "⚪"
-ELLIPSIS = "…"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
-_WORD = re.compile(r"\S+")
 _MARKERS = {"bold": "*", "italic": "_", "code": "`"}
 # Inside styled text these would close the styling early or open another; lookalikes keep the
 # words readable without letting user text break out.
@@ -115,40 +114,12 @@ def _escaped_size(text: str) -> int:
 
 
 def _shorten(text: str, limit: int) -> str:
-    """`text` with whitespace flattened to single spaces, cut after a whole word with "…" so that
-    it stays within `limit` once escaped. Only a single word longer than the limit is cut inside
-    (there is no word boundary to cut at)."""
-    words: list[str] = []
-    used = 0
-    for match in _WORD.finditer(text):
-        word = match.group()
-        need = _escaped_size(word) + (1 if words else 0)
-        if used + need > limit:
-            return _close_cut(words, used, word, limit)
-        words.append(word)
-        used += need
-    return " ".join(words)
-
-
-def _close_cut(words: list[str], used: int, next_word: str, limit: int) -> str:
-    ellipsis = _size(ELLIPSIS)
-    while words and used + ellipsis > limit:
-        dropped = words.pop()
-        used -= _escaped_size(dropped) + (1 if words else 0)
-    if words:
-        return " ".join(words) + ELLIPSIS
-    return _hard_cut(next_word, limit - ellipsis) + ELLIPSIS
+    """Flattened and cut after a whole word so that it stays within `limit` once escaped."""
+    return shorten(text, limit, _escaped_size)
 
 
 def _hard_cut(word: str, limit: int) -> str:
-    kept: list[str] = []
-    used = 0
-    for char in word:
-        used += _escaped_size(char)
-        if used > limit:
-            break
-        kept.append(char)
-    return "".join(kept)
+    return cut_inside(word, limit, _escaped_size)
 
 
 def _fit(text: str, limit: int) -> str:

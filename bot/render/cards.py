@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Rag, day_text
+from bot.render.limits import shorten
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -92,7 +93,6 @@ RAG_WORD = {Rag.RED: "Red", Rag.AMBER: "Amber", Rag.GREEN: "Green"}
 # Colour only ever repeats what the symbol and the word already say.
 RAG_COLOUR = {Rag.RED: "Attention", Rag.AMBER: "Warning", Rag.GREEN: "Good"}
 NO_RAG = "⚪ Not rated"
-ELLIPSIS = "…"
 
 # --- escaping ----------------------------------------------------------------------------------
 
@@ -110,7 +110,6 @@ _BLOCK_START = re.compile(r"^(?=\s*(?:[#>+\-=|\[!]|\d+[.)]))", re.MULTILINE)
 # Emphasis and code markers pair up across a whole text, so no invisible character can
 # neutralise them: lookalikes keep the words readable (as the Block Kit renderer does).
 _LOOKALIKES = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
-_WORD = re.compile(r"\S+")
 
 
 def escape(text: str) -> str:
@@ -119,26 +118,6 @@ def escape(text: str) -> str:
     text = _INLINE.sub(lambda m: m.group() + WJ, text)
     text = _DOT.sub("." + WJ, text)
     return _BLOCK_START.sub(WJ, text)
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` with whitespace flattened, cut after a whole word with "…" to at most `limit`
-    characters. Only a single word longer than the limit is cut inside it."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    kept: list[str] = []
-    used = 0
-    for match in _WORD.finditer(flat):
-        word = match.group()
-        need = len(word) + (1 if kept else 0)
-        if used + need + len(ELLIPSIS) > limit:
-            break
-        kept.append(word)
-        used += need
-    if kept:
-        return " ".join(kept) + ELLIPSIS
-    return flat[: max(limit - len(ELLIPSIS), 0)] + ELLIPSIS
 
 
 def teams_hint(hint: str, invocation: str = TEAMS_INVOCATION) -> str:

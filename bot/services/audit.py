@@ -1,8 +1,10 @@
 """The whole trail for an inspector: every change to every action of a plan, one row per changed
-field, from the one history table. People by name and e-mail, never a platform's raw id."""
+field, from the one history table, with the redactions of follow-up answers among them. People by
+name and e-mail, never a platform's raw id."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,8 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.followups import about
 from bot.services.history import field_changes
-from bot.store.models import Action, Person, Plan, Update
+from bot.store.models import Action, Answer, AnswerRedaction, FollowUp, Person, Plan, Update
 
 AUDIT_COLUMNS = ("When", "Who", "Action", "Kind", "Field", "Old", "New", "Note", "Source")
 # Rows read from the database at a time: a plan with 200,000 updates is streamed, not loaded.
@@ -49,7 +52,19 @@ class AuditRow:
 
 def audit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
     """Oldest first. A change of several fields gives a row for each (the note on each, so a
-    filtered sheet still reads); a note alone gives one row with no field."""
+    filtered sheet still reads); a note alone gives one row with no field. A redacted answer
+    gives a `redaction` row on what its follow-up is about, naming the answer, its reason as the
+    note."""
+    return heapq.merge(
+        _update_rows(session, plan, tz), _answer_redaction_rows(session, plan, tz), key=_when
+    )
+
+
+def _when(row: AuditRow) -> datetime:
+    return row.when
+
+
+def _update_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
     stmt = (
         select(Update, Action.ref, Person.id, Person.name, Person.email)
         .join(Action, Action.id == Update.action_id)
@@ -60,7 +75,7 @@ def audit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]
     )
     for update, ref, person_id, name, email in session.execute(stmt):
         when = update.at.astimezone(tz)
-        who = _who(update, person_id, name, email)
+        who = _who(update.source, person_id, name, email)
         changes = [(c.field, c.old, c.new) for c in field_changes(update)]
         if not update.changes:  # rows from before fields were recorded: the two columns
             if update.rag_from != update.rag_to:
@@ -81,12 +96,35 @@ def audit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]
             )
 
 
-def _who(update: Update, person_id: int | None, name: str | None, email: str | None) -> str:
+def _answer_redaction_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
+    stmt = (
+        select(AnswerRedaction, FollowUp, Person.id, Person.name, Person.email)
+        .join(Answer, Answer.id == AnswerRedaction.answer_id)
+        .join(FollowUp, FollowUp.id == Answer.followup_id)
+        .outerjoin(Person, Person.id == AnswerRedaction.person_id)
+        .where(AnswerRedaction.plan_id == plan.id)
+        .order_by(AnswerRedaction.at, AnswerRedaction.id)
+    )
+    for redaction, followup, person_id, name, email in session.execute(stmt):
+        yield AuditRow(
+            when=redaction.at.astimezone(tz),
+            who=_who(redaction.source, person_id, name, email),
+            action=about(followup),
+            kind="redaction",
+            field="answer",
+            old="",
+            new=redaction.label,
+            note=redaction.reason or "",
+            source=redaction.source,
+        )
+
+
+def _who(source: str, person_id: int | None, name: str | None, email: str | None) -> str:
     if person_id is not None:
         if name and email:
             return f"{name} <{email}>"
         return name or email or f"person {person_id}"
-    if update.source in NOBODY:
-        return NOBODY[update.source]
+    if source in NOBODY:
+        return NOBODY[source]
     # A change recorded before people were kept: the platform's id is no name to an inspector.
-    return f"unknown ({update.source})"
+    return f"unknown ({source})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from bot.domain import Forbidden, Invalid, NotFound, clean_note, looks_like_ref
 from bot.services.actions import find_action
@@ -18,6 +18,27 @@ _ID = re.compile(r"^(?:FU)?-?(\d{1,9})$", re.IGNORECASE)
 
 def label(followup: FollowUp) -> str:
     return f"FU-{followup.id}"
+
+
+def answer_label(followup_id: int, number: int) -> str:
+    """An answer is named by its follow-up and its place among that follow-up's answers, oldest
+    first: FU-12/2 is FU-12's second answer."""
+    return f"FU-{followup_id}/{number}"
+
+
+def answer_number(ctx: Ctx, answer: Answer) -> int:
+    """`answer`'s place among its follow-up's answers (1 for the first)."""
+    return (
+        ctx.session.scalar(
+            select(func.count())
+            .select_from(Answer)
+            .where(
+                Answer.followup_id == answer.followup_id,
+                or_(Answer.at < answer.at, and_(Answer.at == answer.at, Answer.id <= answer.id)),
+            )
+        )
+        or 1
+    )
 
 
 def parse_id(text: str) -> int:

@@ -4,21 +4,31 @@ mistake, before the bot refused them, or in wording the check does not catch).
 History is append-only, with this one exception: the note's text is set to nothing, and a new
 `redaction` row on the same action records who removed it, when, and which update (`changes`
 names it as `{"field": "redacted", "new": "123"}`). The original text is gone from the database,
-including the action's `last_note` when it was the latest; nothing else of the row changes, so
-RAG and status moves still read as they were.
+including the action's `last_note` when it was the latest and the highlight report recorded with
+the update (its progress, plans and barriers); nothing else of the row changes, so RAG and status
+moves still read as they were. A reason, when given, is the redaction row's note.
+
+A follow-up answer (`FU-12/2`: FU-12's second answer, oldest first) is redacted the same way:
+its text is emptied, and an `AnswerRedaction` row records who, when and why; `wsoa audit` lists
+it. Kept board packs that show the answer have it replaced by "[redacted]".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.domain import Invalid, NotFound, UpdateKind
+from bot.boardpack import snapshots
+from bot.domain import Invalid, NotFound, UpdateKind, clean_note
+from bot.replies import plural
 from bot.services import history as history_writer
 from bot.services.actions import author_of
 from bot.services.context import Ctx
-from bot.store.models import Action, Update
+from bot.services.followups import answer_label
+from bot.store.models import Action, Answer, AnswerRedaction, FollowUp, HighlightReport, Update
 
 REDACTED = "redacted"
 
@@ -34,9 +44,30 @@ def parse_update_id(text: str) -> int:
     return int(word)
 
 
-def redact(ctx: Ctx, update_id: int) -> tuple[Action, Update]:
+def parse_answer_id(text: str) -> tuple[int, int] | None:
+    """`FU-12/2` (or `fu12/2`): the follow-up's number and the answer's; None for anything that
+    does not start with FU (an update number)."""
+    word = text.strip()
+    if not word.upper().startswith("FU"):
+        return None
+    match = _ANSWER_ID.match(word)
+    if not match:
+        raise Invalid(
+            f"“{word[:20]}” is not an answer's id: FU-12/2 is FU-12's second answer, and "
+            "`followup list all` shows each one's."
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def _reason(text: str) -> str | None:
+    """Why, as the admin gave it (optional); checked like every free text."""
+    return clean_note(text, "reason") if text.strip() else None
+
+
+def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update]:
     """Removes update `update_id`'s note; returns its action and the redaction row."""
     ctx.require_admin("redact an update")
+    reason = _reason(why)
     target = ctx.session.get(Update, update_id)
     if target is None or target.plan_id != ctx.plan.id:
         raise NotFound(f"No update #{update_id} in this plan. `history REF` shows their numbers.")
@@ -55,12 +86,19 @@ def redact(ctx: Ctx, update_id: int) -> tuple[Action, Update]:
         if latest == target.id:
             action.last_note = None
     target.note = None
+    # A highlight report keeps its progress (the note again), plans and barriers beside the
+    # update it was recorded with: free text of the same report, so it goes too.
+    report = ctx.session.scalar(
+        select(HighlightReport).where(HighlightReport.update_id == target.id)
+    )
+    if report is not None:
+        report.progress = report.planned = report.barriers = None
     row = history_writer.write(
         ctx.session,
         action,
         UpdateKind.REDACTION,
         history_writer.ActionChange(),
-        note=None,
+        note=reason,
         author=author_of(ctx),
         at=ctx.moment(),
     )
@@ -81,4 +119,62 @@ def redacted_by(updates: Iterable[Update]) -> dict[int, Update]:
     return found
 
 
+def redact_answer(
+    ctx: Ctx, followup_id: int, number: int, why: str = ""
+) -> tuple[FollowUp, AnswerRedaction, list[int]]:
+    """Empties answer `number` of follow-up `followup_id`; returns the follow-up, the redaction
+    row and the ids of the kept board packs it was taken out of."""
+    ctx.require_admin("redact an answer")
+    reason = _reason(why)
+    label = answer_label(followup_id, number)
+    followup = ctx.session.get(FollowUp, followup_id)
+    if followup is None or followup.plan_id != ctx.plan.id:
+        raise NotFound(
+            f"No follow-up FU-{followup_id} in this plan, so no answer {label}. "
+            "`followup list all` shows each answer's id."
+        )
+    answers = ctx.session.scalars(
+        select(Answer)
+        .where(Answer.followup_id == followup_id)
+        .order_by(Answer.at, Answer.id)
+        .with_for_update()
+    ).all()
+    if not 1 <= number <= len(answers):
+        raise NotFound(
+            f"FU-{followup_id} has {plural(len(answers), 'answer')}, so no {label}. "
+            "`followup list all` shows each answer's id."
+        )
+    target = answers[number - 1]
+    if answer_redactions(ctx.session, [target.id]):
+        raise Invalid(f"{label} is already redacted; nothing was changed.")
+    removed, target.text = target.text, ""
+    row = AnswerRedaction(
+        plan_id=ctx.plan.id,
+        answer_id=target.id,
+        label=label,
+        at=ctx.moment(),
+        by=ctx.caller.user_id,
+        person_id=ctx.person.id,
+        source=ctx.caller.source,
+        reason=reason,
+    )
+    ctx.session.add(row)
+    packs = snapshots.scrub_answer(ctx.session, ctx.plan.id, f"FU-{followup_id}", removed)
+    ctx.session.flush()
+    return followup, row, packs
+
+
+def answer_redactions(session: Session, answer_ids: Sequence[int]) -> dict[int, AnswerRedaction]:
+    """The redaction of each of these answers that has one, by answer id."""
+    if not answer_ids:
+        return {}
+    return {
+        row.answer_id: row
+        for row in session.scalars(
+            select(AnswerRedaction).where(AnswerRedaction.answer_id.in_(answer_ids))
+        )
+    }
+
+
+_ANSWER_ID = re.compile(r"^FU-?(\d{1,9})/(\d{1,4})$", re.IGNORECASE)
 _PROGRESS = [kind for kind in UpdateKind if kind.is_progress]

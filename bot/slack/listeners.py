@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,21 +235,29 @@ def save_form(
 # --- the answer form ---------------------------------------------------------------------------
 
 
-def open_answer_form_from_button(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    caller: Caller,
-    runtime: Runtime,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    # Checked before the acknowledgement: a refusal (a UserError) goes to the error handler,
-    # which tells the person privately.
-    form = open_answer_form(runtime, caller, str(action.get("value") or ""))
-    ack()
-    origin = FormOrigin.of(form, context.response_url)
-    client.views_open(trigger_id=body["trigger_id"], view=origin.modal(form))
+def form_from_button(open_form: Callable[[Runtime, Caller, str], Form]) -> Callable[..., None]:
+    """A listener for a button that opens a form, `open_form` making it from the button's
+    value. The form is made before the acknowledgement: a refusal (a UserError) goes to the
+    error handler, which tells the person privately."""
+
+    def open_form_from_button(
+        ack: Ack,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        caller: Caller,
+        runtime: Runtime,
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        form = open_form(runtime, caller, str(action.get("value") or ""))
+        ack()
+        origin = FormOrigin.of(form, context.response_url)
+        client.views_open(trigger_id=body["trigger_id"], view=origin.modal(form))
+
+    return open_form_from_button
+
+
+open_answer_form_from_button = form_from_button(open_answer_form)
 
 
 # --- the reporting cycle -----------------------------------------------------------------------
@@ -270,19 +279,7 @@ def record_no_change(
     publish_home(runtime, client, caller)
 
 
-def open_report_form_from_button(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    caller: Caller,
-    runtime: Runtime,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    form = open_report_form(runtime, caller, str(action.get("value") or ""))
-    ack()
-    origin = FormOrigin.of(form, context.response_url)
-    client.views_open(trigger_id=body["trigger_id"], view=origin.modal(form))
+open_report_form_from_button = form_from_button(open_report_form)
 
 
 def answer_direct_message(

@@ -308,8 +308,9 @@ class FollowUp(Base):
 
     action: Mapped[Action | None] = relationship(lazy="joined")
     workstream: Mapped[Workstream | None] = relationship(lazy="joined")
+    # oldest first: an answer's place in this list is its number (FU-12/2)
     answers: Mapped[list[Answer]] = relationship(
-        lazy="selectin", order_by="Answer.at", back_populates="followup"
+        lazy="selectin", order_by="[Answer.at, Answer.id]", back_populates="followup"
     )
 
 
@@ -321,9 +322,29 @@ class Answer(Base):
     at: Mapped[datetime]
     by: Mapped[str] = mapped_column(String(255))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # empty once redacted (see AnswerRedaction): an answer is never stored empty otherwise
     text: Mapped[str] = mapped_column(Text)
 
     followup: Mapped[FollowUp] = relationship(back_populates="answers", lazy="raise")
+
+
+class AnswerRedaction(Base):
+    """An admin removed a follow-up answer's text (a child's details stored by mistake): who,
+    when and why. The answer keeps its row, its text emptied; this row is the record, and what
+    `wsoa audit` lists. See bot/services/redaction.py."""
+
+    __tablename__ = "answer_redactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id"), unique=True)
+    # the answer as people named it when it was redacted (FU-12/2)
+    label: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class BoardMeeting(Base):
