@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 from bot import impact
+from bot.commands.kpi_add import ADD_USAGE, kpi_add
 from bot.commands.registry import command
 from bot.domain import MAX_NOTE_CHARS, FieldError, Invalid, UserError, day_text
 from bot.presenters import person_span, shorten, when
@@ -28,6 +29,7 @@ from bot.replies import (
 from bot.services import kpis
 from bot.services.context import Ctx
 from bot.services.forms import FIGURE
+from bot.services.kpi_define import CREATED
 from bot.services.people import people_by_handle
 from bot.store.models import Measure, MeasureActual
 
@@ -36,6 +38,7 @@ USAGE = [
     "kpi show KPI",
     "kpi record KPI VALUE [PERIOD] [NOTE]",
     "kpi chart KPI",
+    ADD_USAGE,
 ]
 RECORD_USAGE = "kpi record KPI VALUE [PERIOD] [NOTE]"
 RECORD_BUTTON = "wsoa_kpi_record_open"
@@ -52,13 +55,16 @@ _MONTH_WORD = re.compile(
 @command(
     "kpi",
     USAGE,
-    "measures of impact: baselines, targets, figures, trajectory (record: owner or admin)",
+    "measures of impact: baselines, targets, figures, trajectory (record: owner or admin; "
+    "add: admin)",
     [
         "kpi list",
         "kpi show K1",
         "kpi record K1 55 2026-10 Two new EP posts filled",
         "kpi record K1 (opens a form)",
         "kpi chart K1",
+        "kpi add Tribunal appeals; %; lower is better; baseline 2.1% at 2026-03-31; "
+        "target 1.5% by 2027-03-31; evidences 2A.3; quarterly",
     ],
 )
 def kpi(ctx: Ctx, args: str) -> Reply:
@@ -73,6 +79,8 @@ def kpi(ctx: Ctx, args: str) -> Reply:
         return kpi_record(ctx, rest)
     if verb == "chart":
         return kpi_chart(ctx, rest)
+    if verb == "add":
+        return kpi_add(ctx, rest)
     raise Invalid(f"“kpi {verb[:30]}” is not a kpi command. Use: {'; '.join(USAGE)}.")
 
 
@@ -81,7 +89,9 @@ def kpi_list(ctx: Ctx) -> Reply:
     reply = Reply(summary=f"Measures of impact: {len(found)}")
     if not found:
         return reply.para(
-            plain("No measures yet. A programme manager loads them with "),
+            plain("No measures yet. A programme manager defines one with "),
+            code("kpi add NAME; UNIT; higher is better; baseline …; target …"),
+            plain(" or loads them with "),
             code("wsoa import measures.xlsx"),
             plain(" (a KPIs sheet: kpi, unit, better, baseline, target…)."),
         )
@@ -164,6 +174,14 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
     if evidence:
         reply.para(bold("Evidences: "), plain(", ".join(evidence)))
     changes = kpis.edits(ctx.session, measure)
+    created = next((e for e in changes if e.field == CREATED), None)
+    changes = [e for e in changes if e.field != CREATED]
+    if created is not None:
+        by = people_by_handle(ctx.session, {created.by}).get(created.by)
+        reply.para(
+            bold("Defined: "),
+            plain(f"{when(created.at, ctx.settings.tz)} by {by.label if by else created.by}"),
+        )
     if changes:
         reply.para(
             bold("Definition changed: "),

@@ -249,9 +249,9 @@ def read_measures_sheet(
                 unit=required(cells, "unit", lambda v: parse_unit(_text(v))),
                 better=required(cells, "better", lambda v: parse_better(_text(v))),
                 baseline=required(cells, "baseline", _number),
-                baseline_date=required(cells, "baseline_date", _day),
+                baseline_date=required(cells, "baseline_date", parse_day),
                 target=required(cells, "target", _number),
-                target_date=required(cells, "target_date", _day),
+                target_date=required(cells, "target_date", parse_day),
                 trajectory=_trajectory(get(cells, "trajectory"), heading.get("trajectory", "")),
                 workstreams=_list(get(cells, "workstream")),
                 actions=_list(get(cells, "actions")),
@@ -324,7 +324,7 @@ def _number(value: object) -> float:
     return parse_value(_text(value))
 
 
-def _day(value: object) -> date:
+def parse_day(value: object) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -347,7 +347,7 @@ def _trajectory(value: object, column: str) -> list[tuple[date, float]]:
             continue
         when, _, figure = part.rpartition(":") if ":" in part else part.rpartition("=")
         try:
-            points.append((_day(when.strip()), parse_value(figure)))
+            points.append((parse_day(when.strip()), parse_value(figure)))
         except Invalid as error:
             raise _Bad(column, f"trajectory point “{part.strip()[:40]}”: {error}") from None
     return sorted(points)

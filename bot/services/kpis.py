@@ -117,7 +117,10 @@ def find_measure(session: Session, plan_id: int, text: str) -> Measure:
     if len(partial) == 1 and not short:
         return partial[0]
     if not all_measures:
-        raise NotFound("There are no measures yet: `wsoa import` loads them from a KPIs sheet.")
+        raise NotFound(
+            "There are no measures yet: a programme manager defines one with `kpi add` or "
+            "loads them with `wsoa import` from a KPIs sheet."
+        )
     close = nearest(text, [m.short_id for m in all_measures] + [m.name for m in all_measures])
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     many = f" “{text[:40]}” matches {len(partial)} measures." if len(partial) > 1 else ""
