@@ -11,6 +11,8 @@ from bot.runtime import Runtime
 from bot.store.db import unit_of_work
 from bot.store.models import Measure, MeasureEdit
 from tests.conftest import ADMIN, LEAD_11F, READER, Console
+from tests.slack_fixtures import SlackHarness, text_of
+from tests.slack_fixtures import served_slack_app as served_slack_app
 
 FULL = (
     "kpi add % of EHCPs issued within 20 weeks, excluding exceptions; %; higher is better; "
@@ -65,10 +67,11 @@ def test_the_words_a_programme_manager_types_are_read(demo: Runtime, console: Co
         "kpi add Attendance of children with an EHCP; unit percentage; better: higher; "
         "baseline 88.5 as at 2026-03-31; target 91 by 2027-07-31; id K7; "
         "definition Overall attendance, pupils with an EHCP, all schools; reported termly; "
-        "workstreams joint working",
+        "workstreams joint working | owner <@U0DEMO05|alison>",
         user=ADMIN,
     )
     assert "Added K7 Attendance of children with an EHCP" in out
+    assert "Owner: @Alison Whitfield" in out  # a Slack mention, which holds a `|` of its own
     assert "Reported: termly" in out
     shown = console("kpi show K7", user=READER)
     assert "Overall attendance, pupils with an EHCP, all schools" in shown
@@ -170,3 +173,17 @@ def test_only_admins_define_measures_and_names_are_not_repeated(
 
 def test_help_shows_kpi_add(demo: Runtime, console: Console) -> None:
     assert "kpi add NAME; UNIT; higher|lower is better" in console("help", user=ADMIN)
+
+
+def test_kpi_add_through_a_signed_slack_request(demo: Runtime, slack: SlackHarness) -> None:
+    added = slack.reply(
+        "kpi add Tribunal appeals rate; %; lower is better; baseline 4.2 at 2026-03-31; "
+        "target 2.5 by 2027-03-31; owner <@U0DEMO05|alison>; evidences 9B",
+        ADMIN,
+    )
+    assert added["response_type"] == "ephemeral"
+    said = " ".join(text_of(added))
+    assert "Added K1" in said and "Evidences:" in said and "9B" in said
+    refused = slack.reply(FULL, LEAD_11F)
+    assert "Only programme managers (admins) can define a measure" in " ".join(text_of(refused))
+    assert measure_count(demo) == 1

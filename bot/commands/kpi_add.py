@@ -28,7 +28,8 @@ EXAMPLE = (
     "kpi add EHCPs issued within 20 weeks; %; higher is better; baseline 42% at 2026-03-31; "
     "target 75% by 2027-03-31; owner jo@council.gov.uk; evidences 2A.1, 2A.3; monthly"
 )
-_CLAUSES = re.compile(r"\s*[;|]\s*")
+# `;`, or `|` outside a Slack mention (`<@U012AB|sam>` holds one)
+_CLAUSES = re.compile(r"\s*(?:;|\|(?![^<]*>))\s*")
 _UNITS = {"%", "percent", "percentage", "number", "count", "days", "weeks"}
 _BETTER = re.compile(
     r"^(?:(higher|lower)(?:\s+is)?(?:\s+better)?|better(?:\s+is)?\s*:?\s*(higher|lower))$",
