@@ -5,7 +5,7 @@ platform renders (a Slack modal, a Teams dialog)."""
 from __future__ import annotations
 
 from bot.commands.followups import answer_form, answer_reply
-from bot.commands.kpis import save_figure
+from bot.commands.kpi_form import save_figure
 from bot.commands.reports import save_report
 from bot.commands.updating import update_form, update_reply
 from bot.replies import Form, FormSubmission, Reply
