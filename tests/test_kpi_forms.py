@@ -292,3 +292,28 @@ def test_kpi_shows_button_opens_the_form_in_the_teams_card(
     refused = press(READER_AAD, "29:reader")
     assert "Only K1's owner" in cards.unescape(json.dumps(refused, ensure_ascii=False))
     assert figures(teams_measures, "K1")[-1] == (date(2026, 11, 1), 57.0)
+
+
+def test_an_admin_chooses_the_measure_in_a_teams_dialog(
+    teams_measures: Runtime, served: RunningServer, standin: TeamsStandIn
+) -> None:
+    url = standin.service_url
+    fetch = {"data": {"msteams": {"type": "task/fetch"}, "purpose": FIGURE, "key": ""}}
+    fetched = answer_of(served, invoke("task/fetch", fetch, url, aad=PM_AAD, user="29:pm"))
+    dialog = fetched["task"]["value"]["card"]["content"]
+    assert card_errors(dialog) == []
+    [choice] = [n for n in dialog["body"] if n.get("id") == "measure"]
+    assert [c["value"] for c in choice["choices"]] == ["K1", "K2", "K3"]
+    [submit] = dialog["actions"]
+
+    def submitted(**values: str) -> dict[str, Any]:
+        data = {**submit["data"], **values}
+        return answer_of(
+            served, invoke("task/submit", {"data": data}, url, aad=PM_AAD, user="29:pm")
+        )
+
+    again = submitted(figure="40", period="2026-10")
+    assert "Choose the measure" in cards.unescape(json.dumps(again, ensure_ascii=False))
+    assert submitted(measure="K2", figure="40", period="2026-10") == {}
+    assert figures(teams_measures, "K2")[-1] == (date(2026, 10, 1), 40.0)
+    check_posted(standin)
