@@ -33,11 +33,15 @@ from bot.store.models import (
     BoardMeeting,
     FollowUp,
     Identity,
+    Measure,
+    MeasureActual,
     Person,
     Plan,
     Update,
     Workstream,
     action_leads,
+    measure_actions,
+    measure_workstreams,
 )
 
 PLAN_NAME = "Benchmark Local Area SEND Written Statement of Action"
@@ -139,6 +143,8 @@ class GeneratedPlan:
     followups: int
     answers: int
     boards: int
+    measures: int
+    figures: int
     lead_user: str
     admin_user: str
     # open actions LEAD_USER leads: what the runner shows, updates and reads the history of
@@ -264,6 +270,7 @@ def _load(
         conn.execute(insert(Answer), answers)
     boards = _boards(today, now)
     conn.execute(insert(BoardMeeting), boards)
+    measures, figures = _measures(conn, rng, today, now, plan_actions, n_people, slack_of)
     return {
         "actions": n_actions,
         "updates": update_rows.count,
@@ -271,6 +278,8 @@ def _load(
         "followups": len(followups),
         "answers": len(answers),
         "boards": len(boards),
+        "measures": measures,
+        "figures": figures,
         "lead_user": LEAD_USER,
         "admin_user": ADMIN_USER,
         "lead_refs": lead_refs,
@@ -527,6 +536,96 @@ def _boards(today: date, now: datetime) -> list[dict[str, Any]]:
     return boards
 
 
+# (name, unit, better, baseline, target): aggregate measures of the kind WSoA plans report
+MEASURE_KINDS = (
+    ("% of EHCPs issued within 20 weeks, excluding exceptions", "%", "higher", 38.0, 65.0),
+    ("Tribunal appeals as a % of appealable decisions", "%", "lower", 4.2, 2.5),
+    ("Attendance of pupils with an EHCP", "%", "higher", 86.0, 89.5),
+    ("Average weeks waiting for a SALT assessment", "weeks", "lower", 26.0, 18.0),
+    ("Suspensions of pupils with an EHCP", "number", "lower", 120.0, 90.0),
+    ("Days from request to first EP assessment", "days", "lower", 60.0, 30.0),
+)
+MEASURE_MONTHS = 10  # figures for the months before the current one
+
+
+def _month(today: date, back: int) -> date:
+    index = today.year * 12 + today.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _measures(
+    conn: Connection,
+    rng: random.Random,
+    today: date,
+    now: datetime,
+    plan_actions: Sequence[_Action],
+    n_people: int,
+    slack_of: dict[int, str],
+) -> tuple[int, int]:
+    """One measure for every 50 actions (at least four), each evidencing a workstream and two
+    actions, with a figure a month for the last MEASURE_MONTHS months: some on trajectory,
+    some off. A corrected figure now and then, as owners make."""
+    n_measures = max(4, len(plan_actions) // 50)
+    rows, by_workstream, by_action, actuals = [], [], [], []
+    for number in range(1, n_measures + 1):
+        name, unit, better, baseline, target = MEASURE_KINDS[(number - 1) % len(MEASURE_KINDS)]
+        owner = rng.randint(1, n_people)
+        rows.append(
+            {
+                "id": number,
+                "plan_id": 1,
+                "short_id": f"K{number}",
+                "number": number,
+                "name": f"{name} ({number})",
+                "key": f"{name} ({number})".lower(),
+                "definition": None,
+                "unit": unit,
+                "better": better,
+                "baseline_value": baseline,
+                "baseline_date": _month(today, MEASURE_MONTHS + 1) - timedelta(days=1),
+                "target_value": target,
+                "target_date": _month(today, -12) - timedelta(days=1),
+                "trajectory": [],
+                "source": "Benchmark data",
+                "frequency": "monthly",
+                "owner_id": owner,
+                "created_at": now - timedelta(days=365),
+            }
+        )
+        by_workstream.append(
+            {"measure_id": number, "workstream_id": (number - 1) % len(WORKSTREAMS) + 1}
+        )
+        for action in rng.sample(list(plan_actions), 2):
+            by_action.append({"measure_id": number, "action_id": action.id})
+        step = (target - baseline) / (MEASURE_MONTHS + 12)
+        for back in range(MEASURE_MONTHS, 0, -1):
+            period = _month(today, back)
+            expected = baseline + step * (MEASURE_MONTHS + 1 - back)
+            value = round(expected + rng.uniform(-2, 2) * abs(step) * 2, 1)
+            if unit == "%":
+                value = min(100.0, max(0.0, value))
+            for attempt in range(2 if rng.random() < 0.05 else 1):
+                recorded = now - timedelta(days=30 * back - 10 - attempt)
+                actuals.append(
+                    {
+                        "measure_id": number,
+                        "period": period,
+                        "value": value + attempt,
+                        "recorded_at": recorded,
+                        "by": slack_of[owner],
+                        "person_id": owner,
+                        "source": "slack",
+                        "note": "Corrected after validation" if attempt else None,
+                    }
+                )
+    conn.execute(insert(Measure), rows)
+    conn.execute(insert(measure_workstreams), by_workstream)
+    conn.execute(insert(measure_actions), by_action)
+    for batch in _batches(actuals):
+        conn.execute(insert(MeasureActual), batch)
+    return n_measures, len(actuals)
+
+
 def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(rows), BATCH_ROWS):
         yield rows[start : start + BATCH_ROWS]
@@ -545,6 +644,8 @@ def _reset_sequences(conn: Connection) -> None:
         FollowUp,
         Answer,
         BoardMeeting,
+        Measure,
+        MeasureActual,
     ):
         name = model.__tablename__
         conn.execute(

@@ -328,7 +328,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.plans.kpi_write import add_measure_sheets
+    from bot.plans.kpi_write import add_measure_sheets, measures_markdown, write_measure_csvs
     from bot.plans.write import export, write_csv, write_markdown
     from bot.services.exports import export_rows
     from bot.services.kpi_files import measure_sheets
@@ -350,13 +350,32 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         runtime.close()
     if args.output is not None:
         export(rows, FORMATS[fmt], args.output, title=name)
+        print(f"Wrote {len(rows)} actions to {args.output}", file=sys.stderr)
         if FORMATS[fmt] == "xlsx" and measures.measures:
             add_measure_sheets(args.output, measures)
-        print(f"Wrote {len(rows)} actions to {args.output}", file=sys.stderr)
+        elif FORMATS[fmt] == "csv" and measures.measures:
+            # a CSV holds one table: the measures and their figures go beside it
+            written = write_measure_csvs(args.output, measures)
+            print(
+                f"Wrote {len(measures.measures)} measures to {written[0]} and "
+                f"{len(measures.actuals)} figures to {written[1]}",
+                file=sys.stderr,
+            )
+        elif FORMATS[fmt] == "md" and measures.measures:
+            with args.output.open("a", encoding="utf-8") as out:
+                out.write("\n" + measures_markdown(measures))
     elif fmt == "md":
         sys.stdout.write(write_markdown(rows, name))
+        if measures.measures:
+            sys.stdout.write("\n" + measures_markdown(measures))
     else:
         write_csv(rows, sys.stdout)
+        if measures.measures:
+            print(
+                f"The plan's {len(measures.measures)} measures are not in this CSV: export with "
+                "-o plan.csv to write them beside it (plan-measures.csv, plan-actuals.csv).",
+                file=sys.stderr,
+            )
     return 0
 
 

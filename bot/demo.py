@@ -12,11 +12,15 @@ import yaml
 from sqlalchemy.orm import Session
 
 from bot.addresses import console_address
+from bot.config import Settings
 from bot.domain import Rag, Status, UpdateKind, normalise_ref, ref_sort_key
+from bot.impact import month_end
 from bot.plans.dates import parse_due
+from bot.plans.kpi_read import read_yaml_measures
 from bot.services import history
-from bot.services.context import CONSOLE_CHANNEL
+from bot.services.context import CONSOLE_CHANNEL, Caller, Ctx
 from bot.services.history import ActionChange, Author
+from bot.services.kpi_files import apply_measures
 from bot.services.people import Who, add_identity
 from bot.services.plans import current_plan, find_workstream, get_or_create_workstream
 from bot.store.models import Action, Answer, BoardMeeting, FollowUp, Person
@@ -36,7 +40,9 @@ def demo_data() -> dict[str, Any]:
     return data
 
 
-def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
+def load_demo(session: Session, now: datetime, tz: Any, *, measures: bool = True) -> DemoInfo:
+    """The demo partnership as of `now`; `measures` adds its measures of impact and their
+    figures (left out where a plan of actions alone is wanted)."""
     data = demo_data()
     today = now.astimezone(tz).date()
     plan = current_plan(session, now)
@@ -145,6 +151,8 @@ def load_demo(session: Session, now: datetime, tz: Any) -> DemoInfo:
             )
         )
     session.flush()
+    if measures:
+        _demo_measures(session, data.get("measures", []), now, tz)
     return DemoInfo(
         plan_name=plan.name,
         admins=frozenset(data.get("admins", [])),
@@ -168,3 +176,38 @@ def _demo_update(
         author=Author(by=u["by"], source="slack", person_id=person.id if person else None),
         at=at,
     )
+
+
+def _months_from(today: date, months: int) -> date:
+    """The first day of the month `months` after today's (before, when negative)."""
+    index = today.year * 12 + today.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _demo_measures(session: Session, items: list[dict[str, Any]], now: datetime, tz: Any) -> None:
+    """The demo's measures, dated from today, loaded the way `wsoa import` loads a plan file's
+    `measures:` list (bot/plans/kpi_read.py), so the demo shows what an import would."""
+    today = now.astimezone(tz).date()
+    absolute = []
+    for item in items:
+        fields = {
+            k: v
+            for k, v in item.items()
+            if k not in ("baseline_months_ago", "target_in_months", "actuals")
+        }
+        fields["baseline date"] = month_end(_months_from(today, -item["baseline_months_ago"]))
+        fields["target date"] = month_end(_months_from(today, item["target_in_months"]))
+        fields["actuals"] = {
+            _months_from(today, -ago): value for ago, value in item.get("actuals", {}).items()
+        }
+        absolute.append(fields)
+    parsed = read_yaml_measures(absolute)
+    ctx = Ctx(
+        session=session,
+        caller=Caller(user_id="import", source="import"),
+        settings=Settings.model_construct(timezone=str(tz)),
+        now=now,
+    )
+    report = apply_measures(ctx, parsed)
+    if report.problems:  # the demo's own file: a mistake in it is the developer's
+        raise ValueError("; ".join(str(p) for p in report.problems))

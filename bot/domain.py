@@ -29,6 +29,15 @@ class Forbidden(UserError):
     pass
 
 
+class FieldError(Invalid):
+    """A value that cannot be saved, and which of a form's fields it came from (`field`), so a
+    form can say so beside it; typed, it reads like any other refusal."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Rag(StrEnum):
     RED = "red"
     AMBER = "amber"

@@ -136,6 +136,12 @@ def value_text(value: float, unit: str) -> str:
 
 def check_figure(measure: Measure, value: float, period: date, today: date) -> None:
     """A figure the store may take: within its unit's range, not for a month still to come."""
+    check_value(measure, value)
+    check_period(period, today)
+
+
+def check_value(measure: Measure, value: float) -> None:
+    """Within the measure's unit's range: 0 to 100 for a percentage, not negative for time."""
     if measure.unit == "%" and not 0 <= value <= 100:
         raise Invalid(
             f"{measure.short_id} is a percentage: {value_text(value, 'number')} is not "
@@ -143,6 +149,10 @@ def check_figure(measure: Measure, value: float, period: date, today: date) -> N
         )
     if measure.unit in ("days", "weeks") and value < 0:
         raise Invalid(f"{measure.short_id} counts {measure.unit}: a figure cannot be negative.")
+
+
+def check_period(period: date, today: date) -> None:
+    """Not a month still to come."""
     if period > today.replace(day=1):
         raise Invalid(
             f"{period_text(period)} is in the future: figures are recorded for months that "

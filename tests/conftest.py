@@ -87,9 +87,10 @@ def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
 
 @pytest.fixture
 def demo(runtime: Runtime) -> Runtime:
-    """The runtime with the demo plan loaded, as of the fixed clock."""
+    """The runtime with the demo plan's actions loaded (not its measures: the kpi tests load
+    their own, tests/kpi_fixtures.py), as of the fixed clock."""
     with unit_of_work(runtime.sessions) as session:
-        load_demo(session, runtime.clock(), runtime.settings.tz)
+        load_demo(session, runtime.clock(), runtime.settings.tz, measures=False)
     return runtime
 
 

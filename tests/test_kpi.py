@@ -149,7 +149,10 @@ def test_only_the_owner_or_an_admin_may_record(measures: Runtime, console: Conso
         ("kpi record K1 55 2026-10 pupil A123456789012 late", "a pupil number (UPN A12••••••••••)"),
         ("kpi record K1 55 2026-10 NHS 943 476 5919", "an NHS number (943 ••• ••••)"),
         ("kpi record K9 55", "No measure “K9”"),
-        ("kpi record K1", "Record needs the measure and a number"),
+        ("kpi record K9", "No measure “K9”"),
+        ("kpi record K1 lots", "“lots” is not a number"),
+        # with no figure it opens the form; where there are no forms, it says how to type it
+        ("kpi record K1", "Type the figure after the measure: kpi record KPI VALUE"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(

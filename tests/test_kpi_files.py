@@ -4,6 +4,7 @@ export round trip."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -61,6 +62,11 @@ def stored(runtime: Runtime) -> dict[str, list[tuple[date, float]]]:
         ):
             out[short_id].append((period, value))
         return out
+
+
+def current(runtime: Runtime) -> dict[str, dict[date, float]]:
+    """Each measure's figure for each period: the latest row recorded for it."""
+    return {short_id: dict(rows) for short_id, rows in stored(runtime).items()}
 
 
 def test_a_tracker_workbook_with_kpis_and_actuals_sheets_loads_both(
@@ -274,3 +280,74 @@ def test_a_moved_target_is_kept_in_the_measures_history(
     assert "Target: 80% by 31 Dec 2027" in shown
     assert "target value 86.5 → 80 (import)" in shown
     assert "target date 2027-09-30 → 2027-12-31 (import)" in shown
+
+
+def test_a_csv_export_writes_measures_and_figures_beside_it_and_they_import_back(
+    wsoa: Wsoa,
+    demo: Runtime,
+    console: Console,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    load_demo_measures(demo, tmp_path)
+    console("kpi record K2 56 2026-10 =Agency EP hours doubled", user="U0DEMO06")
+    exported = tmp_path / "plan.csv"
+    capsys.readouterr()
+    assert wsoa("export", "-o", str(exported)) == 0
+    said = capsys.readouterr().err
+    measures_csv, actuals_csv = tmp_path / "plan-measures.csv", tmp_path / "plan-actuals.csv"
+    assert f"Wrote 3 measures to {measures_csv} and 6 figures to {actuals_csv}" in said
+    with measures_csv.open(encoding="utf-8-sig", newline="") as f:
+        measures = list(csv.reader(f))
+    assert measures[0][:5] == ["Id", "KPI", "Definition", "Unit", "Better"]
+    assert measures[1][:2] == ["K1", "EHCPs issued within 20 weeks"]
+    assert measures[3][9] == "2026-06-30: 110; 2026-09-30: 100"
+    with actuals_csv.open(encoding="utf-8-sig", newline="") as f:
+        actuals = list(csv.reader(f))
+    assert ["K2", "Days to first EP assessment", "2026-10", "56", "'=Agency EP hours doubled"] in [
+        row[:5] for row in actuals
+    ]
+
+    # into an empty database: the plan, then its measures, then their figures
+    before = current(demo)
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("WSOA_DATABASE_URL", fresh_url)
+    for part in (exported, measures_csv, actuals_csv):
+        assert main(["import", str(part)]) == 0, capsys.readouterr().out
+    fresh = Runtime.start(demo.settings.model_copy(update={"database_url": fresh_url}))
+    try:
+        assert current(fresh) == before
+        assert before["K2"][date(2026, 10, 1)] == 56.0
+    finally:
+        fresh.close()
+    again = tmp_path / "again.csv"
+    assert main(["export", "-o", str(again)]) == 0
+    assert (tmp_path / "again-measures.csv").read_text(
+        encoding="utf-8-sig"
+    ) == measures_csv.read_text(encoding="utf-8-sig")
+
+
+def test_a_markdown_export_ends_with_the_measures(
+    wsoa: Wsoa,
+    demo: Runtime,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    load_demo_measures(demo, tmp_path)
+    exported = tmp_path / "plan.md"
+    assert wsoa("export", "-o", str(exported)) == 0
+    text = exported.read_text(encoding="utf-8")
+    section = text.split("## Measures of impact", 1)[1]
+    assert (
+        "| K1 | EHCPs issued within 20 weeks | 50% at 2026-09-30 | 86.5% by 2027-09-30 |" in section
+    )
+    assert "| 53.1% (Oct 2026) | on trajectory" in section
+    assert "| K2 | 2026-10 | 58 |" in section.split("### Figures", 1)[1]
+    capsys.readouterr()
+    assert wsoa("export", "--format", "md") == 0
+    assert "## Measures of impact" in capsys.readouterr().out
+    assert wsoa("export") == 0
+    streamed = capsys.readouterr()
+    assert "K1" not in streamed.out.split("\n", 1)[0]
+    assert "measures are not in this CSV: export with -o plan.csv" in streamed.err

@@ -5,6 +5,7 @@ platform renders (a Slack modal, a Teams dialog)."""
 from __future__ import annotations
 
 from bot.commands.followups import answer_form, answer_reply
+from bot.commands.kpi_form import save_figure
 from bot.commands.reports import save_report
 from bot.commands.updating import update_form, update_reply
 from bot.replies import Form, FormSubmission, Reply
@@ -35,4 +36,6 @@ def submit_form(runtime: Runtime, caller: Caller, submission: FormSubmission) ->
             return answer_reply(ctx, forms.save_answer(ctx, submission))
         if submission.purpose == REPORT:
             return save_report(ctx, submission)
+        if submission.purpose == forms.FIGURE:
+            return save_figure(ctx, submission)
     raise ValueError(f"no form for the purpose {submission.purpose!r}")

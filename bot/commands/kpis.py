@@ -1,4 +1,6 @@
-"""`kpi list|show|record|chart`: measures of impact in chat."""
+"""`kpi list|show|record|chart|add`: measures of impact in chat. `kpi record` with no figure
+opens the form for one (bot/commands/kpi_form.py), which `kpi show` offers as a button;
+`kpi add` is in bot/commands/kpi_add.py."""
 
 from __future__ import annotations
 
@@ -6,20 +8,35 @@ import re
 from collections.abc import Callable
 
 from bot import impact
+from bot.commands.kpi_add import ADD_USAGE, kpi_add
+from bot.commands.kpi_form import figure_reply, open_figure_form
 from bot.commands.registry import command
-from bot.domain import Invalid, day_text
+from bot.domain import Invalid, UserError, day_text
 from bot.presenters import person_span, when
-from bot.replies import Attachment, Reply, Table, bold, code, plain
+from bot.replies import (
+    Attachment,
+    Button,
+    Buttons,
+    Reply,
+    Table,
+    bold,
+    code,
+    plain,
+)
 from bot.services import kpis
 from bot.services.context import Ctx
+from bot.services.kpi_define import CREATED
 from bot.services.people import people_by_handle
+from bot.store.models import MeasureActual
 
 USAGE = [
     "kpi list",
     "kpi show KPI",
     "kpi record KPI VALUE [PERIOD] [NOTE]",
     "kpi chart KPI",
+    ADD_USAGE,
 ]
+RECORD_BUTTON = "wsoa_kpi_record_open"
 HISTORY_LIMIT = 12
 _NUMBER = re.compile(r"^-?[\d.,]+%?$")
 _PERIOD_WORD = re.compile(r"^(\d{4}-\d{1,2}(-\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4})$")
@@ -31,8 +48,17 @@ _MONTH_WORD = re.compile(
 @command(
     "kpi",
     USAGE,
-    "measures of impact: baselines, targets, figures, trajectory (record: owner or admin)",
-    ["kpi list", "kpi show K1", "kpi record K1 55 2026-10 Two new EP posts filled", "kpi chart K1"],
+    "measures of impact: baselines, targets, figures, trajectory (record: owner or admin; "
+    "add: admin)",
+    [
+        "kpi list",
+        "kpi show K1",
+        "kpi record K1 55 2026-10 Two new EP posts filled",
+        "kpi record K1 (opens a form)",
+        "kpi chart K1",
+        "kpi add Tribunal appeals; %; lower is better; baseline 2.1% at 2026-03-31; "
+        "target 1.5% by 2027-03-31; evidences 2A.3; quarterly",
+    ],
 )
 def kpi(ctx: Ctx, args: str) -> Reply:
     verb, _, rest = args.partition(" ")
@@ -46,6 +72,8 @@ def kpi(ctx: Ctx, args: str) -> Reply:
         return kpi_record(ctx, rest)
     if verb == "chart":
         return kpi_chart(ctx, rest)
+    if verb == "add":
+        return kpi_add(ctx, rest)
     raise Invalid(f"“kpi {verb[:30]}” is not a kpi command. Use: {'; '.join(USAGE)}.")
 
 
@@ -54,7 +82,9 @@ def kpi_list(ctx: Ctx) -> Reply:
     reply = Reply(summary=f"Measures of impact: {len(found)}")
     if not found:
         return reply.para(
-            plain("No measures yet. A programme manager loads them with "),
+            plain("No measures yet. A programme manager defines one with "),
+            code("kpi add NAME; UNIT; higher is better; baseline …; target …"),
+            plain(" or loads them with "),
             code("wsoa import measures.xlsx"),
             plain(" (a KPIs sheet: kpi, unit, better, baseline, target…)."),
         )
@@ -137,6 +167,14 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
     if evidence:
         reply.para(bold("Evidences: "), plain(", ".join(evidence)))
     changes = kpis.edits(ctx.session, measure)
+    created = next((e for e in changes if e.field == CREATED), None)
+    changes = [e for e in changes if e.field != CREATED]
+    if created is not None:
+        by = people_by_handle(ctx.session, {created.by}).get(created.by)
+        reply.para(
+            bold("Defined: "),
+            plain(f"{when(created.at, ctx.settings.tz)} by {by.label if by else created.by}"),
+        )
     if changes:
         reply.para(
             bold("Definition changed: "),
@@ -151,7 +189,28 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
     rows = kpis.history(ctx.session, measure)[:HISTORY_LIMIT]
     if not rows:
         reply.para(plain("No figures yet: "), code(f"kpi record {measure.short_id} VALUE PERIOD"))
-        return reply
+    else:
+        _figures_table(ctx, reply, rows, standing)
+    if kpis.can_record(ctx, measure):
+        reply.add(
+            Buttons(
+                buttons=[
+                    Button(
+                        label="Record a figure",
+                        action_id=RECORD_BUTTON,
+                        value=measure.short_id,
+                        style="primary",
+                    )
+                ]
+            )
+        )
+    return reply
+
+
+def _figures_table(
+    ctx: Ctx, reply: Reply, rows: list[MeasureActual], standing: impact.Standing
+) -> None:
+    unit = standing.measure.unit
     people = people_by_handle(ctx.session, {r.by for r in rows})
     current = {f.row.id for f in standing.figures}
     reply.add(
@@ -169,7 +228,6 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
             ],
         )
     )
-    return reply
 
 
 def split_record(
@@ -201,34 +259,29 @@ def split_record(
 
 
 def kpi_record(ctx: Ctx, args: str) -> Reply:
+    """`kpi record K1 55 2026-10 note` records a figure; `kpi record K1` (or `kpi record`
+    alone) opens the form for one."""
     all_measures = kpis.measures(ctx.session, ctx.plan.id)
     names = {m.short_id.lower() for m in all_measures} | {m.key for m in all_measures}
-    name, value_word, period_word, note = split_record(
-        args, lambda text: impact.measure_key(text) in names
-    )
+
+    def is_measure(text: str) -> bool:
+        return impact.measure_key(text) in names
+
+    if not args or is_measure(args):
+        return open_figure_form(ctx, args)
+    if not any(_NUMBER.match(w) for w in args.split()[1:]):
+        # no figure: the form, when the words name a measure (one word that names none says
+        # so; several are read as a figure that is not a number)
+        try:
+            kpis.find_measure(ctx.session, ctx.plan.id, args)
+        except UserError:
+            if len(args.split()) == 1:
+                raise
+        else:
+            return open_figure_form(ctx, args)
+    name, value_word, period_word, note = split_record(args, is_measure)
     measure = kpis.find_measure(ctx.session, ctx.plan.id, name)
-    value = impact.parse_value(value_word)
-    period = impact.parse_period(period_word) if period_word else impact.default_period(ctx.today)
-    recorded = kpis.record_actual(ctx, measure, value, period, note)
-    standing = kpis.standing_of(ctx.session, measure)
-    figure = impact.value_text(value, measure.unit)
-    reply = Reply(summary=f"Recorded {measure.short_id} {figure} for {impact.period_text(period)}")
-    reply.para(
-        bold(f"Recorded {measure.short_id} {figure} for {impact.period_text(period)}"),
-        plain(f" ({measure.name})."),
-    )
-    if recorded.replaced is not None:
-        old = impact.value_text(recorded.replaced.value, measure.unit)
-        at = when(recorded.replaced.recorded_at, ctx.settings.tz)
-        reply.para(
-            plain(f"This corrects {old}, recorded {at}; the earlier figure stays in the history.")
-        )
-    reply.para(
-        bold("Now: "),
-        plain(f"{impact.latest_text(standing)}, {impact.judgement_text(standing)}; "),
-        plain(impact.change_text(standing) + "."),
-    )
-    return reply
+    return figure_reply(ctx, kpis.record_figure(ctx, measure, value_word, period_word, note))
 
 
 def kpi_chart(ctx: Ctx, args: str) -> Reply:

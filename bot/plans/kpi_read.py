@@ -26,6 +26,7 @@ import openpyxl
 
 from bot.domain import Invalid, UserError
 from bot.impact import parse_better, parse_period, parse_unit, parse_value
+from bot.plans.limits import TooLarge, load_plan_yaml
 from bot.plans.read import FORMULA_STARTS, field_for_heading
 from bot.plans.sheet_names import ACTUAL_SHEETS, MEASURE_SHEETS
 
@@ -249,9 +250,9 @@ def read_measures_sheet(
                 unit=required(cells, "unit", lambda v: parse_unit(_text(v))),
                 better=required(cells, "better", lambda v: parse_better(_text(v))),
                 baseline=required(cells, "baseline", _number),
-                baseline_date=required(cells, "baseline_date", _day),
+                baseline_date=required(cells, "baseline_date", parse_day),
                 target=required(cells, "target", _number),
-                target_date=required(cells, "target_date", _day),
+                target_date=required(cells, "target_date", parse_day),
                 trajectory=_trajectory(get(cells, "trajectory"), heading.get("trajectory", "")),
                 workstreams=_list(get(cells, "workstream")),
                 actions=_list(get(cells, "actions")),
@@ -324,7 +325,7 @@ def _number(value: object) -> float:
     return parse_value(_text(value))
 
 
-def _day(value: object) -> date:
+def parse_day(value: object) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -347,7 +348,7 @@ def _trajectory(value: object, column: str) -> list[tuple[date, float]]:
             continue
         when, _, figure = part.rpartition(":") if ":" in part else part.rpartition("=")
         try:
-            points.append((_day(when.strip()), parse_value(figure)))
+            points.append((parse_day(when.strip()), parse_value(figure)))
         except Invalid as error:
             raise _Bad(column, f"trajectory point “{part.strip()[:40]}”: {error}") from None
     return sorted(points)
@@ -362,9 +363,9 @@ def _list(value: object) -> list[str]:
 
 def read_measures(path: Path) -> ParsedMeasures | None:
     """The measures and figures in a file, or None when it holds none (a plain plan file, a
-    YAML plan, a file that cannot be read: the plan importer says what is wrong with those)."""
+    file that cannot be read: the plan importer says what is wrong with those)."""
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".xlsm"):
+    if suffix not in (".csv", ".xlsx", ".xlsm", ".yaml", ".yml"):
         return None
     try:
         data = path.read_bytes()
@@ -376,9 +377,115 @@ def read_measures(path: Path) -> ParsedMeasures | None:
 
 
 def read_measures_bytes(data: bytes, filename: str) -> ParsedMeasures | None:
-    if filename.lower().endswith(".csv"):
+    lowered = filename.lower()
+    if lowered.endswith(".csv"):
         return _read_csv(data, filename)
+    if lowered.endswith((".yaml", ".yml")):
+        return _read_yaml(data, filename)
     return _read_workbook(data)
+
+
+# --- YAML: a plan file's `measures:` list -----------------------------------------------------
+
+YAML_SHEET = "measures"
+
+
+def _read_yaml(data: bytes, filename: str) -> ParsedMeasures | None:
+    try:
+        document = load_plan_yaml(data.decode("utf-8-sig"), filename)
+    except TooLarge:
+        raise
+    except Exception:  # not YAML, not UTF-8: the plan importer reports it
+        return None
+    if not isinstance(document, dict) or "measures" not in document:
+        return None
+    parsed = read_yaml_measures(document["measures"])
+    parsed.alone = "workstreams" not in document
+    return parsed
+
+
+def read_yaml_measures(items: object) -> ParsedMeasures:
+    """A YAML plan's `measures:` list, read like a measures sheet: each item a mapping whose
+    keys are the sheet's headings (`kpi` or `name`, `unit`, `better`, `baseline`,
+    `baseline date`, …; lists for workstreams and actions), and `actuals`, a mapping of month
+    to figure (`2026-09: 55`) or a list of `{period, value, note}`. Problems name the item
+    (`measures row 2` is the second measure)."""
+    parsed = ParsedMeasures()
+    if not isinstance(items, list):
+        parsed.problems.append(
+            CellProblem(YAML_SHEET, 0, None, "measures: is not a list of measures")
+        )
+        return parsed
+    fields = list(MEASURE_COLUMNS)
+    # a heading row, then one row a measure: the sheet reader's checks, word for word
+    rows: list[list[object]] = [[MEASURE_COLUMNS[f][0] for f in fields]]
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            parsed.problems.append(CellProblem(YAML_SHEET, number, None, "not a mapping"))
+            rows.append([None] * len(fields))
+            continue
+        values: dict[str, object] = {}
+        for key, value in item.items():
+            name = "kpi" if _key(str(key)) == "name" else _MEASURE_BY_KEY.get(_key(str(key)))
+            if name is not None and name not in values:
+                values[name] = _yaml_cell(value)
+        rows.append([values.get(f) for f in fields])
+        _yaml_actuals(item, number, parsed)
+    header = measures_header(rows, named=True)
+    assert header is not None  # the heading row is ours
+    found = ParsedMeasures()
+    read_measures_sheet(rows, header, YAML_SHEET, found)
+    # the sheet reader counts the heading row; a YAML file's first measure is its row 1
+    for measure in found.measures:
+        measure.row -= 1
+    for problem in found.problems:
+        problem.row -= 1
+    actuals = parsed.actuals
+    known = {m.row for m in found.measures}
+    parsed.measures = found.measures
+    # figures of a measure that could not be read are not loaded (its row says why)
+    parsed.actuals = [a for a in actuals if a.row in known]
+    for actual in parsed.actuals:
+        measure = next(m for m in found.measures if m.row == actual.row)
+        actual.kpi = measure.short_id or measure.name
+    parsed.problems = found.problems + parsed.problems
+    return parsed
+
+
+def _yaml_cell(value: object) -> object:
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value)
+    if isinstance(value, dict):  # a trajectory: {2026-06-30: 110, …}
+        return "; ".join(f"{_text(k)}: {_text(v)}" for k, v in value.items())
+    return value
+
+
+def _yaml_actuals(item: dict[Any, Any], number: int, parsed: ParsedMeasures) -> None:
+    given = item.get("actuals")
+    if given is None:
+        return
+    if isinstance(given, dict):
+        entries: list[tuple[object, object, object]] = [(k, v, None) for k, v in given.items()]
+    elif isinstance(given, list) and all(isinstance(e, dict) for e in given):
+        entries = [(e.get("period"), e.get("value"), e.get("note")) for e in given]
+    else:
+        parsed.problems.append(
+            CellProblem(
+                YAML_SHEET, number, "actuals", "give month: figure pairs, or period/value items"
+            )
+        )
+        return
+    for period, value, note in entries:
+        try:
+            month = parse_period(period if isinstance(period, date) else _text(period))
+            figure = _number(value)
+        except Invalid as error:
+            parsed.problems.append(CellProblem(YAML_SHEET, number, "actuals", str(error)))
+            continue
+        note_text = _text(note) or None
+        parsed.actuals.append(
+            ActualRow(YAML_SHEET, number, "actuals", "", month, figure, note_text)
+        )
 
 
 def _read_csv(data: bytes, filename: str) -> ParsedMeasures | None:

@@ -1,11 +1,14 @@
-"""Measures and their figures as two sheets, "Measures" and "Actuals", added to an xlsx export.
+"""Measures and their figures in an export: two sheets, "Measures" and "Actuals", added to an
+xlsx export; two CSV files beside a CSV export (a CSV holds one table); a section at the end
+of a Markdown export.
 
-The headings are ones kpi_read.py accepts, so the export imports back unchanged.
+The headings are ones kpi_read.py accepts, so the xlsx and CSV exports import back unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.plans.write import EXCEL_DATE_FORMAT, EXCEL_TIME_FORMAT, neutralise
+from bot.plans.write import EXCEL_DATE_FORMAT, EXCEL_TIME_FORMAT, csv_cell, md_table, neutralise
 
 MEASURE_COLUMNS = (
     "Id",
@@ -43,6 +46,9 @@ Cell = str | float | date | datetime | None
 class MeasureSheets:
     measures: list[list[Cell]]  # one a row, in MEASURE_COLUMNS order
     actuals: list[list[Cell]]  # the current figure per period, in ACTUAL_COLUMNS order
+    # beside each measure, for reading rather than re-import: its latest figure and whether it
+    # is on trajectory, as `kpi list` says them
+    judged: list[tuple[str, str]] = field(default_factory=list)
 
 
 def add_measure_sheets(path: Path, sheets: MeasureSheets) -> None:
@@ -70,3 +76,78 @@ def _sheet(sheet: Worksheet, columns: tuple[str, ...], rows: list[list[Cell]]) -
         longest = max((len(str(r[position] or "")) for r in rows), default=0)
         width = min(WIDEST, max(len(heading), longest) + 2)
         sheet.column_dimensions[get_column_letter(position + 1)].width = width
+
+
+def measure_csv_paths(path: Path) -> tuple[Path, Path]:
+    """`plan.csv` → `plan-measures.csv`, `plan-actuals.csv`."""
+    return (
+        path.with_name(f"{path.stem}-measures{path.suffix}"),
+        path.with_name(f"{path.stem}-actuals{path.suffix}"),
+    )
+
+
+def write_measure_csvs(path: Path, sheets: MeasureSheets) -> tuple[Path, Path]:
+    """The measures and their figures as two CSV files beside the plan's (`wsoa import` reads
+    each back: a measures file, then an actuals file)."""
+    written = measure_csv_paths(path)
+    for target, columns, rows in zip(
+        written, (MEASURE_COLUMNS, ACTUAL_COLUMNS), (sheets.measures, sheets.actuals), strict=True
+    ):
+        with target.open("w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            writer.writerow(columns)
+            writer.writerows([csv_cell(c) for c in row] for row in rows)
+    return written
+
+
+def measures_markdown(sheets: MeasureSheets) -> str:
+    """The Markdown export's last section: each measure with its baseline, target, latest
+    figure and standing, then every period's figure."""
+    if not sheets.measures:
+        return ""
+    column = {name: i for i, name in enumerate(MEASURE_COLUMNS)}
+
+    def text(row: list[Cell], name: str) -> str:
+        return _md_text(row[column[name]])
+
+    rows = []
+    for row, (latest, standing) in zip(sheets.measures, sheets.judged, strict=True):
+        unit = text(row, "Unit")
+        suffix = "%" if unit == "%" else f" {unit}" if unit in ("days", "weeks") else ""
+        rows.append(
+            [
+                text(row, "Id"),
+                text(row, "KPI"),
+                f"{text(row, 'Baseline')}{suffix} at {text(row, 'Baseline date')}",
+                f"{text(row, 'Target')}{suffix} by {text(row, 'Target date')}",
+                f"{text(row, 'Better')} is better",
+                latest,
+                standing,
+                text(row, "Owner"),
+            ]
+        )
+    lines = ["## Measures of impact", ""]
+    lines += md_table(
+        ("Id", "Measure", "Baseline", "Target", "Better", "Latest", "Trajectory", "Owner"), rows
+    )
+    if sheets.actuals:
+        lines += ["", "### Figures", ""]
+        lines += md_table(
+            ("Id", "Period", "Value", "Note"),
+            [
+                [_md_text(r[0]), _md_text(r[2]), _md_text(r[3]), _md_text(r[4])]
+                for r in sheets.actuals
+            ],
+        )
+    return "\n".join([*lines, ""])
+
+
+def _md_text(cell: Cell | float) -> str:
+    """As written: Markdown runs no formulas, so nothing is neutralised."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float | int):
+        return f"{cell:g}"
+    if isinstance(cell, date):
+        return cell.isoformat()
+    return cell

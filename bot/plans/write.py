@@ -171,6 +171,15 @@ def _wall_clock(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None, second=0, microsecond=0)
 
 
+def csv_cell(cell: Cell | float | None) -> str:
+    """A cell as a CSV export writes it: ISO dates, formulas neutralised, numbers as %g."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float | int):
+        return f"{cell:g}"
+    return _csv_cell(cell)
+
+
 def _csv_cell(cell: Cell) -> str:
     if isinstance(cell, datetime):
         return cell.isoformat(sep=" ", timespec="minutes")
@@ -252,6 +261,11 @@ def _md_table(rows: Sequence[ExportRow]) -> list[str]:
             )
         )
     return lines
+
+
+def md_table(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table whose cells cannot break it."""
+    return [_md_row(headings), "|" + " --- |" * len(headings), *(_md_row(r) for r in rows)]
 
 
 def _md_row(cells: Sequence[str]) -> str:

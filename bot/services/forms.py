@@ -3,7 +3,7 @@ answer that follows. Adapters only translate their platform's form into a `FormS
 
 from __future__ import annotations
 
-from bot.domain import Invalid, Rag, Status
+from bot.domain import FieldError, Invalid, Rag, Status
 from bot.replies import FormSubmission
 from bot.services import actions, followups
 from bot.services.actions import Change
@@ -12,15 +12,9 @@ from bot.store.models import Answer, Update
 
 UPDATE = "update"
 ANSWER = "answer"
+FIGURE = "kpi_record"
 
-
-class FieldError(Invalid):
-    """A submitted value that cannot be saved; `field` says which, so the form can say so
-    beside it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+__all__ = ["ANSWER", "FIGURE", "UPDATE", "FieldError", "changed", "save_answer", "save_update"]
 
 
 def changed(submission: FormSubmission) -> dict[str, str]:

@@ -275,9 +275,11 @@ def measure_sheets(session: Session, plan: Plan, tz: ZoneInfo) -> MeasureSheets:
     found = kpis.standings(session, plan.id)
     measures: list[list[Cell]] = []
     actuals: list[list[Cell]] = []
+    judged: list[tuple[str, str]] = []
     for s in found:
         m = s.measure
         owner = m.owner
+        judged.append((impact.latest_text(s), impact.judgement_text(s)))
         measures.append(
             [
                 m.short_id,
@@ -311,4 +313,4 @@ def measure_sheets(session: Session, plan: Plan, tz: ZoneInfo) -> MeasureSheets:
                     f.row.by,
                 ]
             )
-    return MeasureSheets(measures=measures, actuals=actuals)
+    return MeasureSheets(measures=measures, actuals=actuals, judged=judged)

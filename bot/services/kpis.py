@@ -13,16 +13,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.charts import TrendChart, trend_chart
-from bot.domain import Forbidden, Invalid, NotFound, nearest
+from bot.domain import FieldError, Forbidden, Invalid, NotFound, nearest
 from bot.impact import (
     Standing,
     alt_text,
-    check_figure,
     check_note,
+    check_period,
+    check_value,
+    default_period,
     judge,
     latest_text,
     measure_key,
     month_end,
+    parse_period,
+    parse_value,
     period_text,
     target_text,
     trajectory_points,
@@ -113,7 +117,10 @@ def find_measure(session: Session, plan_id: int, text: str) -> Measure:
     if len(partial) == 1 and not short:
         return partial[0]
     if not all_measures:
-        raise NotFound("There are no measures yet: `wsoa import` loads them from a KPIs sheet.")
+        raise NotFound(
+            "There are no measures yet: a programme manager defines one with `kpi add` or "
+            "loads them with `wsoa import` from a KPIs sheet."
+        )
     close = nearest(text, [m.short_id for m in all_measures] + [m.name for m in all_measures])
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     many = f" “{text[:40]}” matches {len(partial)} measures." if len(partial) > 1 else ""
@@ -141,18 +148,55 @@ class Recorded:
     replaced: MeasureActual | None  # the period's figure before this one, when corrected
 
 
-def record_actual(
-    ctx: Ctx, measure: Measure, value: float, period: date, note: str | None
-) -> Recorded:
-    """A new figure for `period`: the owner's or an admin's. A figure for a period that has one
-    already is a correction: a new row, the old one kept."""
+def require_can_record(ctx: Ctx, measure: Measure) -> None:
     if not can_record(ctx, measure):
         owner = measure.owner.label if measure.owner else "nobody yet"
         raise Forbidden(
             f"Only {measure.short_id}'s owner ({owner}) or a programme manager (admin) can "
             "record its figures. Nothing was recorded."
         )
-    check_figure(measure, value, period, ctx.today)
+
+
+def recordable(ctx: Ctx) -> list[Measure]:
+    """The measures the caller may record figures for: all of them for an admin, else those
+    they own."""
+    return [m for m in measures(ctx.session, ctx.plan.id) if can_record(ctx, m)]
+
+
+def record_figure(
+    ctx: Ctx, measure: Measure, value: str, period: str | None, note: str | None
+) -> Recorded:
+    """A figure as a person gives it, typed (`kpi record`) or in the form: the value and month
+    as written (no month: the month just ended). Each refusal names the field it is about
+    (value, period, note), so a form can show it there; nothing is recorded."""
+    require_can_record(ctx, measure)
+    try:
+        number = parse_value(value)
+        check_value(measure, number)
+    except FieldError:
+        raise
+    except Invalid as refusal:
+        raise FieldError("figure", str(refusal)) from refusal
+    try:
+        month = parse_period(period) if period and period.strip() else default_period(ctx.today)
+        check_period(month, ctx.today)
+    except Invalid as refusal:
+        raise FieldError("period", str(refusal)) from refusal
+    try:
+        clean = check_note(note) if note and note.strip() else None
+    except Invalid as refusal:
+        raise FieldError("note", str(refusal)) from refusal
+    return record_actual(ctx, measure, number, month, clean)
+
+
+def record_actual(
+    ctx: Ctx, measure: Measure, value: float, period: date, note: str | None
+) -> Recorded:
+    """A new figure for `period`: the owner's or an admin's. A figure for a period that has one
+    already is a correction: a new row, the old one kept."""
+    require_can_record(ctx, measure)
+    check_value(measure, value)
+    check_period(period, ctx.today)
     clean = check_note(note) if note else None
     replaced = ctx.session.scalars(
         select(MeasureActual)

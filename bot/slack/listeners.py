@@ -22,6 +22,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.commands import execute
 from bot.commands.forms import open_answer_form, submit_form
+from bot.commands.kpis import RECORD_BUTTON
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.commands.reports import (
     NO_CHANGE_BUTTON,
@@ -46,7 +47,7 @@ from bot.replies import Form, FormSubmission, say
 from bot.runtime import Runtime
 from bot.services.checkins import REPORT
 from bot.services.context import Caller
-from bot.services.forms import FieldError
+from bot.services.forms import FIGURE, FieldError
 from bot.slack.home import publish_home
 from bot.slack.sender import direct_channel, upload_files
 
@@ -60,8 +61,9 @@ ANSWER_CLICK = re.compile(rf"^{re.escape(ANSWER_BUTTON)}(:\d+)?$")
 UNDO_CLICK = re.compile(rf"^{re.escape(UNDO_BUTTON)}(:\d+)?$")
 NO_CHANGE_CLICK = re.compile(rf"^{re.escape(NO_CHANGE_BUTTON)}(:\d+)?$")
 REPORT_CLICK = re.compile(rf"^{re.escape(REPORT_BUTTON)}(:\d+)?$")
+FIGURE_CLICK = re.compile(rf"^{re.escape(RECORD_BUTTON)}(:\d+)?$")
 # What a form's refusal is shown beside when it names no field.
-MAIN_FIELD = {"update": "note", "answer": "answer", REPORT: "progress"}
+MAIN_FIELD = {"update": "note", "answer": "answer", REPORT: "progress", FIGURE: "figure"}
 
 APOLOGY = (
     "Sorry, something went wrong on our side. If it happens again, give the programme manager "
@@ -80,6 +82,9 @@ def register_listeners(app: App) -> None:
     app.action(NO_CHANGE_CLICK)(record_no_change)
     app.action(REPORT_CLICK)(open_report_form_from_button)
     app.view(form_callback(REPORT))(save_form)
+    # measures of impact: `kpi show`'s Record a figure button and its form
+    app.action(FIGURE_CLICK)(open_figure_form_from_button)
+    app.view(form_callback(FIGURE))(save_form)
     app.event({"type": "message", "channel_type": "im"})(answer_direct_message)
     app.event("app_home_opened")(show_home_tab)
     app.error(explain_error)
@@ -195,12 +200,45 @@ def open_update_form_from_button(
     # `update REF` with nothing after it is the typed way to ask for the form: the same
     # command, so the same permission check and the same refusal.
     words = str(action.get("value") or "").split()
-    reply = execute(runtime, caller, f"update {words[0] if words else ''}")
+    _open_form_of_command(
+        f"update {words[0] if words else ''}", body, caller, runtime, client, context
+    )
+
+
+def _open_form_of_command(
+    text: str,
+    body: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    """A button that is a typed command asking for a form: the form, or the command's answer
+    (a refusal) privately."""
+    reply = execute(runtime, caller, text)
     if reply.form is None:
         tell_privately(client, ReplyTo(caller.user_id, context.response_url), message(reply))
         return
     origin = FormOrigin.of(reply.form, context.response_url)
     client.views_open(trigger_id=body["trigger_id"], view=origin.modal(reply.form))
+
+
+def open_figure_form_from_button(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    caller: Caller,
+    runtime: Runtime,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    """`kpi show`'s Record a figure: `kpi record KPI` with no figure, which opens the form
+    (or refuses, as typing it would)."""
+    ack()
+    words = str(action.get("value") or "").split()
+    _open_form_of_command(
+        f"kpi record {words[0] if words else ''}", body, caller, runtime, client, context
+    )
 
 
 def save_form(

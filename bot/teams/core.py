@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from bot.addresses import Address
 from bot.commands import execute
 from bot.commands.forms import open_answer_form, submit_form
+from bot.commands.kpis import RECORD_BUTTON
 from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.commands.reports import (
     NO_CHANGE_BUTTON,
@@ -46,7 +47,12 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 # What a form's refusal is shown beside when it names no field.
-MAIN_FIELD = {forms.UPDATE: "note", forms.ANSWER: "answer", REPORT: "progress"}
+MAIN_FIELD = {
+    forms.UPDATE: "note",
+    forms.ANSWER: "answer",
+    REPORT: "progress",
+    forms.FIGURE: "figure",
+}
 # An e-mail looked up from the members endpoint is kept this long: people rarely change it,
 # and one look-up per person per hour keeps each message to one round trip.
 MEMBER_TTL = 3600.0
@@ -173,6 +179,10 @@ class TeamsCore:
             except UserError as refused:
                 return say(str(refused))
             return Reply(summary=form.title, form=form)
+        if info.verb in (RECORD_BUTTON, forms.FIGURE):
+            # `kpi record KPI` with no figure: the form, or the same refusal as typing it.
+            words = info.value.split()
+            return execute(self.runtime, caller, f"kpi record {words[0] if words else ''}")
         if info.verb == NO_CHANGE_BUTTON:
             try:
                 return no_change(self.runtime, caller, info.value)
@@ -232,6 +242,8 @@ class TeamsCore:
     def _form(self, caller: Caller, submission: FormSubmission) -> Form | None:
         if submission.purpose == forms.UPDATE:
             return execute(self.runtime, caller, f"update {submission.key}").form
+        if submission.purpose == forms.FIGURE:
+            return execute(self.runtime, caller, f"kpi record {submission.key}").form
         if submission.purpose == forms.ANSWER:
             try:
                 return open_answer_form(self.runtime, caller, submission.key)
