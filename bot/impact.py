@@ -18,16 +18,19 @@ The judgement, in one place:
 from __future__ import annotations
 
 import calendar
+import functools
 import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Protocol
 
 from bot.domain import Invalid, clean_note
 from bot.plans.dates import parse_due
 from bot.privacy import find_personal_data
-from bot.store.models import Measure, MeasureActual
+from bot.store.models import Measure
 
 UNITS = {
     "%": "%",
@@ -119,7 +122,10 @@ def period_text(period: date) -> str:
     return f"{_MONTHS[period.month - 1]} {period.year}"
 
 
+@functools.cache
 def month_end(period: date) -> date:
+    """The month's last day. Kept: a plan's figures fall in a few dozen months, and judging
+    them all asks for each many times."""
     return period.replace(day=calendar.monthrange(period.year, period.month)[1])
 
 
@@ -213,11 +219,29 @@ def is_on_trajectory(value: float, expected: float, better: str) -> bool:
     return value > expected if better == "higher" else value < expected
 
 
+class Actual(Protocol):
+    """What a judgement reads of a recorded figure: a `MeasureActual`, or just these columns
+    of one (a plan-wide judgement reads thousands, and needs no more)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def period(self) -> date: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def by(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
+
+
 @dataclass
 class Figure:
     period: date
     value: float
-    row: MeasureActual  # the latest row for the period: the figure
+    row: Actual  # the latest row for the period: the figure
     rows: int  # how many rows the period has (more than one: corrected)
     expected: float
     on_track: bool
@@ -259,10 +283,10 @@ class Standing:
         return count
 
 
-def judge(measure: Measure, rows: list[MeasureActual]) -> Standing:
+def judge(measure: Measure, rows: Sequence[Actual]) -> Standing:
     """`rows` are the measure's actuals in (period, id) order."""
     points = trajectory_points(measure)
-    by_period: dict[date, list[MeasureActual]] = {}
+    by_period: dict[date, list[Actual]] = {}
     for row in rows:
         by_period.setdefault(row.period, []).append(row)
     standing = Standing(measure)

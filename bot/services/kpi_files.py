@@ -272,7 +272,7 @@ def _figures(
 def measure_sheets(session: Session, plan: Plan, tz: ZoneInfo) -> MeasureSheets:
     """The export's Measures and Actuals rows: each period's current figure (the history of
     corrections is in the store, and `kpi show`)."""
-    found = kpis.standings(session, plan.id)
+    found = kpis.standings(session, plan.id, actions=True)
     measures: list[list[Cell]] = []
     actuals: list[list[Cell]] = []
     judged: list[tuple[str, str]] = []

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from bot.charts import TrendChart, trend_chart
 from bot.domain import FieldError, Forbidden, Invalid, NotFound, nearest
 from bot.impact import (
+    Actual,
     Standing,
     alt_text,
     check_note,
@@ -34,7 +35,7 @@ from bot.impact import (
 )
 from bot.replies import Element, Paragraph, Reply, Table, bold, code, plain, plural
 from bot.services.context import Ctx
-from bot.store.models import Measure, MeasureActual, MeasureEdit, Person
+from bot.store.models import Action, Measure, MeasureActual, MeasureEdit, Person
 
 COMMENTARY_AFTER = 2  # periods off trajectory in a row before the owner is asked
 _SHORT_ID = re.compile(r"^[Kk](\d{1,5})$")
@@ -43,30 +44,55 @@ _SHORT_ID = re.compile(r"^[Kk](\d{1,5})$")
 # --- Reading the store -----------------------------------------------------------------------
 
 
-def measures(session: Session, plan_id: int) -> list[Measure]:
+def measures(session: Session, plan_id: int, *, actions: bool = True) -> list[Measure]:
+    """The plan's measures with their owners and workstreams, and the actions they evidence
+    unless `actions=False` (read then when first used); never the actions' leads, which
+    nothing about a measure names."""
+    evidence = (
+        selectinload(Measure.actions).lazyload(Action.leads)
+        if actions
+        else lazyload(Measure.actions)
+    )
     return list(
         session.scalars(
-            select(Measure).where(Measure.plan_id == plan_id).order_by(Measure.number)
+            select(Measure)
+            .where(Measure.plan_id == plan_id)
+            .order_by(Measure.number)
+            .options(evidence)
         ).unique()
     )
 
 
-def standings(session: Session, plan_id: int, workstream_id: int | None = None) -> list[Standing]:
-    """Every measure of the plan judged: the same few statements however many there are."""
-    found = measures(session, plan_id)
+def standings(
+    session: Session, plan_id: int, workstream_id: int | None = None, *, actions: bool = False
+) -> list[Standing]:
+    """Every measure of the plan judged: the same few statements however many there are. The
+    actions each evidences are read only with `actions=True`: a judgement does not need them,
+    and a summary reads every measure."""
+    found = measures(session, plan_id, actions=actions)
     if workstream_id is not None:
         found = [m for m in found if any(w.id == workstream_id for w in m.workstreams)]
     if not found:
         return []
-    rows: dict[int, list[MeasureActual]] = {m.id: [] for m in found}
-    for row in session.scalars(
-        select(MeasureActual)
+    rows: dict[int, list[Actual]] = {m.id: [] for m in found}
+    # plain rows through the connection: a plan's every figure, and no objects are needed
+    for row in session.connection().execute(
+        select(
+            MeasureActual.measure_id,
+            MeasureActual.id,
+            MeasureActual.period,
+            MeasureActual.value,
+            MeasureActual.recorded_at,
+            MeasureActual.by,
+            MeasureActual.note,
+        )
         .join(Measure, Measure.id == MeasureActual.measure_id)
         .where(Measure.plan_id == plan_id)
         .order_by(MeasureActual.measure_id, MeasureActual.period, MeasureActual.id)
     ):
-        if row.measure_id in rows:
-            rows[row.measure_id].append(row)
+        kept = rows.get(row[0])  # its measure_id, read by position: thousands of rows
+        if kept is not None:
+            kept.append(row)
     return [judge(m, rows[m.id]) for m in found]
 
 
