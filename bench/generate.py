@@ -546,6 +546,9 @@ MEASURE_KINDS = (
     ("Days from request to first EP assessment", "days", "lower", 60.0, 30.0),
 )
 MEASURE_MONTHS = 10  # figures for the months before the current one
+# A partnership's scorecard: a few measures per area of weakness, a large one's some dozens.
+# Measures do not grow with the actions as follow-ups do: a 10,000-action plan has sixty.
+MAX_MEASURES = 60
 
 
 def _month(today: date, back: int) -> date:
@@ -562,10 +565,10 @@ def _measures(
     n_people: int,
     slack_of: dict[int, str],
 ) -> tuple[int, int]:
-    """One measure for every 50 actions (at least four), each evidencing a workstream and two
-    actions, with a figure a month for the last MEASURE_MONTHS months: some on trajectory,
-    some off. A corrected figure now and then, as owners make."""
-    n_measures = max(4, len(plan_actions) // 50)
+    """One measure for every 50 actions (at least four, at most MAX_MEASURES), each evidencing
+    a workstream and two actions, with a figure a month for the last MEASURE_MONTHS months:
+    some on trajectory, some off. A corrected figure now and then, as owners make."""
+    n_measures = min(MAX_MEASURES, max(4, len(plan_actions) // 50))
     rows, by_workstream, by_action, actuals = [], [], [], []
     for number in range(1, n_measures + 1):
         name, unit, better, baseline, target = MEASURE_KINDS[(number - 1) % len(MEASURE_KINDS)]
