@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Mapper
 
 from bot import impact
 from bot.commands import execute
@@ -341,3 +342,21 @@ def test_kpi_commands_through_a_signed_slack_request(
     assert chart["response_type"] == "in_channel"
     assert "Line chart of K1" in " ".join(text_of(chart))
     assert_message_within_limits(chart)
+
+
+def test_a_summary_judges_the_measures_from_plain_rows(measures: Runtime, console: Console) -> None:
+    """A summary judges every measure of the plan: its figures are read as rows, and the
+    actions the measures evidence are not read at all."""
+    loaded: list[str] = []
+
+    def seen(target: object, _context: object) -> None:
+        loaded.append(type(target).__name__)
+
+    event.listen(Mapper, "load", seen)
+    try:
+        text = console("summary")
+    finally:
+        event.remove(Mapper, "load", seen)
+    assert "Measures of impact: 1 of 3 measures on trajectory." in text
+    assert "MeasureActual" not in loaded
+    assert "Action" not in loaded

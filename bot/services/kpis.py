@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from bot.charts import TrendChart, trend_chart
@@ -69,27 +70,76 @@ def standings(
     """Every measure of the plan judged: the same few statements however many there are. The
     actions each evidences are read only with `actions=True`: a judgement does not need them,
     and a summary reads every measure."""
-    found = measures(session, plan_id, actions=actions)
-    if workstream_id is not None:
-        found = [m for m in found if any(w.id == workstream_id for w in m.workstreams)]
+    found = _measures_of(session, plan_id, workstream_id, actions=actions)
     if not found:
         return []
-    rows: dict[int, list[Actual]] = {m.id: [] for m in found}
-    # plain rows through the connection: a plan's every figure, and no objects are needed
-    for row in session.connection().execute(
-        select(
-            MeasureActual.measure_id,
-            MeasureActual.id,
-            MeasureActual.period,
-            MeasureActual.value,
-            MeasureActual.recorded_at,
-            MeasureActual.by,
-            MeasureActual.note,
+    return _judged(session, found, _figures(plan_id))
+
+
+def current_standings(
+    session: Session, plan_id: int, workstream_id: int | None = None, since: datetime | None = None
+) -> list[Standing]:
+    """Every measure judged on its latest figure and on those recorded since `since`: what a
+    summary or digest says of them. Their `figures` hold only those (no earlier history, no
+    change since the period before), read and judged in SQL's one pass, not a plan's every
+    figure."""
+    found = _measures_of(session, plan_id, workstream_id, actions=False)
+    if not found:
+        return []
+    ranked = (
+        _figures(plan_id)
+        .add_columns(
+            func.row_number()
+            .over(
+                partition_by=(MeasureActual.measure_id, MeasureActual.period),
+                order_by=MeasureActual.id.desc(),
+            )
+            .label("nth"),
+            func.max(MeasureActual.period)
+            .over(partition_by=MeasureActual.measure_id)
+            .label("last"),
         )
+        .subquery()
+    )
+    wanted = ranked.c.period == ranked.c.last
+    if since is not None:
+        wanted = wanted | (ranked.c.recorded_at >= since)
+    columns = [ranked.c[name] for name in _FIGURE_COLUMNS]
+    return _judged(
+        session,
+        found,
+        select(*columns)
+        .where(ranked.c.nth == 1, wanted)
+        .order_by(ranked.c.measure_id, ranked.c.period, ranked.c.id),
+    )
+
+
+_FIGURE_COLUMNS = ("measure_id", "id", "period", "value", "recorded_at", "by", "note")
+
+
+def _figures(plan_id: int) -> Select[Any]:
+    """The plan's figures as plain rows (what a judgement reads), in (measure, period, id)
+    order: a plan has thousands, and needs no objects for them."""
+    return (
+        select(*(getattr(MeasureActual, name) for name in _FIGURE_COLUMNS))
         .join(Measure, Measure.id == MeasureActual.measure_id)
         .where(Measure.plan_id == plan_id)
         .order_by(MeasureActual.measure_id, MeasureActual.period, MeasureActual.id)
-    ):
+    )
+
+
+def _measures_of(
+    session: Session, plan_id: int, workstream_id: int | None, *, actions: bool
+) -> list[Measure]:
+    found = measures(session, plan_id, actions=actions)
+    if workstream_id is not None:
+        found = [m for m in found if any(w.id == workstream_id for w in m.workstreams)]
+    return found
+
+
+def _judged(session: Session, found: list[Measure], figures: Select[Any]) -> list[Standing]:
+    rows: dict[int, list[Actual]] = {m.id: [] for m in found}
+    for row in session.connection().execute(figures):
         kept = rows.get(row[0])  # its measure_id, read by position: thousands of rows
         if kept is not None:
             kept.append(row)
@@ -267,7 +317,7 @@ def impact_section(
     """ "3 of 8 measures on trajectory", the ones off it with their last figure, trajectory and
     target, and (with `since`) the figures recorded since then. Nothing when the plan has no
     measures. Two or three statements whatever the plan's size."""
-    found = standings(session, plan_id, workstream_id)
+    found = current_standings(session, plan_id, workstream_id, since)
     if not found:
         return []
     judged = [s for s in found if s.latest is not None]
