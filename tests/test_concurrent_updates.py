@@ -11,12 +11,15 @@ from __future__ import annotations
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 
 from bot.runtime import Runtime
-from bot.store.models import Action, Update
+from bot.services import context
+from bot.services.context import Caller
+from bot.store.models import Action, Plan, Update
 from tests.conftest import ADMIN, LEAD_11F, Console
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (the `slack` fixture)
 from tests.slack_requests import HttpResult
@@ -100,3 +103,37 @@ def test_an_update_holds_the_write_lock_only_to_write(runtime: Runtime, console:
     )
     under_lock = statements[locked_at:]
     assert len(under_lock) <= 6, under_lock
+
+
+@pytest.mark.usefixtures("demo")
+def test_one_request_reading_its_plan_does_not_hold_up_another(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request reads its plan once (`Ctx.plan`). functools.cached_property on Python 3.11
+    locks one lock for every Ctx while it reads: a request whose read was slow (waiting for a
+    pooled connection) held up every other request's."""
+    entered, release = threading.Event(), threading.Event()
+    real = context.plan_named
+
+    def slow_first(*args: Any) -> Plan:
+        if not entered.is_set():
+            entered.set()
+            release.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(context, "plan_named", slow_first)
+
+    def read_plan() -> str:
+        with runtime.work(Caller(user_id=ADMIN)) as ctx:
+            return ctx.plan.name
+
+    first = threading.Thread(target=read_plan)
+    first.start()
+    assert entered.wait(5)
+    read: list[str] = []
+    second = threading.Thread(target=lambda: read.append(read_plan()))
+    second.start()
+    second.join(5)
+    release.set()
+    first.join(5)
+    assert read, "the second request waited for the first one's plan"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,39 @@ from bot.services import people
 from bot.services.people import Who
 from bot.services.plans import plan_for_chat, plan_named
 from bot.store.models import Person, Plan
+
+T = TypeVar("T")
+
+
+class memo(Generic[T]):
+    """functools.cached_property without its lock. On Python 3.11 that lock is one per
+    property for every instance of the class: while one request's `ctx.plan` was being read,
+    every other request's waited for it, and one that was itself waiting for a pooled
+    connection held the server still until the pool gave up (3 s). Each Ctx belongs to one
+    thread, so there is nothing to lock."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> memo[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object, owner: type | None = None) -> T | memo[T]:
+        if instance is None:
+            return self
+        # kept in the instance's own dict, which Python reads before this descriptor next time
+        value: T = self.compute(instance)
+        instance.__dict__[self.name] = value
+        return value
+
 
 # Where the console's commands come from: board meetings and weekly digests set up there are
 # kept, but have no chat channel to be delivered to.
@@ -77,7 +110,7 @@ class Ctx:
     def moment(self) -> datetime:
         return self.clock() if self.clock is not None else self.now
 
-    @cached_property
+    @memo
     def plan(self) -> Plan:
         """The plan this request speaks to, read once per unit of work."""
         caller = self.caller
@@ -101,14 +134,14 @@ class Ctx:
         """How a command is typed where the caller is: `f"{ctx.prefix}update 11F"`."""
         return self.caller.prefix
 
-    @cached_property
+    @memo
     def known_person(self) -> Person | None:
         """The person behind the caller, if they are known; creates nothing."""
         if self.caller.person_id is not None:
             return self.session.get(Person, self.caller.person_id)
         return people.find(self.session, self.caller.who)
 
-    @cached_property
+    @memo
     def person(self) -> Person:
         """The person behind the caller, for a change they make: created (and linked by e-mail)
         on first need, and what the platform says of them now (workspace, connector id, name)
@@ -119,7 +152,7 @@ class Ctx:
         self.__dict__["known_person"] = found
         return found
 
-    @cached_property
+    @memo
     def is_admin(self) -> bool:
         """WSOA_ADMINS names programme managers by user id (any platform) or e-mail."""
         admins = self.settings.admins
