@@ -36,7 +36,14 @@ from bot.impact import (
 )
 from bot.replies import Element, Paragraph, Reply, Table, bold, code, plain, plural
 from bot.services.context import Ctx
-from bot.store.models import Action, Measure, MeasureActual, MeasureEdit, Person
+from bot.store.models import (
+    Action,
+    Measure,
+    MeasureActual,
+    MeasureEdit,
+    Person,
+    measure_workstreams,
+)
 
 COMMENTARY_AFTER = 2  # periods off trajectory in a row before the owner is asked
 _SHORT_ID = re.compile(r"^[Kk](\d{1,5})$")
@@ -83,7 +90,23 @@ def current_standings(
     summary or digest says of them. Their `figures` hold only those (no earlier history, no
     change since the period before), read and judged in SQL's one pass, not a plan's every
     figure."""
-    found = _measures_of(session, plan_id, workstream_id, actions=False)
+    # only the measures' own columns: a summary names no owner, workstream or action
+    bare = select(Measure).where(Measure.plan_id == plan_id).order_by(Measure.number)
+    if workstream_id is not None:
+        bare = bare.where(
+            Measure.id.in_(
+                select(measure_workstreams.c.measure_id).where(
+                    measure_workstreams.c.workstream_id == workstream_id
+                )
+            )
+        )
+    found = list(
+        session.scalars(
+            bare.options(
+                lazyload(Measure.owner), lazyload(Measure.workstreams), lazyload(Measure.actions)
+            )
+        )
+    )
     if not found:
         return []
     ranked = (
