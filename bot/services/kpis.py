@@ -71,16 +71,20 @@ def measures(session: Session, plan_id: int, *, actions: bool = True) -> list[Me
     )
 
 
-def standings(
-    session: Session, plan_id: int, workstream_id: int | None = None, *, actions: bool = False
-) -> list[Standing]:
-    """Every measure of the plan judged: the same few statements however many there are. The
-    actions each evidences are read only with `actions=True`: a judgement does not need them,
-    and a summary reads every measure."""
-    found = _measures_of(session, plan_id, workstream_id, actions=actions)
+def standings(session: Session, plan_id: int, *, actions: bool = False) -> list[Standing]:
+    """Every measure of the plan judged on all its figures: the same few statements however
+    many there are. The actions each evidences are read only with `actions=True`: a
+    judgement does not need them."""
+    found = measures(session, plan_id, actions=actions)
     if not found:
         return []
-    return _judged(session, found, _figures(plan_id))
+    return _judged(
+        session,
+        found,
+        _figures(plan_id).order_by(
+            MeasureActual.measure_id, MeasureActual.period, MeasureActual.id
+        ),
+    )
 
 
 def current_standings(
@@ -141,23 +145,14 @@ _FIGURE_COLUMNS = ("measure_id", "id", "period", "value", "recorded_at", "by", "
 
 
 def _figures(plan_id: int) -> Select[Any]:
-    """The plan's figures as plain rows (what a judgement reads), in (measure, period, id)
-    order: a plan has thousands, and needs no objects for them."""
+    """The plan's figures as plain rows, the columns a judgement reads: a plan has
+    thousands, and needs no objects for them. Unordered: `_judged` wants them in (measure,
+    period, id) order."""
     return (
         select(*(getattr(MeasureActual, name) for name in _FIGURE_COLUMNS))
         .join(Measure, Measure.id == MeasureActual.measure_id)
         .where(Measure.plan_id == plan_id)
-        .order_by(MeasureActual.measure_id, MeasureActual.period, MeasureActual.id)
     )
-
-
-def _measures_of(
-    session: Session, plan_id: int, workstream_id: int | None, *, actions: bool
-) -> list[Measure]:
-    found = measures(session, plan_id, actions=actions)
-    if workstream_id is not None:
-        found = [m for m in found if any(w.id == workstream_id for w in m.workstreams)]
-    return found
 
 
 def _judged(session: Session, found: list[Measure], figures: Select[Any]) -> list[Standing]:
