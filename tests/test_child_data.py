@@ -4,11 +4,14 @@ changing nothing; trackers' own wording passes; an admin can redact an update's 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from docx import Document
 from sqlalchemy import func, select
 
+from bot.boardpack.snapshots import sha256
 from bot.cli import main
 from bot.domain import Invalid, clean_note
 from bot.privacy import find_personal_data
@@ -16,7 +19,15 @@ from bot.runtime import Runtime
 from bot.services.checkins import HighlightFields, record_report
 from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.store.db import unit_of_work
-from bot.store.models import Action, Answer, BoardMeeting, FollowUp, HighlightReport, Update
+from bot.store.models import (
+    Action,
+    Answer,
+    BoardMeeting,
+    BoardPackSnapshot,
+    FollowUp,
+    HighlightReport,
+    Update,
+)
 from tests.conftest import ADMIN, LEAD_11F, READER, Console
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (the `slack` fixture)
 
@@ -203,3 +214,50 @@ def test_redacting_a_reported_update_empties_its_highlight_report(
         ).one()
         assert (report.progress, report.planned, report.barriers) == (None, None, None)
         assert session.get_one(Update, update_id).note is None
+
+
+@pytest.mark.usefixtures("demo")
+def test_redacting_an_update_takes_its_note_out_of_kept_board_packs(
+    runtime: Runtime, console: Console
+) -> None:
+    """The note and its highlight report leave every row about the action in every kept pack;
+    the same words on another action, and the rest of the pack, stay as they were."""
+    slipped = "Met Sam's mum about Sam's transport"
+    console(f"update 12B red {slipped}", user=LEAD_11F)
+    console(f"update 2A.3 amber {slipped}", user=ADMIN)  # the same words on another action
+    fields = HighlightFields(
+        rag=None,
+        status=None,
+        progress="Sam's taxi booked",
+        planned="Visit Sam",
+        barriers="Sam's taxi",
+    )
+    with runtime.work(Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL)) as ctx:
+        reported = record_report(ctx, "11F", fields, None).id
+    noted = _update_ids(runtime, "12B")[-1]
+    console("boardpack", user=ADMIN)
+    before = _pack_rows(runtime)
+    assert any(slipped in " ".join(r) for r in before if r[0] == "12B")
+    assert any("Sam's taxi booked" in " ".join(r) for r in before if r[0] == "11F")
+
+    assert "1 kept board pack" in console(f"redact {noted}", user=ADMIN)
+    assert "1 kept board pack" in console(f"redact {reported}", user=ADMIN)
+
+    after = _pack_rows(runtime)
+    about = [" ".join(r) for r in after if r[0] in ("12B", "11F")]
+    assert about and not [text for text in about if "Sam" in text]
+    assert any("[redacted]" in text for text in about)
+    assert any(slipped in " ".join(r) for r in after if r[0] == "2A.3")
+    assert [r for r in after if r[0] not in ("12B", "11F")] == [
+        r for r in before if r[0] not in ("12B", "11F")
+    ]
+    with unit_of_work(runtime.sessions) as session:
+        kept = session.scalars(select(BoardPackSnapshot)).one()
+        assert kept.size == len(kept.content) and kept.sha256 == sha256(kept.content)
+
+
+def _pack_rows(runtime: Runtime) -> list[list[str]]:
+    with unit_of_work(runtime.sessions) as session:
+        content = session.scalars(select(BoardPackSnapshot)).one().content
+    doc = Document(io.BytesIO(content))
+    return [[c.text for c in row.cells] for t in doc.tables for row in t.rows]

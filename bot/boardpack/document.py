@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from docx.document import Document as DocumentObject
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
-from docx.table import Table
+from docx.table import Table, _Cell
 
 from bot.boardpack.chart import rag_chart
 from bot.boardpack.data import ActionRow, PackData
@@ -380,23 +380,47 @@ def without_answer(content: bytes, followup_label: str, text: str) -> bytes | No
     """A kept pack with a redacted answer's text replaced by "[redacted]" in the follow-ups
     table's row for `followup_label` (only there: a short answer such as "46" is a figure
     elsewhere), or None when the pack does not show it."""
-    line = re.compile(re.escape(f": {text}") + r"(?=\n|\Z)")
+    line = re.compile(r"(?<=: )" + re.escape(text) + r"(?=\n|\Z)")
     answers = FOLLOWUP_COLUMNS.index("Answers")
+
+    def cells(row: list[_Cell]) -> list[_Cell]:
+        wanted = len(row) == len(FOLLOWUP_COLUMNS) and row[0].text == followup_label
+        return [row[answers]] if wanted else []
+
+    return _without(content, cells, line)
+
+
+def without_note(content: bytes, ref: str, texts: Sequence[str]) -> bytes | None:
+    """A kept pack with a redacted update's texts (its note, its highlight report's parts)
+    replaced by "[redacted]" in the rows about action `ref`, wherever a table shows one: a
+    whole line of a cell, or a line's end after "date: " or "Progress: ". None when the pack
+    shows none of them."""
+    wanted = sorted({t for t in texts if t}, key=len, reverse=True)
+    if not wanted:
+        return None
+    alternatives = "|".join(re.escape(t) for t in wanted)
+    line = re.compile(rf"(?:(?<=: )|(?<=\n)|^)(?:{alternatives})(?=\n|\Z)")
+    return _without(content, lambda row: row[1:] if row and row[0].text == ref else [], line)
+
+
+def _without(
+    content: bytes, cells_of: Callable[[list[_Cell]], list[_Cell]], pattern: re.Pattern[str]
+) -> bytes | None:
+    """The pack with `pattern` replaced by REDACTED in the table cells `cells_of` picks from
+    each row, or None when nothing matched."""
     doc = Document(io.BytesIO(content))
     found = False
     for grid in doc.tables:
         for row in grid.rows:
-            cells = row.cells
-            if len(cells) != len(FOLLOWUP_COLUMNS) or cells[0].text != followup_label:
-                continue
-            for paragraph in cells[answers].paragraphs:
-                kept = line.sub(f": {REDACTED}", paragraph.text)
-                if kept != paragraph.text:
-                    runs = paragraph.runs
-                    runs[0].text = kept
-                    for run in runs[1:]:
-                        run._r.getparent().remove(run._r)
-                    found = True
+            for cell in cells_of(list(row.cells)):
+                for paragraph in cell.paragraphs:
+                    kept = pattern.sub(REDACTED, paragraph.text)
+                    if kept != paragraph.text:
+                        runs = paragraph.runs
+                        runs[0].text = kept
+                        for run in runs[1:]:
+                            run._r.getparent().remove(run._r)
+                        found = True
     if not found:
         return None
     out = io.BytesIO()

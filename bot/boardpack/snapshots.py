@@ -1,10 +1,11 @@
 """Frozen board packs: the bytes a board was given, with who made them, when, and their SHA-256,
 so what a board saw can be produced again exactly. Rows are only ever added; a redacted
-follow-up answer is the one thing taken out of them."""
+update note or follow-up answer is the one thing taken out of them."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -42,11 +43,25 @@ def keep(
 
 
 def scrub_answer(session: Session, plan_id: int, followup_label: str, text: str) -> list[int]:
-    """Takes a redacted answer's text out of every pack kept for the plan that shows it: the
-    one exception to "only ever added", as for history. Returns the changed packs' ids; their
-    SHA-256 and size are those of the bytes now kept."""
+    """Takes a redacted answer's text out of every pack kept for the plan that shows it.
+    Returns the changed packs' ids."""
     from bot.boardpack.document import without_answer  # python-docx, only when needed
 
+    return _scrub(session, plan_id, lambda content: without_answer(content, followup_label, text))
+
+
+def scrub_note(session: Session, plan_id: int, ref: str, texts: Sequence[str]) -> list[int]:
+    """Takes a redacted update's texts (its note, its highlight report's) out of every pack
+    kept for the plan that shows them in a row about `ref`. Returns the changed packs' ids."""
+    from bot.boardpack.document import without_note  # python-docx, only when needed
+
+    return _scrub(session, plan_id, lambda content: without_note(content, ref, texts))
+
+
+def _scrub(session: Session, plan_id: int, scrubbed: Callable[[bytes], bytes | None]) -> list[int]:
+    """Rewrites every pack kept for the plan that `scrubbed` changes: the one exception to
+    "only ever added", as for history. Their SHA-256 and size become those of the bytes now
+    kept."""
     changed: list[int] = []
     for snapshot in session.scalars(
         select(BoardPackSnapshot)
@@ -54,7 +69,7 @@ def scrub_answer(session: Session, plan_id: int, followup_label: str, text: str)
         .where(BoardPackSnapshot.plan_id == plan_id)
         .order_by(BoardPackSnapshot.id)
     ):
-        content = without_answer(snapshot.content, followup_label, text)
+        content = scrubbed(snapshot.content)
         if content is not None:
             snapshot.content = content
             snapshot.sha256 = sha256(content)

@@ -30,29 +30,30 @@ def redact(ctx: Ctx, args: str) -> Reply:
     answer = redaction.parse_answer_id(target)
     if answer is not None:
         return _answer_redacted(ctx, *answer, why)
-    action, row = redaction.redact(ctx, redaction.parse_update_id(target), why)
+    action, row, packs = redaction.redact(ctx, redaction.parse_update_id(target), why)
     number = (row.changes or [{}])[0].get("new")
     return Reply(summary=f"Redacted #{number}").para(
         bold(f"Redacted #{number}"),
         plain(
             f" on {action.ref}: its note is gone from the database, and history shows it as "
-            f"redacted by you on {when(row.at, ctx.settings.tz)}."
+            f"redacted by you on {when(row.at, ctx.settings.tz)}.{_from_packs(packs)}"
         ),
     )
 
 
+def _from_packs(packs: list[int]) -> str:
+    if not packs:
+        return ""
+    return f" It is taken out of {len(packs)} kept board pack{'s' if len(packs) != 1 else ''} too."
+
+
 def _answer_redacted(ctx: Ctx, followup_id: int, number: int, why: str) -> Reply:
     followup, row, packs = redaction.redact_answer(ctx, followup_id, number, why)
-    kept = (
-        f" It is taken out of {len(packs)} kept board pack{'s' if len(packs) != 1 else ''} too."
-        if packs
-        else ""
-    )
     return Reply(summary=f"Redacted {row.label}").para(
         bold(f"Redacted {row.label}"),
         plain(
             f" on {about(followup)}: its text is gone from the database, and the follow-up "
             f"shows it as redacted by you on {when(row.at, ctx.settings.tz)}; `wsoa audit` "
-            f"records it.{kept}"
+            f"records it.{_from_packs(packs)}"
         ),
     )

@@ -4,8 +4,9 @@ mistake, before the bot refused them, or in wording the check does not catch).
 History is append-only, with this one exception: the note's text is set to nothing, and a new
 `redaction` row on the same action records who removed it, when, and which update (`changes`
 names it as `{"field": "redacted", "new": "123"}`). The original text is gone from the database,
-including the action's `last_note` when it was the latest and the highlight report recorded with
-the update (its progress, plans and barriers); nothing else of the row changes, so RAG and status
+including the action's `last_note` when it was the latest, the highlight report recorded with
+the update (its progress, plans and barriers) and every kept board pack that shows any of them
+in a row about the action ("[redacted]" there); nothing else of the row changes, so RAG and status
 moves still read as they were. A reason, when given, is the redaction row's note.
 
 A follow-up answer (`FU-12/2`: FU-12's second answer, oldest first) is redacted the same way:
@@ -64,8 +65,9 @@ def _reason(text: str) -> str | None:
     return clean_note(text, "reason") if text.strip() else None
 
 
-def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update]:
-    """Removes update `update_id`'s note; returns its action and the redaction row."""
+def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update, list[int]]:
+    """Removes update `update_id`'s note; returns its action, the redaction row and the ids of
+    the kept board packs it was taken out of."""
     ctx.require_admin("redact an update")
     reason = _reason(why)
     target = ctx.session.get(Update, update_id)
@@ -85,6 +87,7 @@ def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update]:
         )
         if latest == target.id:
             action.last_note = None
+    removed = [target.note]
     target.note = None
     # A highlight report keeps its progress (the note again), plans and barriers beside the
     # update it was recorded with: free text of the same report, so it goes too.
@@ -92,6 +95,7 @@ def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update]:
         select(HighlightReport).where(HighlightReport.update_id == target.id)
     )
     if report is not None:
+        removed += [report.progress or "", report.planned or "", report.barriers or ""]
         report.progress = report.planned = report.barriers = None
     row = history_writer.write(
         ctx.session,
@@ -103,8 +107,9 @@ def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update]:
         at=ctx.moment(),
     )
     row.changes = [{"field": REDACTED, "old": None, "new": str(target.id)}]
+    packs = snapshots.scrub_note(ctx.session, ctx.plan.id, action.ref, removed)
     ctx.session.flush()
-    return action, row
+    return action, row, packs
 
 
 def redacted_by(updates: Iterable[Update]) -> dict[int, Update]:
