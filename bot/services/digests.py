@@ -6,11 +6,12 @@ printed by `digest preview` in the console.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.addresses import Address
@@ -73,14 +74,20 @@ def previous_digest_at(
     session: Session, channel_id: str, before: datetime | None = None
 ) -> datetime | None:
     """When this channel last received a digest (before `before`): "what changed" starts there."""
+    params = {"channel_id": channel_id, "before": before}
+    return session.scalar(_previous_digest_at(before is not None), params)
+
+
+@functools.cache
+def _previous_digest_at(before: bool) -> Select[datetime | None]:
     where = [
-        Delivery.target == channel_id,
+        Delivery.target == bindparam("channel_id"),
         Delivery.kind.in_(DIGEST_KINDS),
         Delivery.state == SENT,
     ]
-    if before is not None:
-        where.append(Delivery.sent_at < before)
-    return session.scalar(select(func.max(Delivery.sent_at)).where(*where))
+    if before:
+        where.append(Delivery.sent_at < bindparam("before"))
+    return select(func.max(Delivery.sent_at)).where(*where)
 
 
 def build_digest(session: Session, settings: Settings, now: datetime, target: DigestFor) -> Reply:
@@ -193,52 +200,16 @@ def _changes(
 ) -> list[Paragraph | ActionList]:
     """What changed since the channel's previous digest: counts of progress updates, RAG moves
     and sign-offs (one statement), then the moves and sign-offs themselves, newest first."""
-    # Updates carry their plan, so the plan's recent rows are read from ix_updates_plan_at
-    # (an `action_id IN (the plan's actions)` made SQLite probe once per action).
-    # A creation (an import's new actions, an `add`) sets a first rating: not a change.
-    rag_moved = (Update.kind != UpdateKind.CREATED) & (
-        (Update.rag_from != Update.rag_to)
-        | (Update.rag_from.is_(None) & Update.rag_to.is_not(None))
-        | (Update.rag_from.is_not(None) & Update.rag_to.is_(None))
-    )
-    signed_off = Update.kind == "signoff"
-    recent = [Update.plan_id == plan_id, Update.at >= since]
-    n_updates, n_moves, n_signoffs = session.execute(
-        select(
-            _count_where(Update.kind == "update"),
-            _count_where(rag_moved),
-            _count_where(signed_off),
-        ).where(*recent)
-    ).one()
-    n_listed = session.scalar(
-        select(func.count(func.distinct(Update.action_id))).where(*recent, rag_moved | signed_off)
-    )
-    # Each action once, by its newest move: a window numbers each action's moves newest first.
-    newest_first = (
-        func.row_number()
-        .over(partition_by=Update.action_id, order_by=(Update.at.desc(), Update.id.desc()))
-        .label("nth")
-    )
-    ranked = (
-        select(Update.id.label("update_id"), newest_first)
-        .where(*recent, rag_moved | signed_off)
-        .subquery()
-    )
-    moves = session.execute(
-        select(Update, Action.ref, Action.title)
-        .join(ranked, ranked.c.update_id == Update.id)
-        .join(Action, Action.id == Update.action_id)
-        .where(ranked.c.nth == 1)
-        .order_by(Update.at.desc(), Update.id.desc())
-        .limit(MOVES_LIMIT)
-    ).all()
+    params = {"plan_id": plan_id, "since": since}
+    n_updates, n_moves, n_signoffs = session.execute(_CHANGE_COUNTS, params).one()
+    n_listed = session.scalar(_MOVED_ACTIONS, params)
     items = [
         ActionLine(
             ref=ref,
-            title=f"{_move(update)}: {shorten(title, TITLE_BRIEF)}",
-            rag=Rag(update.rag_to) if update.rag_to in set(Rag) else None,
+            title=f"{_move(kind, rag_from, rag_to)}: {shorten(title, TITLE_BRIEF)}",
+            rag=Rag(rag_to) if rag_to in set(Rag) else None,
         )
-        for update, ref, title in moves
+        for kind, rag_from, rag_to, ref, title in session.execute(_MOVES, params)
     ]
     period = (
         f"Since the last digest here ({when(since, tz)}): "
@@ -265,14 +236,52 @@ def _changes(
     ]
 
 
+def _move(kind: str, rag_from: str | None, rag_to: str | None) -> str:
+    if kind == "signoff":
+        return "signed off"
+    return f"{rag_from or 'not rated'} → {rag_to or 'not rated'}"
+
+
 def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _move(update: Update) -> str:
-    if update.kind == "signoff":
-        return "signed off"
-    return f"{update.rag_from or 'not rated'} → {update.rag_to or 'not rated'}"
+# The statements of `_changes`, built once (see bot/store/queries.py) and run with `plan_id`
+# and `since`. Updates carry their plan, so the plan's recent rows are read from
+# ix_updates_plan_at (an `action_id IN (the plan's actions)` made SQLite probe once per action).
+# A creation (an import's new actions, an `add`) sets a first rating: not a change.
+_RAG_MOVED = (Update.kind != UpdateKind.CREATED) & (
+    (Update.rag_from != Update.rag_to)
+    | (Update.rag_from.is_(None) & Update.rag_to.is_not(None))
+    | (Update.rag_from.is_not(None) & Update.rag_to.is_(None))
+)
+_SIGNED_OFF = Update.kind == "signoff"
+_RECENT = (Update.plan_id == bindparam("plan_id"), Update.at >= bindparam("since"))
+_CHANGE_COUNTS = select(
+    _count_where(Update.kind == "update"), _count_where(_RAG_MOVED), _count_where(_SIGNED_OFF)
+).where(*_RECENT)
+_MOVED_ACTIONS = select(func.count(func.distinct(Update.action_id))).where(
+    *_RECENT, _RAG_MOVED | _SIGNED_OFF
+)
+# Each action once, by its newest move: a window numbers each action's moves newest first.
+_RANKED = (
+    select(
+        Update.id.label("update_id"),
+        func.row_number()
+        .over(partition_by=Update.action_id, order_by=(Update.at.desc(), Update.id.desc()))
+        .label("nth"),
+    )
+    .where(*_RECENT, _RAG_MOVED | _SIGNED_OFF)
+    .subquery()
+)
+_MOVES = (
+    select(Update.kind, Update.rag_from, Update.rag_to, Action.ref, Action.title)
+    .join(_RANKED, _RANKED.c.update_id == Update.id)
+    .join(Action, Action.id == Update.action_id)
+    .where(_RANKED.c.nth == 1)
+    .order_by(Update.at.desc(), Update.id.desc())
+    .limit(MOVES_LIMIT)
+)
 
 
 def _followups(

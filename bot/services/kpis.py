@@ -5,12 +5,13 @@ whose owners owe commentary, and the trend chart. The judgement itself is in bot
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BindParameter, Select, bindparam, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from bot.charts import TrendChart, trend_chart
@@ -94,27 +95,37 @@ def current_standings(
     summary or digest says of them. Their `figures` hold only those (no earlier history, no
     change since the period before), read and judged in SQL's one pass, not a plan's every
     figure."""
-    # only the measures' own columns: a summary names no owner, workstream or action
-    bare = select(Measure).where(Measure.plan_id == plan_id).order_by(Measure.number)
-    if workstream_id is not None:
+    params = {"plan_id": plan_id, "workstream_id": workstream_id, "since": since}
+    found = list(session.scalars(_bare_measures(workstream_id is not None), params))
+    if not found:
+        return []
+    return _judged(session, found, _current_figures(since is not None), params)
+
+
+@functools.cache
+def _bare_measures(of_workstream: bool) -> Select[Measure]:
+    """A plan's measures, only their own columns: a summary names no owner, workstream or
+    action. Built once (see bot/store/queries.py), run with `plan_id` and `workstream_id`."""
+    bare = select(Measure).where(Measure.plan_id == bindparam("plan_id")).order_by(Measure.number)
+    if of_workstream:
         bare = bare.where(
             Measure.id.in_(
                 select(measure_workstreams.c.measure_id).where(
-                    measure_workstreams.c.workstream_id == workstream_id
+                    measure_workstreams.c.workstream_id == bindparam("workstream_id")
                 )
             )
         )
-    found = list(
-        session.scalars(
-            bare.options(
-                lazyload(Measure.owner), lazyload(Measure.workstreams), lazyload(Measure.actions)
-            )
-        )
+    return bare.options(
+        lazyload(Measure.owner), lazyload(Measure.workstreams), lazyload(Measure.actions)
     )
-    if not found:
-        return []
+
+
+@functools.cache
+def _current_figures(with_since: bool) -> Select[Any]:
+    """Each measure's figures for its latest period and (`with_since`) those recorded since
+    `since`, the latest row of each period only, in (measure, period, id) order."""
     ranked = (
-        _figures(plan_id)
+        _figures(bindparam("plan_id"))
         .add_columns(
             func.row_number()
             .over(
@@ -129,22 +140,20 @@ def current_standings(
         .subquery()
     )
     wanted = ranked.c.period == ranked.c.last
-    if since is not None:
-        wanted = wanted | (ranked.c.recorded_at >= since)
+    if with_since:
+        wanted = wanted | (ranked.c.recorded_at >= bindparam("since"))
     columns = [ranked.c[name] for name in _FIGURE_COLUMNS]
-    return _judged(
-        session,
-        found,
+    return (
         select(*columns)
         .where(ranked.c.nth == 1, wanted)
-        .order_by(ranked.c.measure_id, ranked.c.period, ranked.c.id),
+        .order_by(ranked.c.measure_id, ranked.c.period, ranked.c.id)
     )
 
 
 _FIGURE_COLUMNS = ("measure_id", "id", "period", "value", "recorded_at", "by", "note")
 
 
-def _figures(plan_id: int) -> Select[Any]:
+def _figures(plan_id: int | BindParameter[int]) -> Select[Any]:
     """The plan's figures as plain rows, the columns a judgement reads: a plan has
     thousands, and needs no objects for them. Unordered: `_judged` wants them in (measure,
     period, id) order."""
@@ -155,9 +164,14 @@ def _figures(plan_id: int) -> Select[Any]:
     )
 
 
-def _judged(session: Session, found: list[Measure], figures: Select[Any]) -> list[Standing]:
+def _judged(
+    session: Session,
+    found: list[Measure],
+    figures: Select[Any],
+    params: dict[str, Any] | None = None,
+) -> list[Standing]:
     rows: dict[int, list[Actual]] = {m.id: [] for m in found}
-    for row in session.connection().execute(figures):
+    for row in session.connection().execute(figures, params):
         kept = rows.get(row[0])  # its measure_id, read by position: thousands of rows
         if kept is not None:
             kept.append(row)
