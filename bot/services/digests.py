@@ -29,7 +29,6 @@ from bot.replies import (
     plain,
     plural,
 )
-from bot.services.followups import about, label
 from bot.services.kpis import impact_section
 from bot.store import queries
 from bot.store.models import (
@@ -292,10 +291,10 @@ def _followups(
         return [Paragraph(spans=[bold("Open follow-ups: "), plain("none.")])]
     rows = [
         [
-            label(f),
-            shorten(about(f), WORKSTREAM_BRIEF),
+            f"FU-{f.id}",
+            shorten(f.about, WORKSTREAM_BRIEF),
             f"{(now - f.raised_at).days}d",
-            "answered" if f.answers else "no answer",
+            "answered" if f.answered else "no answer",
             shorten(f.question, QUESTION_BRIEF),
         ]
         for f in open_

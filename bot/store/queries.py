@@ -14,15 +14,17 @@ from sqlalchemy import (
     Select,
     bindparam,
     case,
+    exists,
     func,
     select,
     union_all,
 )
-from sqlalchemy.orm import Session, defaultload, lazyload
+from sqlalchemy.orm import Session, lazyload
 
 from bot.domain import Rag, Status
 from bot.store.models import (
     Action,
+    Answer,
     BoardMeeting,
     FollowUp,
     Identity,
@@ -286,22 +288,48 @@ def _open_followup(plan_id: int | BindParameter[int]) -> list[ColumnElement[bool
     return [FollowUp.plan_id == plan_id, FollowUp.closed_at.is_(None)]
 
 
+@dataclass(frozen=True)
+class OpenFollowUp:
+    """An open follow-up as a digest lists it, and no more of it."""
+
+    id: int
+    about: str  # its action's ref, or its workstream's name, or "the plan"
+    raised_at: datetime
+    question: str
+    answered: bool
+
+
 def open_followups(
     session: Session, plan_id: int, limit: int | None = None
-) -> tuple[Sequence[FollowUp], int]:
+) -> tuple[list[OpenFollowUp], int]:
+    """The plan's open follow-ups, oldest first (at most `limit`), as plain rows, and how many
+    are open: two statements."""
     params = {"plan_id": plan_id, "limit": limit}
-    found = session.scalars(_open_followups(limit is not None), params).all()
+    found = [
+        OpenFollowUp(id_, ref or name or "the plan", raised_at, question, answered)
+        for id_, ref, name, raised_at, question, answered in session.execute(
+            _open_followups(limit is not None), params
+        )
+    ]
     return found, count_open_followups(session, plan_id)
 
 
 @functools.cache
-def _open_followups(limited: bool) -> Select[FollowUp]:
+def _open_followups(limited: bool) -> Select[int, str | None, str | None, datetime, str, bool]:
+    answered = exists().where(Answer.followup_id == FollowUp.id).label("answered")
     stmt = (
-        select(FollowUp)
+        select(
+            FollowUp.id,
+            Action.ref,
+            Workstream.name,
+            FollowUp.raised_at,
+            FollowUp.question,
+            answered,
+        )
+        .outerjoin(Action, Action.id == FollowUp.action_id)
+        .outerjoin(Workstream, Workstream.id == FollowUp.workstream_id)
         .where(*_open_followup(bindparam("plan_id")))
         .order_by(FollowUp.raised_at, FollowUp.id)
-        # what they are about is named by ref: the actions' leads are not needed
-        .options(defaultload(FollowUp.action).lazyload(Action.leads))
     )
     return stmt.limit(_LIMIT) if limited else stmt
 
