@@ -120,14 +120,16 @@ def compose(
 def for_escalation_section(
     session: Session, board: BoardMeeting, at: datetime, reply: Reply, prefix: str = ""
 ) -> None:
-    """The red actions the board must hear about (newly red, or red for two cycles), each with
-    the barrier its latest highlight report gave."""
+    """The actions the board must hear about (newly red, red for two cycles, or asked for by
+    their lead), each with the barrier its latest highlight report gave."""
     _, found = for_escalation(session, board.plan_id, at)
     # The newly red first: the board has not heard of them.
-    found.sort(key=lambda item: item.reason != NEWLY_RED)
+    found.sort(key=lambda item: not item.reason.startswith(NEWLY_RED))
     reply.heading(f"For escalation ({len(found)})")
     if not found:
-        reply.para(plain("No action is newly red or red for two cycles."))
+        reply.para(
+            plain("No action is newly red or red for two cycles, and no lead asks for escalation.")
+        )
         return
     for item in found[:ESCALATION_LINES]:
         report = checkins.latest_report(session, item.action.id)

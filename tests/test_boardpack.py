@@ -331,7 +331,7 @@ def test_escalate_records_the_boards_consideration_in_history(
     ("command", "user", "answer"),
     [
         ("escalate 11F Noted", LEAD_11F, "Only programme managers"),
-        ("escalate 2A.3 Noted", ADMIN, "2A.3 is amber: only red actions are escalated"),
+        ("escalate 2A.3 Noted", ADMIN, "2A.3 is amber: only red actions, or ones whose lead"),
         ("escalate 11F", ADMIN, "Say what the board decided"),
         ("escalate 11G Noted", ADMIN, "No action 11G"),
     ],
@@ -497,3 +497,43 @@ def test_a_plan_without_reports_or_measures_says_so(demo: Runtime) -> None:
     ones = [text for style, text in headings(doc) if style == "Heading 1"]
     assert "Measures of impact" in ones
     assert len(doc.inline_shapes) == 1
+
+
+def report(demo: Runtime, ref: str, *, escalate: bool, barriers: str | None = None) -> None:
+    fields = checkins.HighlightFields(
+        rag=None, status=None, progress="Waiting on funding", barriers=barriers, escalate=escalate
+    )
+    with demo.work(Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL)) as ctx:
+        checkins.record_report(ctx, ref, fields, None)
+
+
+def test_a_lead_who_asks_for_escalation_puts_the_action_on_the_list(
+    demo: Runtime, console: Console
+) -> None:
+    """12A.1 is amber: listed once its lead's report says "escalate: yes", and no longer once a
+    later report does not; a red action that is listed anyway gives both reasons."""
+    refused = "12A.1 is amber: only red actions, or ones whose lead asks"
+    assert "12A.1" not in console("escalate", user=READER)
+    assert refused in console("escalate 12A.1 Noted")
+
+    report(demo, "12A.1", escalate=True, barriers="The ICB has not agreed the funding")
+    report(demo, "11F", escalate=True, barriers="EP capacity")
+    listed = console("escalate", user=READER)
+    assert "For escalation (3)" in listed
+    [line] = [row for row in listed.splitlines() if row.startswith("12A.1")]
+    assert escalation_service.LEAD_ASKS in line and "not red" in line
+    [line] = [row for row in listed.splitlines() if row.startswith("11F")]
+    assert f"{escalation_service.NEWLY_RED}; {escalation_service.LEAD_ASKS}" in line
+    doc = opened(ask(demo, "boardpack"))
+    pack = {r[0]: r for r in rows(table_after(doc, "For escalation"))[1:]}
+    assert set(pack) == {"11F", "12A.1", "12C"}
+    assert escalation_service.LEAD_ASKS in pack["12A.1"][2] and pack["12A.1"][3] == "not red"
+
+    assert "Recorded: the board considered 12A.1" in console("escalate 12A.1 ICB asked to decide")
+    assert "ICB asked to decide" in console("escalate", user=READER)
+
+    report(demo, "12A.1", escalate=False)  # the lead withdraws the request
+    assert "12A.1" not in console("escalate", user=READER)
+    before = console("history 12A.1")
+    assert refused in console("escalate 12A.1 Noted again")
+    assert console("history 12A.1") == before

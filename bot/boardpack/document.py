@@ -332,7 +332,7 @@ def _escalation(doc: DocumentObject, data: PackData) -> None:
                     e.action.ref,
                     e.action.title,
                     e.reason,
-                    _day(data, e.red_since),
+                    _day(data, e.red_since) if e.red_since else "not red",
                     (
                         f"{_day(data, e.considered.at)}: {e.considered.note}"
                         if e.considered

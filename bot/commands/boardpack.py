@@ -61,7 +61,8 @@ def boardpack(ctx: Ctx, args: str) -> Reply:
 @command(
     "escalate",
     ["escalate", "escalate REF NOTE"],
-    "the red actions for escalation; with a ref, records that the board considered it",
+    "the actions for escalation (red, or asked for by their lead); with a ref, records that "
+    "the board considered it",
     ["escalate", "escalate 11F Board agreed extra EP capacity; review in 6 weeks"],
 )
 def escalate(ctx: Ctx, args: str) -> Reply:
@@ -86,7 +87,12 @@ def escalation_list(ctx: Ctx) -> Reply:
         else f"{day_text(cycle.previous.astimezone(ctx.settings.tz).date())} (42 days ago)"
     )
     reply = Reply(summary=f"For escalation: {len(items)}").heading(f"For escalation ({len(items)})")
-    reply.para(plain(f"Red actions newly red since {since}, or red for two cycles."))
+    reply.para(
+        plain(
+            f"Red actions newly red since {since}, or red for two cycles; and actions whose "
+            "lead asks for escalation in a highlight report since then."
+        )
+    )
     if not items:
         return reply.para(plain("None."))
     tz = ctx.settings.tz
@@ -97,7 +103,7 @@ def escalation_list(ctx: Ctx) -> Reply:
                 [
                     i.action.ref,
                     i.reason,
-                    day_text(i.red_since.astimezone(tz).date()),
+                    day_text(i.red_since.astimezone(tz).date()) if i.red_since else "not red",
                     (
                         f"{day_text(i.considered.at.astimezone(tz).date())}: {i.considered.note}"
                         if i.considered

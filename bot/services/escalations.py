@@ -9,8 +9,10 @@ rhythm). Seen from an instant `at`:
   the previous one (it was red when each of the last two boards sat).
 
 An action that turned red during the previous cycle was "newly red" at that board and is not
-listed again until it has been red for two cycles. `escalate REF NOTE` records that the board
-considered an action: an update row of kind "escalation", shown in the action's history.
+listed again until it has been red for two cycles. An action whose lead asks for escalation
+(their latest highlight report since the previous board says "escalate: yes") is listed too,
+whatever its rating. `escalate REF NOTE` records that the board considered an action: an update
+row of kind "escalation", shown in the action's history.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from bot.domain import Invalid, UpdateKind, clean_note
 from bot.services.actions import find_action, write_change
 from bot.services.context import Ctx
 from bot.services.history import ActionChange
-from bot.store.models import Action, BoardMeeting, Update
+from bot.store.models import Action, BoardMeeting, HighlightReport, Update
 
 CYCLE_DAYS = 42
 ESCALATION = UpdateKind.ESCALATION
 NEWLY_RED = "newly red since the previous board"
 RED_TWO_CYCLES = "red for two cycles"
+LEAD_ASKS = "its lead asks for escalation"
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def rag_timeline(session: Session, plan_id: int, until: datetime) -> RagTimeline
 class ForEscalation:
     action: Action
     reason: str
-    red_since: datetime
+    red_since: datetime | None  # None: not red (listed because its lead asks)
     # the board's latest recorded consideration since the previous meeting, if any
     considered: Update | None
 
@@ -129,10 +132,11 @@ def for_escalation(
     session: Session, plan_id: int, at: datetime, timeline: RagTimeline | None = None
 ) -> tuple[Cycle, list[ForEscalation]]:
     """The actions for escalation as of `at`, in ref order: a constant number of statements
-    (the cycle, the timeline unless given, the actions with their leads, the escalations)."""
+    (the cycle, the timeline unless given, the reports asking for it, the actions with their
+    leads, the escalations)."""
     cycle = cycle_at(session, plan_id, at)
     timeline = timeline or rag_timeline(session, plan_id, at)
-    reasons: dict[int, tuple[str, datetime]] = {}
+    reasons: dict[int, tuple[str, datetime | None]] = {}
     for action_id in timeline.action_ids:
         since = timeline.red_since(action_id, at)
         if since is None:
@@ -141,6 +145,9 @@ def for_escalation(
             reasons[action_id] = (NEWLY_RED, since)
         elif since <= cycle.before:
             reasons[action_id] = (RED_TWO_CYCLES, since)
+    for action_id in asked_for(session, plan_id, cycle.previous, at):
+        reason, since = reasons.get(action_id, ("", timeline.red_since(action_id, at)))
+        reasons[action_id] = (f"{reason}; {LEAD_ASKS}" if reason else LEAD_ASKS, since)
     if not reasons:
         return cycle, []
     # Leads are not needed here; loading them would be one statement per 500 actions.
@@ -174,16 +181,42 @@ def for_escalation(
     ]
 
 
+def asked_for(
+    session: Session, plan_id: int, since: datetime, until: datetime, action_id: int | None = None
+) -> set[int]:
+    """The actions whose latest highlight report in (since, until] asks for escalation: a
+    lead's "escalate: yes", whatever the rating. A later report without it withdraws it."""
+    where = [
+        HighlightReport.plan_id == plan_id,
+        HighlightReport.at > since,
+        HighlightReport.at <= until,
+    ]
+    if action_id is not None:
+        where.append(HighlightReport.action_id == action_id)
+    latest: dict[int, bool] = {}
+    for reported, asks in session.execute(
+        select(HighlightReport.action_id, HighlightReport.escalate)
+        .where(*where)
+        .order_by(HighlightReport.at, HighlightReport.id)
+    ):
+        latest[reported] = asks
+    return {reported for reported, asks in latest.items() if asks}
+
+
 def escalate(ctx: Ctx, ref: str, note: str) -> Update:
-    """An admin records that the board considered a red action, and what it decided."""
+    """An admin records that the board considered an action (a red one, or one whose lead asks
+    for escalation), and what it decided."""
     ctx.require_admin("record a board escalation")
     action = find_action(ctx.session, ctx.plan.id, ref)
     if action.rag != "red":
-        rating = action.rag or "not rated"
-        raise Invalid(
-            f"{action.ref} is {rating}: only red actions are escalated to the board. "
-            "Nothing was changed."
-        )
+        previous = cycle_at(ctx.session, ctx.plan.id, ctx.now).previous
+        if not asked_for(ctx.session, ctx.plan.id, previous, ctx.now, action.id):
+            rating = action.rag or "not rated"
+            raise Invalid(
+                f"{action.ref} is {rating}: only red actions, or ones whose lead asks for "
+                "escalation in a highlight report since the previous board, are escalated to "
+                "the board. Nothing was changed."
+            )
     return write_change(ctx, action, ESCALATION, ActionChange(), clean_note(note))
 
 
