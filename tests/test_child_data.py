@@ -194,19 +194,22 @@ def test_redacting_twice_changes_nothing_more(runtime: Runtime, console: Console
     assert count(runtime, Update) == before
 
 
+def _report_on_11f(runtime: Runtime, progress: str, planned: str, barriers: str) -> int:
+    """A highlight report on 11F by its lead; the id of the update it was recorded with."""
+    fields = HighlightFields(
+        rag=None, status=None, progress=progress, planned=planned, barriers=barriers
+    )
+    with runtime.work(Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL)) as ctx:
+        return record_report(ctx, "11F", fields, None).id
+
+
 @pytest.mark.usefixtures("demo")
 def test_redacting_a_reported_update_empties_its_highlight_report(
     runtime: Runtime, console: Console
 ) -> None:
-    fields = HighlightFields(
-        rag=None,
-        status=None,
-        progress="Met Zebedee's mum about transport",
-        planned="Visit Zebedee at school",
-        barriers="Zebedee's taxi",
+    update_id = _report_on_11f(
+        runtime, "Met Zebedee's mum about transport", "Visit Zebedee at school", "Zebedee's taxi"
     )
-    with runtime.work(Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL)) as ctx:
-        update_id = record_report(ctx, "11F", fields, None).id
     console(f"redact {update_id}", user=ADMIN)
     with unit_of_work(runtime.sessions) as session:
         report = session.scalars(
@@ -225,15 +228,7 @@ def test_redacting_an_update_takes_its_note_out_of_kept_board_packs(
     slipped = "Met Sam's mum about Sam's transport"
     console(f"update 12B red {slipped}", user=LEAD_11F)
     console(f"update 2A.3 amber {slipped}", user=ADMIN)  # the same words on another action
-    fields = HighlightFields(
-        rag=None,
-        status=None,
-        progress="Sam's taxi booked",
-        planned="Visit Sam",
-        barriers="Sam's taxi",
-    )
-    with runtime.work(Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL)) as ctx:
-        reported = record_report(ctx, "11F", fields, None).id
+    reported = _report_on_11f(runtime, "Sam's taxi booked", "Visit Sam", "Sam's taxi")
     noted = _update_ids(runtime, "12B")[-1]
     console("boardpack", user=ADMIN)
     before = _pack_rows(runtime)
