@@ -152,6 +152,43 @@ def test_wsoa_audit_exports_every_changed_field(
     assert main(["audit", "--format", "xlsx"]) == 2  # an xlsx needs a file
 
 
+def test_wsoa_audit_has_the_measures_and_their_figures(
+    demo: Runtime,
+    console: Console,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A measure's definition and each figure recorded for it, among the actions' rows in time
+    order; a corrected figure shows the one it replaced."""
+    console(
+        "kpi add Suspensions of children with SEND; number; lower is better; "
+        "baseline 120 at 2026-03-31; target 90 by 2027-03-31; owner alison.whitfield@demo.example"
+    )
+    console("update 11F amber Panel moved to fortnightly", user=LEAD_11F)
+    console("kpi record K1 96 Oct 2026", user=LEAD_11F)
+    console("kpi record K1 94 Oct 2026 after the October panel", user=LEAD_11F)
+    monkeypatch.setenv("WSOA_DATABASE_URL", demo.settings.database_url)
+    capsys.readouterr()
+    assert main(["audit"]) == 0
+    rows = audit_rows(capsys)
+
+    [created] = [r for r in rows if r["Action"] == "K1" and r["Kind"] == "measure"]
+    assert created["Field"] == "created" and "target 90 by 2027-03-31" in created["New"]
+    assert created["Who"] == "Sophie Carrington <sophie.carrington@demo.example>"
+    figures = [r for r in rows if r["Kind"] == "figure"]
+    assert [(r["Action"], r["Field"], r["Old"], r["New"]) for r in figures] == [
+        ("K1", "Oct 2026", "", "96"),
+        ("K1", "Oct 2026", "96", "94"),
+    ]
+    assert figures[1]["Note"] == "after the October panel" and figures[1]["Source"] == "console"
+    assert figures[1]["Who"] == "Alison Whitfield <alison.whitfield@demo.example>"
+    # among the actions' rows, in time order
+    assert rows.index(created) < rows.index(figures[0])
+    assert any(r["Action"] == "11F" and r["Note"] == "Panel moved to fortnightly" for r in rows)
+    assert not any(r["Who"].startswith("U0") for r in rows)
+    assert [r["When"] for r in rows] == sorted(r["When"] for r in rows)
+
+
 def test_edits_through_slack(demo: Runtime, slack: SlackHarness) -> None:
     was = due_of(demo, "11F")
     answer = slack.reply("edit 11F due Q4 26/27", ADMIN)

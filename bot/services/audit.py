@@ -1,21 +1,35 @@
 """The whole trail for an inspector: every change to every action of a plan, one row per changed
-field, from the one history table, with the redactions of follow-up answers among them. People by
-name and e-mail, never a platform's raw id."""
+field, from the one history table, with the redactions of follow-up answers, the changes to the
+measures of impact and every figure recorded for them among them. People by name and e-mail,
+never a platform's raw id."""
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.impact import period_text, value_text
 from bot.services.followups import about
 from bot.services.history import field_changes
-from bot.store.models import Action, Answer, AnswerRedaction, FollowUp, Person, Plan, Update
+from bot.store.models import (
+    Action,
+    Answer,
+    AnswerRedaction,
+    FollowUp,
+    Identity,
+    Measure,
+    MeasureActual,
+    MeasureEdit,
+    Person,
+    Plan,
+    Update,
+)
 
 AUDIT_COLUMNS = ("When", "Who", "Action", "Kind", "Field", "Old", "New", "Note", "Source")
 # Rows read from the database at a time: a plan with 200,000 updates is streamed, not loaded.
@@ -54,9 +68,15 @@ def audit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]
     """Oldest first. A change of several fields gives a row for each (the note on each, so a
     filtered sheet still reads); a note alone gives one row with no field. A redacted answer
     gives a `redaction` row on what its follow-up is about, naming the answer, its reason as the
-    note."""
+    note. A measure's rows name it (`K1`) where an action's name the ref: a change to its
+    definition is a `measure` row, each figure a `figure` row for its month, with the figure it
+    corrected as the old value."""
     return heapq.merge(
-        _update_rows(session, plan, tz), _answer_redaction_rows(session, plan, tz), key=_when
+        _update_rows(session, plan, tz),
+        _answer_redaction_rows(session, plan, tz),
+        _measure_edit_rows(session, plan, tz),
+        _figure_rows(session, plan, tz),
+        key=_when,
     )
 
 
@@ -117,6 +137,62 @@ def _answer_redaction_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterat
             note=redaction.reason or "",
             source=redaction.source,
         )
+
+
+def _measure_edit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
+    # An edit keeps the platform id of who made it; the person is found through it.
+    person_id = (
+        select(Identity.person_id)
+        .where(Identity.external_id == MeasureEdit.by)
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(MeasureEdit, Measure.short_id, Person.id, Person.name, Person.email)
+        .join(Measure, Measure.id == MeasureEdit.measure_id)
+        .outerjoin(Person, Person.id == person_id)
+        .where(Measure.plan_id == plan.id)
+        .order_by(MeasureEdit.at, MeasureEdit.id)
+    )
+    for edit, short_id, person, name, email in session.execute(stmt):
+        yield AuditRow(
+            when=edit.at.astimezone(tz),
+            who=_who(edit.source, person, name, email),
+            action=short_id,
+            kind="measure",
+            field=edit.field,
+            old=edit.old or "",
+            new=edit.new or "",
+            note="",
+            source=edit.source,
+        )
+
+
+def _figure_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
+    stmt = (
+        select(MeasureActual, Measure.short_id, Measure.unit, Person.id, Person.name, Person.email)
+        .join(Measure, Measure.id == MeasureActual.measure_id)
+        .outerjoin(Person, Person.id == MeasureActual.person_id)
+        .where(Measure.plan_id == plan.id)
+        .order_by(MeasureActual.recorded_at, MeasureActual.id)
+        .execution_options(yield_per=BATCH)
+    )
+    figures: dict[tuple[int, date], str] = {}  # the month's figure so far: what a row corrects
+    for actual, short_id, unit, person, name, email in session.execute(stmt):
+        value = value_text(actual.value, unit)
+        month = (actual.measure_id, actual.period)
+        yield AuditRow(
+            when=actual.recorded_at.astimezone(tz),
+            who=_who(actual.source, person, name, email),
+            action=short_id,
+            kind="figure",
+            field=period_text(actual.period),
+            old=figures.get(month, ""),
+            new=value,
+            note=actual.note or "",
+            source=actual.source,
+        )
+        figures[month] = value
 
 
 def _who(source: str, person_id: int | None, name: str | None, email: str | None) -> str:
