@@ -187,3 +187,87 @@ def test_kpi_add_through_a_signed_slack_request(demo: Runtime, slack: SlackHarne
     refused = slack.reply(FULL, LEAD_11F)
     assert "Only programme managers (admins) can define a measure" in " ".join(text_of(refused))
     assert measure_count(demo) == 1
+
+
+# --- kpi edit -----------------------------------------------------------------------------------
+
+
+def definition(runtime: Runtime) -> tuple[object, ...]:
+    """K1's definition as stored, and how many history rows it has."""
+    with unit_of_work(runtime.sessions) as session:
+        m = session.scalars(select(Measure).where(Measure.short_id == "K1")).unique().one()
+        n_edits = session.scalar(select(func.count()).select_from(MeasureEdit)) or 0
+        owner = m.owner.email if m.owner else None
+        linked = sorted([w.name for w in m.workstreams] + [a.ref for a in m.actions])
+        return (m.unit, m.target_value, m.target_date, m.baseline_value, owner, *linked, n_edits)
+
+
+def test_an_admin_changes_a_measure_and_its_history_keeps_old_and_new(
+    demo: Runtime, console: Console
+) -> None:
+    console(FULL, user=ADMIN)
+    out = console(
+        "kpi edit K1 target 80% by Jun 2027; owner sophie.carrington@demo.example; "
+        "evidences 11F; source SEN2 and the case system",
+        user=ADMIN,
+    )
+    assert "Changed K1 " in out
+    assert "target value 75 → 80" in out and "target date 2027-03-31 → 2027-06-30" in out
+    assert "owner Alison Whitfield" in out and "→ Sophie Carrington" in out
+    assert "evidences Graduated Response, 11F, 12B → 11F" in out
+    assert "source SEN2 return → SEN2 and the case system" in out
+
+    shown = console("kpi show K1", user=READER)
+    assert "Target: 80% by 30 Jun 2027" in shown or "80% by Jun 2027" in shown
+    assert "Definition changed:" in shown and "target value 75 → 80 (Sophie Carrington" in shown
+    assert "U0DEMO" not in shown  # people by name, not platform ids
+    with unit_of_work(demo.sessions) as session:
+        edits = session.scalars(select(MeasureEdit).order_by(MeasureEdit.id)).all()
+        assert [e.field for e in edits] == [
+            "created",
+            "target value",
+            "target date",
+            "source",
+            "owner",
+            "evidences",
+        ]
+        assert all(e.by == ADMIN and e.source == "console" for e in edits)
+
+
+@pytest.mark.parametrize(
+    ("command", "user", "says"),
+    [
+        ("kpi edit K1 target 80% by Jun 2027", LEAD_11F, "Only programme managers"),
+        ("kpi edit K9 target 80% by Jun 2027", ADMIN, "K9"),
+        ("kpi edit K1", ADMIN, "Which measure, and what changes?"),
+        ("kpi edit K1 target 120 by Jun 2027", ADMIN, "between 0 and 100, not 120"),
+        ("kpi edit K1 target 80 by 2025-01-31", ADMIN, "must come after the baseline date"),
+        ("kpi edit K1 baseline lots at 2026-03-31", ADMIN, "“lots” is not a number"),
+        ("kpi edit K1 colour blue", ADMIN, "“colour blue” is not part of a measure"),
+        ("kpi edit K1 id K5", ADMIN, "A measure keeps its id"),
+        ("kpi edit K1 owner @nobody", ADMIN, "No one called"),
+        ("kpi edit K1 evidences 11G", ADMIN, "No action 11G"),
+        ("kpi edit K1 definition Jamie Smith 12/03/2015 waits", ADMIN, "looks like it holds"),
+        ("kpi edit K1 target 75% by 2027-03-31", ADMIN, "K1 already says that"),
+    ],
+)
+def test_bad_edits_are_refused_and_change_nothing(
+    demo: Runtime, console: Console, command: str, user: str, says: str
+) -> None:
+    console(FULL, user=ADMIN)
+    before = definition(demo)
+    out = console(command, user=user)
+    assert says in out and "Changed" not in out
+    assert definition(demo) == before
+
+
+def test_kpi_edit_through_a_signed_slack_request(demo: Runtime, slack: SlackHarness) -> None:
+    slack.reply(FULL, ADMIN)
+    changed = " ".join(text_of(slack.reply("kpi edit K1 quarterly; lower is better", ADMIN)))
+    assert "Changed K1" in changed
+    assert "better higher → lower" in changed and "frequency monthly → quarterly" in changed
+    refused = slack.reply("kpi edit K1 monthly", LEAD_11F)
+    assert "Only programme managers" in " ".join(text_of(refused))
+    with unit_of_work(demo.sessions) as session:
+        m = session.scalars(select(Measure)).unique().one()
+        assert (m.better, m.frequency) == ("lower", "quarterly")

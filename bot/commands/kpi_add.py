@@ -5,6 +5,8 @@ clauses in any order, separated by `;` (or `|`), each led by what it gives:
         target 75% by 2027-03-31; owner alison.whitfield@demo.example;
         evidences 2A.1, 2A.3, EHCP timeliness; monthly
 
+`kpi edit K1 target 80% by 2027-06-30; owner …` changes a measure with the same clauses.
+
 The service (bot/services/kpi_define.py) holds the rules; this module only reads the line."""
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from bot.plans.kpi_read import parse_day
 from bot.presenters import person_span
 from bot.replies import Reply, bold, code, plain
 from bot.services.context import Ctx
-from bot.services.kpi_define import MeasureSpec, add_measure
+from bot.services.kpi_define import MeasureChange, MeasureSpec, add_measure, edit_measure
 
 ADD_USAGE = (
     "kpi add NAME; UNIT; higher|lower is better; baseline VALUE at DATE; target VALUE by DATE"
@@ -28,6 +30,8 @@ EXAMPLE = (
     "kpi add EHCPs issued within 20 weeks; %; higher is better; baseline 42% at 2026-03-31; "
     "target 75% by 2027-03-31; owner jo@council.gov.uk; evidences 2A.1, 2A.3; monthly"
 )
+EDIT_USAGE = "kpi edit KPI CLAUSE[; CLAUSE…] (the clauses of kpi add: target VALUE by DATE…)"
+EDIT_EXAMPLE = "kpi edit K1 target 80% by 2027-06-30; owner jo@council.gov.uk"
 # `;`, or `|` outside a Slack mention (`<@U012AB|sam>` holds one)
 _CLAUSES = re.compile(r"\s*(?:;|\|(?![^<]*>))\s*")
 _UNITS = {"%", "percent", "percentage", "number", "count", "days", "weeks"}
@@ -133,6 +137,46 @@ def parse_add(args: str) -> MeasureSpec:
     )
 
 
+def kpi_edit(ctx: Ctx, args: str) -> Reply:
+    ctx.require_admin("change a measure")
+    which, change = parse_edit(args)
+    measure, edits = edit_measure(ctx, which, change)
+    return Reply(summary=f"Changed {measure.short_id}").para(
+        bold(f"Changed {measure.short_id} "),
+        plain(
+            f"{measure.name}: "
+            + "; ".join(f"{e.field} {e.old or '(none)'} → {e.new or '(none)'}" for e in edits)
+            + ". "
+        ),
+        code(f"kpi show {measure.short_id}"),
+        plain(" shows it, with every earlier change."),
+    )
+
+
+def parse_edit(args: str) -> tuple[str, MeasureChange]:
+    """`K1 target 80% by 2027-06-30; owner …`: the measure, then the clauses to change."""
+    which, _, rest = args.strip().partition(" ")
+    clauses = [c for c in _CLAUSES.split(rest.strip()) if c]
+    if not which or not clauses:
+        raise Invalid(f"Which measure, and what changes? `{EDIT_EXAMPLE}`.")
+    found = _Found()
+    for clause in clauses:
+        _read_clause(clause, found, f"Nothing was changed: `{EDIT_EXAMPLE}`.")
+    if found.short_id:
+        raise Invalid("A measure keeps its id. Nothing was changed.")
+    return which, MeasureChange(
+        unit=found.unit,
+        better=found.better,
+        baseline=found.baseline,
+        target=found.target,
+        definition=found.definition,
+        owner=found.owner,
+        evidences=found.evidences or None,
+        frequency=found.frequency,
+        source=found.source,
+    )
+
+
 class _Found:
     def __init__(self) -> None:
         self.unit: str | None = None
@@ -147,7 +191,9 @@ class _Found:
         self.source: str | None = None
 
 
-def _read_clause(clause: str, found: _Found) -> None:
+def _read_clause(
+    clause: str, found: _Found, nothing: str = f"Nothing was added: `{EXAMPLE}`."
+) -> None:
     word, _, rest = clause.partition(" ")
     word = word.lower().rstrip(":")
     rest = rest.strip().lstrip(":").strip()
@@ -181,8 +227,7 @@ def _read_clause(clause: str, found: _Found) -> None:
         found.source = rest[:300] or None
     else:
         raise Invalid(
-            f"“{clause[:40]}” is not part of a measure. After the name come: {_KEYWORDS}. "
-            f"Nothing was added: `{EXAMPLE}`."
+            f"“{clause[:40]}” is not part of a measure. After the name come: {_KEYWORDS}. {nothing}"
         )
 
 

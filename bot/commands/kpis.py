@@ -1,6 +1,6 @@
-"""`kpi list|show|record|chart|add`: measures of impact in chat. `kpi record` with no figure
-opens the form for one (bot/commands/kpi_form.py), which `kpi show` offers as a button;
-`kpi add` is in bot/commands/kpi_add.py."""
+"""`kpi list|show|record|chart|add|edit`: measures of impact in chat. `kpi record` with no
+figure opens the form for one (bot/commands/kpi_form.py), which `kpi show` offers as a button;
+`kpi add` and `kpi edit` are in bot/commands/kpi_add.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from bot import impact
-from bot.commands.kpi_add import ADD_USAGE, kpi_add
+from bot.commands.kpi_add import ADD_USAGE, EDIT_USAGE, kpi_add, kpi_edit
 from bot.commands.kpi_form import figure_reply, open_figure_form
 from bot.commands.registry import command
 from bot.domain import Invalid, UserError, day_text
@@ -35,6 +35,7 @@ USAGE = [
     "kpi record KPI VALUE [PERIOD] [NOTE]",
     "kpi chart KPI",
     ADD_USAGE,
+    EDIT_USAGE,
 ]
 RECORD_BUTTON = "wsoa_kpi_record_open"
 HISTORY_LIMIT = 12
@@ -49,7 +50,7 @@ _MONTH_WORD = re.compile(
     "kpi",
     USAGE,
     "measures of impact: baselines, targets, figures, trajectory (record: owner or admin; "
-    "add: admin)",
+    "add and edit: admin)",
     [
         "kpi list",
         "kpi show K1",
@@ -58,6 +59,7 @@ _MONTH_WORD = re.compile(
         "kpi chart K1",
         "kpi add Tribunal appeals; %; lower is better; baseline 2.1% at 2026-03-31; "
         "target 1.5% by 2027-03-31; evidences 2A.3; quarterly",
+        "kpi edit K1 target 80% by 2027-06-30",
     ],
 )
 def kpi(ctx: Ctx, args: str) -> Reply:
@@ -74,6 +76,8 @@ def kpi(ctx: Ctx, args: str) -> Reply:
         return kpi_chart(ctx, rest)
     if verb == "add":
         return kpi_add(ctx, rest)
+    if verb == "edit":
+        return kpi_edit(ctx, rest)
     raise Invalid(f"“kpi {verb[:30]}” is not a kpi command. Use: {'; '.join(USAGE)}.")
 
 
@@ -167,13 +171,17 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
     if evidence:
         reply.para(bold("Evidences: "), plain(", ".join(evidence)))
     changes = kpis.edits(ctx.session, measure)
+    people = people_by_handle(ctx.session, {e.by for e in changes})
     created = next((e for e in changes if e.field == CREATED), None)
     changes = [e for e in changes if e.field != CREATED]
+
+    def who(handle: str) -> str:
+        found = people.get(handle)
+        return found.label if found else handle
+
     if created is not None:
-        by = people_by_handle(ctx.session, {created.by}).get(created.by)
         reply.para(
-            bold("Defined: "),
-            plain(f"{when(created.at, ctx.settings.tz)} by {by.label if by else created.by}"),
+            bold("Defined: "), plain(f"{when(created.at, ctx.settings.tz)} by {who(created.by)}")
         )
     if changes:
         reply.para(
@@ -181,7 +189,7 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
             plain(
                 "; ".join(
                     f"{day_text(e.at.astimezone(ctx.settings.tz).date())} {e.field} "
-                    f"{e.old or '(none)'} → {e.new or '(none)'} ({e.by})"
+                    f"{e.old or '(none)'} → {e.new or '(none)'} ({who(e.by)})"
                     for e in changes
                 )
             ),

@@ -1,11 +1,12 @@
-"""Defining a measure from chat (`kpi add`): an admin's, checked as strictly as an import's
-row (a unit, which way is better, a baseline and a target with their dates, aggregates only),
-and stricter on names: an owner, workstream or action that cannot be found is refused rather
-than created or left out. The definition is recorded in the measure's history."""
+"""Defining a measure from chat (`kpi add`) and changing one (`kpi edit`): an admin's, checked
+as strictly as an import's row (a unit, which way is better, a baseline and a target with their
+dates, aggregates only), and stricter on names: an owner, workstream or action that cannot be
+found is refused rather than created or left out. The definition, and each change to it with
+its old and new value, is recorded in the measure's history (`measure_edits`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bot.domain import Invalid, UserError, looks_like_ref
@@ -49,7 +50,42 @@ def _check_value(spec: MeasureSpec, what: str, value: float) -> None:
         raise Invalid(f"A {what} in {spec.unit} cannot be negative.")
 
 
-def _evidence(ctx: Ctx, items: list[str]) -> tuple[list[Workstream], list[Action]]:
+@dataclass
+class MeasureChange:
+    """What `kpi edit` was given: only the fields to change (None: as it is)."""
+
+    unit: str | None = None
+    better: str | None = None
+    baseline: tuple[float, date] | None = None
+    target: tuple[float, date] | None = None
+    definition: str | None = None
+    owner: str | None = None
+    evidences: list[str] | None = None
+    frequency: str | None = None
+    source: str | None = None
+
+
+def _check_definition(spec: MeasureSpec, nothing: str) -> None:
+    """What any definition must hold to, added or changed: aggregates only, values in the
+    unit's range, a target date after the baseline's."""
+    personal = find_personal_data(f"{spec.name}\n{spec.definition or ''}\n{spec.source or ''}")
+    if personal:
+        raise Invalid(
+            f"The measure looks like it holds {personal}. Measures are aggregates only: nothing "
+            f"about an individual child. {nothing}"
+        )
+    _check_value(spec, "baseline", spec.baseline)
+    _check_value(spec, "target", spec.target)
+    if spec.target_date <= spec.baseline_date:
+        raise Invalid(
+            f"The target date ({spec.target_date.isoformat()}) must come after the baseline "
+            f"date ({spec.baseline_date.isoformat()}). {nothing}"
+        )
+
+
+def _evidence(
+    ctx: Ctx, items: list[str], nothing: str = "Nothing was added."
+) -> tuple[list[Workstream], list[Action]]:
     """Each item an action's ref, else a workstream's name (or an unambiguous part of it)."""
     found_workstreams: list[Workstream] = []
     found_actions: list[Action] = []
@@ -66,12 +102,12 @@ def _evidence(ctx: Ctx, items: list[str]) -> tuple[list[Workstream], list[Action
                 continue
         workstream = find_workstream(ctx.session, ctx.plan, item)
         if workstream is None and missing is not None:
-            raise Invalid(f"{missing} Nothing was added.")
+            raise Invalid(f"{missing} {nothing}")
         if workstream is None:
             names = ", ".join(w.name for w in workstreams(ctx.session, ctx.plan))
             raise Invalid(
                 f"“{item[:60]}” is neither an action's ref nor a workstream. "
-                f"Workstreams: {names}. Nothing was added."
+                f"Workstreams: {names}. {nothing}"
             )
         if workstream not in found_workstreams:
             found_workstreams.append(workstream)
@@ -85,12 +121,7 @@ def add_measure(ctx: Ctx, spec: MeasureSpec) -> Measure:
         raise Invalid("Give the measure a name, e.g. `kpi add EHCPs issued within 20 weeks; …`.")
     if len(name) > MAX_NAME_CHARS:
         raise Invalid(f"A measure's name can be at most {MAX_NAME_CHARS} characters.")
-    personal = find_personal_data(f"{name}\n{spec.definition or ''}\n{spec.source or ''}")
-    if personal:
-        raise Invalid(
-            f"The measure looks like it holds {personal}. Measures are aggregates only: nothing "
-            "about an individual child. Nothing was added."
-        )
+    _check_definition(replace(spec, name=name), "Nothing was added.")
     existing = kpis.measures(ctx.session, ctx.plan.id)
     same = next((m for m in existing if m.key == measure_key(name)), None)
     if same is not None:
@@ -100,13 +131,6 @@ def add_measure(ctx: Ctx, spec: MeasureSpec) -> Measure:
         )
     if spec.short_id and any(m.short_id == spec.short_id for m in existing):
         raise Invalid(f"{spec.short_id} is taken: leave the id out and the next one is given.")
-    _check_value(spec, "baseline", spec.baseline)
-    _check_value(spec, "target", spec.target)
-    if spec.target_date <= spec.baseline_date:
-        raise Invalid(
-            f"The target date ({spec.target_date.isoformat()}) must come after the baseline "
-            f"date ({spec.baseline_date.isoformat()}). Nothing was added."
-        )
     owner = resolve_known_lead(ctx.session, spec.owner) if spec.owner else None
     linked_workstreams, linked_actions = _evidence(ctx, spec.evidences)
     number = kpis.next_number(ctx.session, ctx.plan.id)
@@ -135,19 +159,93 @@ def add_measure(ctx: Ctx, spec: MeasureSpec) -> Measure:
     measure.actions = linked_actions
     ctx.session.add(measure)
     ctx.session.flush()
-    ctx.session.add(
-        MeasureEdit(
-            measure_id=measure.id,
-            at=ctx.now,
-            by=ctx.caller.user_id,
-            source=ctx.caller.source,
-            field=CREATED,
-            old=None,
-            new=definition_text(measure),
-        )
-    )
+    ctx.session.add(edit_row(ctx, measure, CREATED, None, definition_text(measure)))
     ctx.session.flush()
     return measure
+
+
+def edit_measure(ctx: Ctx, which: str, change: MeasureChange) -> tuple[Measure, list[MeasureEdit]]:
+    """Changes what `change` gives of measure `which`, checked as a new definition is; returns
+    the measure and one history row per changed field, old and new."""
+    ctx.require_admin("change a measure")
+    measure = kpis.find_measure(ctx.session, ctx.plan.id, which)
+    nothing = "Nothing was changed."
+    spec = MeasureSpec(
+        name=measure.name,
+        unit=change.unit or measure.unit,
+        better=change.better or measure.better,
+        baseline=change.baseline[0] if change.baseline else measure.baseline_value,
+        baseline_date=change.baseline[1] if change.baseline else measure.baseline_date,
+        target=change.target[0] if change.target else measure.target_value,
+        target_date=change.target[1] if change.target else measure.target_date,
+        definition=change.definition or measure.definition,
+        frequency=change.frequency or measure.frequency,
+        source=change.source or measure.source,
+    )
+    _check_definition(spec, nothing)
+    wanted: dict[str, object] = {
+        "definition": spec.definition,
+        "unit": spec.unit,
+        "better": spec.better,
+        "baseline_value": spec.baseline,
+        "baseline_date": spec.baseline_date,
+        "target_value": spec.target,
+        "target_date": spec.target_date,
+        "source": spec.source,
+        "frequency": spec.frequency,
+    }
+    edits = []
+    for name, new in wanted.items():
+        old = getattr(measure, name)
+        if old != new:
+            edits.append(edit_row(ctx, measure, name.replace("_", " "), old, new))
+            setattr(measure, name, new)
+    if change.owner:
+        owner = resolve_known_lead(ctx.session, change.owner)
+        if owner.id != measure.owner_id:
+            was = measure.owner.label if measure.owner else None
+            edits.append(edit_row(ctx, measure, "owner", was, owner.label))
+            measure.owner = owner
+    if change.evidences:
+        linked_workstreams, linked_actions = _evidence(ctx, change.evidences, nothing)
+        was_text = _evidence_text(measure.workstreams, measure.actions)
+        now_text = _evidence_text(linked_workstreams, linked_actions)
+        if now_text != was_text:
+            edits.append(edit_row(ctx, measure, "evidences", was_text or None, now_text))
+            measure.workstreams, measure.actions = linked_workstreams, linked_actions
+    if not edits:
+        raise Invalid(f"{measure.short_id} already says that. {nothing}")
+    ctx.session.add_all(edits)
+    ctx.session.flush()
+    return measure, edits
+
+
+def _evidence_text(linked_workstreams: list[Workstream], linked_actions: list[Action]) -> str:
+    return ", ".join([w.name for w in linked_workstreams] + [a.ref for a in linked_actions])
+
+
+def edit_row(ctx: Ctx, measure: Measure, name: str, old: object, new: object) -> MeasureEdit:
+    """A history row for a change to `measure`'s definition by the caller, now."""
+    return MeasureEdit(
+        measure_id=measure.id,
+        at=ctx.now,
+        by=ctx.caller.user_id,
+        source=ctx.caller.source,
+        field=name,
+        old=edit_text(old),
+        new=edit_text(new),
+    )
+
+
+def edit_text(value: object) -> str | None:
+    """A field's value as the history shows it: `2027-03-31`, `86.5`, `2026-06-30: 110`."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return "; ".join(f"{on}: {figure:g}" for on, figure in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value.isoformat() if isinstance(value, date) else value)
 
 
 def definition_text(measure: Measure) -> str:

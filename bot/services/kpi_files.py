@@ -9,7 +9,6 @@ export) twice changes nothing. Every figure passes the same checks as `kpi recor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -22,9 +21,10 @@ from bot.plans.kpi_write import Cell, MeasureSheets
 from bot.privacy import find_personal_data
 from bot.services import kpis
 from bot.services.context import Ctx
+from bot.services.kpi_define import edit_row
 from bot.services.people import resolve_lead
 from bot.services.plans import match_workstream, workstreams
-from bot.store.models import Action, Measure, MeasureActual, MeasureEdit, Plan, Workstream
+from bot.store.models import Action, Measure, MeasureActual, Plan, Workstream
 
 # what changed on a measure, by field name, when a file says something new
 _FIELDS = (
@@ -122,17 +122,7 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
                 changes.insert(0, ("name", measure.name, row.name))
                 measure.name, measure.key = row.name, impact.measure_key(row.name)
             for name, old, new in changes:
-                ctx.session.add(
-                    MeasureEdit(
-                        measure_id=measure.id,
-                        at=ctx.now,
-                        by=ctx.caller.user_id,
-                        source=ctx.caller.source,
-                        field=name,
-                        old=_edit_text(old),
-                        new=_edit_text(new),
-                    )
-                )
+                ctx.session.add(edit_row(ctx, measure, name, old, new))
             if changes:
                 report.changed[measure.short_id] = [name for name, _, _ in changes]
         _link(ctx, measure, row, plan_workstreams, actions, report)
@@ -145,17 +135,6 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
 def _number_of(short_id: str, fallback: int) -> int:
     digits = short_id[1:] if short_id.startswith("K") else ""
     return int(digits) if digits.isdigit() else fallback
-
-
-def _edit_text(value: object) -> str | None:
-    """A field's value as the history shows it: `2027-03-31`, `86.5`, `2026-06-30: 110`."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return "; ".join(f"{on}: {figure:g}" for on, figure in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value.isoformat() if isinstance(value, date) else value)
 
 
 def _set_fields(measure: Measure, row: MeasureRow) -> list[tuple[str, object, object]]:
