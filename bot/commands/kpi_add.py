@@ -20,7 +20,13 @@ from bot.plans.kpi_read import parse_day
 from bot.presenters import person_span
 from bot.replies import Reply, bold, code, plain
 from bot.services.context import Ctx
-from bot.services.kpi_define import MeasureChange, MeasureSpec, add_measure, edit_measure
+from bot.services.kpi_define import (
+    MeasureChange,
+    MeasureSpec,
+    add_measure,
+    change_text,
+    edit_measure,
+)
 
 ADD_USAGE = (
     "kpi add NAME; UNIT; higher|lower is better; baseline VALUE at DATE; target VALUE by DATE"
@@ -143,11 +149,7 @@ def kpi_edit(ctx: Ctx, args: str) -> Reply:
     measure, edits = edit_measure(ctx, which, change)
     return Reply(summary=f"Changed {measure.short_id}").para(
         bold(f"Changed {measure.short_id} "),
-        plain(
-            f"{measure.name}: "
-            + "; ".join(f"{e.field} {e.old or '(none)'} → {e.new or '(none)'}" for e in edits)
-            + ". "
-        ),
+        plain(f"{measure.name}: " + "; ".join(change_text(e) for e in edits) + ". "),
         code(f"kpi show {measure.short_id}"),
         plain(" shows it, with every earlier change."),
     )

@@ -25,7 +25,7 @@ from bot.replies import (
 )
 from bot.services import kpis
 from bot.services.context import Ctx
-from bot.services.kpi_define import CREATED
+from bot.services.kpi_define import CREATED, change_text
 from bot.services.people import people_by_handle
 from bot.store.models import MeasureActual
 
@@ -188,8 +188,8 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
             bold("Definition changed: "),
             plain(
                 "; ".join(
-                    f"{day_text(e.at.astimezone(ctx.settings.tz).date())} {e.field} "
-                    f"{e.old or '(none)'} → {e.new or '(none)'} ({who(e.by)})"
+                    f"{day_text(e.at.astimezone(ctx.settings.tz).date())} {change_text(e)} "
+                    f"({who(e.by)})"
                     for e in changes
                 )
             ),

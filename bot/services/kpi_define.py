@@ -237,6 +237,11 @@ def edit_row(ctx: Ctx, measure: Measure, name: str, old: object, new: object) ->
     )
 
 
+def change_text(edit: MeasureEdit) -> str:
+    """`target value 75 → 80`."""
+    return f"{edit.field} {edit.old or '(none)'} → {edit.new or '(none)'}"
+
+
 def edit_text(value: object) -> str | None:
     """A field's value as the history shows it: `2027-03-31`, `86.5`, `2026-06-30: 110`."""
     if value is None:
