@@ -4,10 +4,17 @@ and nothing is added."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
+from bot.commands import execute
+from bot.render.text import render_text
 from bot.runtime import Runtime
+from bot.services import kpis
+from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.store.db import unit_of_work
 from bot.store.models import Measure, MeasureEdit
 from tests.conftest import ADMIN, LEAD_11F, READER, Console
@@ -271,3 +278,45 @@ def test_kpi_edit_through_a_signed_slack_request(demo: Runtime, slack: SlackHarn
     with unit_of_work(demo.sessions) as session:
         m = session.scalars(select(Measure)).unique().one()
         assert (m.better, m.frequency) == ("lower", "quarterly")
+
+
+def test_two_edits_at_once_are_recorded_one_after_the_other(
+    demo: Runtime, console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both admins' edits read the measure before either writes; the second still records the
+    first's new target as its old one, and the measure ends with one of them."""
+    console(FULL, user=ADMIN)
+    both_read = threading.Barrier(2, timeout=10)
+    find = kpis.find_measure
+
+    def find_then_wait(*args: Any) -> Any:
+        found = find(*args)
+        both_read.wait()
+        return found
+
+    monkeypatch.setattr(kpis, "find_measure", find_then_wait)
+    replies: list[str] = []
+
+    def edit(target: int) -> None:
+        caller = Caller(user_id=ADMIN, channel_id=CONSOLE_CHANNEL)
+        reply = execute(demo, caller, f"kpi edit K1 target {target}% by Jun 2027")
+        replies.append(render_text(reply))
+
+    threads = [threading.Thread(target=edit, args=(t,)) for t in (80, 85)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all("Changed K1" in r for r in replies), replies
+    with unit_of_work(demo.sessions) as session:
+        moves = [
+            (e.old, e.new)
+            for e in session.scalars(
+                select(MeasureEdit)
+                .where(MeasureEdit.field == "target value")
+                .order_by(MeasureEdit.id)
+            )
+        ]
+        final = session.scalars(select(Measure)).unique().one().target_value
+    assert len(moves) == 2 and moves[0][0] == "75" and moves[1][0] == moves[0][1], moves
+    assert f"{final:g}" == moves[1][1]

@@ -18,10 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, SessionTransaction, lazyload
 
 from bot.domain import Rag, Status, UpdateKind
+from bot.store.db import lock_row
 from bot.store.models import Action, Person, Update, Workstream
 
 
@@ -76,20 +77,7 @@ def lock(session: Session, action: Action) -> Action:
     transaction = session.get_transaction()
     if transaction is not None and held.get(action.id) is transaction:
         return action
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            update(Action)
-            .where(Action.id == action.id)
-            .values(id=Action.id)
-            .execution_options(synchronize_session=False)
-        )
-    locked = session.scalars(
-        select(Action)
-        .where(Action.id == action.id)
-        .with_for_update(of=Action)
-        .options(lazyload(Action.leads))
-        .execution_options(populate_existing=True)
-    ).one()
+    locked = lock_row(session, Action, action.id, lazyload(Action.leads))
     if transaction is not None:
         held[action.id] = transaction
     return locked

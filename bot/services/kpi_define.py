@@ -17,6 +17,7 @@ from bot.services.actions import find_action
 from bot.services.context import Ctx
 from bot.services.people import resolve_known_lead
 from bot.services.plans import find_workstream, workstreams
+from bot.store.db import lock_row
 from bot.store.models import Action, Measure, MeasureEdit, Workstream
 
 MAX_NAME_CHARS = 300
@@ -168,7 +169,10 @@ def edit_measure(ctx: Ctx, which: str, change: MeasureChange) -> tuple[Measure, 
     """Changes what `change` gives of measure `which`, checked as a new definition is; returns
     the measure and one history row per changed field, old and new."""
     ctx.require_admin("change a measure")
-    measure = kpis.find_measure(ctx.session, ctx.plan.id, which)
+    # locked and read again: two admins' edits at once are recorded one after the other, the
+    # second's "old" the first's "new"
+    found = kpis.find_measure(ctx.session, ctx.plan.id, which)
+    measure = lock_row(ctx.session, Measure, found.id)
     nothing = "Nothing was changed."
     spec = MeasureSpec(
         name=measure.name,

@@ -7,13 +7,23 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    exc,
+    inspect,
+    make_url,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -121,6 +131,33 @@ def _with_server_timeouts(url: str, connect_timeout: int, statement_timeout: flo
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+_Row = TypeVar("_Row")
+
+
+def lock_row(session: Session, entity: type[_Row], row_id: int, *options: Any) -> _Row:
+    """The row of `entity` with id `row_id`, locked until the transaction ends and read again
+    after the lock, so what is checked on it and the "old" of a change recorded with it are the
+    latest committed. PostgreSQL locks the row (`FOR UPDATE`); SQLite, which has no row locks,
+    takes its one write lock with a no-op write to it. `options` are loader options."""
+    mapper = inspect(entity)
+    table, primary_key = mapper.local_table, mapper.primary_key[0]
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(table).where(primary_key == row_id).values({primary_key.name: primary_key})
+        )
+    return (
+        session.scalars(
+            select(entity)
+            .where(primary_key == row_id)
+            .with_for_update(of=table)
+            .options(*options)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .one()
+    )
 
 
 @contextmanager
