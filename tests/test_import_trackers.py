@@ -22,7 +22,7 @@ from bot.services.imports import ImportReport, apply_plan
 from bot.store.db import unit_of_work
 from bot.store.models import Action, Person, Update, Workstream
 from tests.conftest import Console
-from tests.fixtures.trackers import five_point_workbook, pillar_workbook
+from tests.fixtures.trackers import five_point_workbook, merged_ref_workbook, pillar_workbook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
 TRACKER = FIXTURES / "council_tracker_2024.csv"
@@ -259,6 +259,28 @@ def test_a_workbook_with_a_sheet_per_pillar(runtime: Runtime, tmp_path: Path) ->
 
     _, again, _ = load(runtime, path)
     assert (again.created, again.changed) == ([], {})
+
+
+def test_a_ref_merged_down_over_rows_is_one_action_with_every_row_s_leads_and_notes(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    parsed, _, lines = load(runtime, merged_ref_workbook(tmp_path / "merged.xlsx"))
+
+    assert [row.ref for row in parsed.rows] == ["2A.3", "2A.4"]
+    stored = actions(runtime)
+    assert {p.email or p.name for p in stored["2A.3"].leads} == {
+        "Priya Shah",
+        "sam.lead@council.gov.uk",
+    }
+    assert stored["2A.3"].rag == "amber"  # the first row's; the third row's differs, said
+    assert stored["2A.3"].last_note == "Draft\nPilot live\nChapter agreed"
+    text = "\n".join(lines)
+    assert "continue the action above them" in text and "2A.3 (rows 3, 4)" in text
+    problems = {(p.row, p.column): p.reason for p in parsed.problems}
+    assert "differs from row 2's, which 2A.3 keeps" in problems[(4, "RAG")]
+    # further down, not under it: a second action with the same ref, refused as before
+    assert "2A.3 appears again (first on row 2)" in problems[(6, None)]
+    assert (3, None) not in problems and (4, None) not in problems
 
 
 def test_a_five_point_tracker_keeps_its_scale(

@@ -296,6 +296,10 @@ class Reading:
     unrated: list[str] = field(default_factory=list)
     from_colour: list[str] = field(default_factory=list)
     date_not_set: list[str] = field(default_factory=list)
+    # the last action row read, with its cells as the file has them: a row straight under it
+    # with the same ref and title continues it (a ref merged down over several rows)
+    last: tuple[int, dict[str, object]] | None = None
+    continued: dict[str, list[int]] = field(default_factory=dict)  # ref -> the rows continuing it
 
 
 class _RowRejected(Exception):
@@ -365,11 +369,72 @@ def read_row(
     ref: str | None = None
     try:
         ref = _ref(values.get("ref"), number, reading)
+        if _continues(values, number, ref, reading):
+            return
         reading.rows.append(_plan_row(values, number, ref, reading, colour))
+        reading.last = (number, values)
     except _RowRejected as rejected:
         reading.problems.append(
             RowProblem(row=number, ref=ref, reason=str(rejected), sheet=reading.sheet)
         )
+
+
+# What a row continuing an action may add to it; any other cell it fills differently from the
+# action's first row is reported, and the first row's is kept.
+_KEPT_FROM_FIRST = ("due", "status", "rag", "measure", "priorities")
+
+
+def _continues(values: dict[str, object], number: int, ref: str, reading: Reading) -> bool:
+    """A row straight under the action's last row, with the same ref and title (a ref and title
+    merged down over several rows, or written again on each), adds its leads and its note to
+    that action rather than being a second action with the same ref."""
+    if reading.last is None or not reading.rows:
+        return False
+    last_number, first = reading.last
+    action = reading.rows[-1]
+    if (
+        last_number != number - 1
+        or action.ref != ref
+        or " ".join(cell_text(values.get("title")).split()) != " ".join(action.title.split())
+    ):
+        return False
+    personal = _personal_cells(values, reading)
+    if personal:
+        raise _RowRejected(personal)
+    cells = _Cells(reading, number, ref)
+    for lead in _leads(values.get("lead")):
+        if len(lead) > MAX_LEAD_CHARS:
+            cells.problem("lead", lead, f"a lead of {len(lead):,} characters is not a name")
+        elif lead not in action.leads:
+            action.leads.append(lead)
+    note = cell_text(values.get("note"))
+    if note and note not in (action.note or "").split("\n"):
+        joined = f"{action.note}\n{note}" if action.note else note
+        if len(joined) > MAX_NOTE_CHARS:
+            cells.problem(
+                "note", note, f"the action's note would pass {MAX_NOTE_CHARS:,} characters"
+            )
+        else:
+            action.note = joined
+    for name in _KEPT_FROM_FIRST:
+        text = cell_text(values.get(name))
+        if text and text != cell_text(first.get(name)):
+            heading = reading.headings.get(name, name)
+            reading.problems.append(
+                RowProblem(
+                    row=number,
+                    ref=ref,
+                    sheet=reading.sheet,
+                    column=heading,
+                    value=_shown(values.get(name)),
+                    loaded=True,
+                    reason=f"{heading}: differs from row {reading.first_seen[ref][1]}'s, which "
+                    f"{ref} keeps (this row continues it)",
+                )
+            )
+    reading.continued.setdefault(ref, []).append(number)
+    reading.last = (number, first)
+    return True
 
 
 def _ref(value: object, number: int, reading: Reading) -> str:
@@ -585,6 +650,14 @@ def finish(reading: Reading, filename: str, name: str | None = None) -> ParsedPl
         )
     if reading.date_not_set:
         notes.append(f"Due date to be confirmed for {_refs(reading.date_not_set)}: no date set.")
+    if reading.continued:
+        each = [
+            f"{ref} (rows {', '.join(map(str, rows))})" for ref, rows in reading.continued.items()
+        ]
+        notes.append(
+            f"Rows that continue the action above them (the same ref and title): {_refs(each)}. "
+            "Their leads and notes were added to it."
+        )
     five_point = any(row.rag in FIVE_POINT_RAGS for row in reading.rows)
     if five_point:
         notes.append(
