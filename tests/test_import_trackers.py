@@ -281,6 +281,9 @@ def test_a_ref_merged_down_over_rows_is_one_action_with_every_row_s_leads_and_no
     # further down, not under it: a second action with the same ref, refused as before
     assert "2A.3 appears again (first on row 2)" in problems[(6, None)]
     assert (3, None) not in problems and (4, None) not in problems
+    before = update_count(runtime)
+    _, again, _ = load(runtime, tmp_path / "merged.xlsx")
+    assert (again.created, again.changed, update_count(runtime)) == ([], {}, before)
 
 
 def test_a_five_point_tracker_keeps_its_scale(
