@@ -26,6 +26,7 @@ from bot.services.kpi_define import (
     add_measure,
     change_text,
     edit_measure,
+    evidence_text,
 )
 
 ADD_USAGE = (
@@ -84,12 +85,11 @@ def kpi_add(ctx: Ctx, args: str) -> Reply:
         bold("   Better: "),
         plain(measure.better),
     )
-    evidence = [w.name for w in measure.workstreams] + [a.ref for a in measure.actions]
     reply.para(
         bold("Owner: "),
         person_span(measure.owner) if measure.owner else plain("none yet (admins record)"),
         bold("   Evidences: "),
-        plain(", ".join(evidence) or "nothing named"),
+        plain(evidence_text(measure.workstreams, measure.actions) or "nothing named"),
         bold("   Reported: "),
         plain(measure.frequency or "not given"),
     )

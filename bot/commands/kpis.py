@@ -25,7 +25,7 @@ from bot.replies import (
 )
 from bot.services import kpis
 from bot.services.context import Ctx
-from bot.services.kpi_define import CREATED, change_text
+from bot.services.kpi_define import CREATED, change_text, evidence_text
 from bot.services.people import people_by_handle
 from bot.store.models import MeasureActual
 
@@ -167,9 +167,9 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
         bold("   Reported: "),
         plain(measure.frequency or "not given"),
     )
-    evidence = [w.name for w in measure.workstreams] + [a.ref for a in measure.actions]
+    evidence = evidence_text(measure.workstreams, measure.actions)
     if evidence:
-        reply.para(bold("Evidences: "), plain(", ".join(evidence)))
+        reply.para(bold("Evidences: "), plain(evidence))
     changes = kpis.edits(ctx.session, measure)
     people = people_by_handle(ctx.session, {e.by for e in changes})
     created = next((e for e in changes if e.field == CREATED), None)

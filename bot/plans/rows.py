@@ -254,6 +254,17 @@ def cell_text(value: object) -> str:
     return text
 
 
+def _lead_cells(values: dict[str, object], cells: _Cells) -> list[str]:
+    """The row's leads; one too long to be a name is reported and left out."""
+    leads: list[str] = []
+    for lead in _leads(values.get("lead")):
+        if len(lead) > MAX_LEAD_CHARS:
+            cells.problem("lead", lead, f"a lead of {len(lead):,} characters is not a name")
+        else:
+            leads.append(lead)
+    return leads
+
+
 def _leads(value: object) -> list[str]:
     parts: Iterable[object] = value if isinstance(value, list) else [value]
     leads: list[str] = []
@@ -402,11 +413,7 @@ def _continues(values: dict[str, object], number: int, ref: str, reading: Readin
     if personal:
         raise _RowRejected(personal)
     cells = _Cells(reading, number, ref)
-    for lead in _leads(values.get("lead")):
-        if len(lead) > MAX_LEAD_CHARS:
-            cells.problem("lead", lead, f"a lead of {len(lead):,} characters is not a name")
-        elif lead not in action.leads:
-            action.leads.append(lead)
+    action.leads += [lead for lead in _lead_cells(values, cells) if lead not in action.leads]
     note = cell_text(values.get("note"))
     if note and note not in (action.note or "").split("\n"):
         joined = f"{action.note}\n{note}" if action.note else note
@@ -477,12 +484,7 @@ def _plan_row(
     if _too_long("workstream", workstream, MAX_WORKSTREAM_CHARS):
         cells.problem("workstream", workstream, f"over {MAX_WORKSTREAM_CHARS} characters")
         workstream = DEFAULT_WORKSTREAM
-    leads: list[str] = []
-    for lead in _leads(values.get("lead")):
-        if len(lead) > MAX_LEAD_CHARS:
-            cells.problem("lead", lead, f"a lead of {len(lead):,} characters is not a name")
-        else:
-            leads.append(lead)
+    leads = _lead_cells(values, cells)
     due, due_text = _due_cells(values, cells)
     if due is None and due_text and due_text.lower() in DUE_NOT_SET:
         reading.date_not_set.append(ref)

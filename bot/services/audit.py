@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from bot.impact import period_text, value_text
 from bot.services.followups import about
 from bot.services.history import field_changes
+from bot.services.people import people_by_handle
 from bot.store.models import (
     Action,
     Answer,
     AnswerRedaction,
     FollowUp,
-    Identity,
     Measure,
     MeasureActual,
     MeasureEdit,
@@ -140,24 +140,25 @@ def _answer_redaction_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterat
 
 
 def _measure_edit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
-    # An edit keeps the platform id of who made it; the person is found through it.
-    person_id = (
-        select(Identity.person_id)
-        .where(Identity.external_id == MeasureEdit.by)
-        .limit(1)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(MeasureEdit, Measure.short_id, Person.id, Person.name, Person.email)
+    # A plan's measures change a few times a year: read whole, their people found by the
+    # platform id each edit keeps.
+    edits = session.execute(
+        select(MeasureEdit, Measure.short_id)
         .join(Measure, Measure.id == MeasureEdit.measure_id)
-        .outerjoin(Person, Person.id == person_id)
         .where(Measure.plan_id == plan.id)
         .order_by(MeasureEdit.at, MeasureEdit.id)
-    )
-    for edit, short_id, person, name, email in session.execute(stmt):
+    ).all()
+    people = people_by_handle(session, {edit.by for edit, _ in edits})
+    for edit, short_id in edits:
+        person = people.get(edit.by)
         yield AuditRow(
             when=edit.at.astimezone(tz),
-            who=_who(edit.source, person, name, email),
+            who=_who(
+                edit.source,
+                person.id if person else None,
+                person.name if person else None,
+                person.email if person else None,
+            ),
             action=short_id,
             kind="measure",
             field=edit.field,

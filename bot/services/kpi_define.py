@@ -212,8 +212,8 @@ def edit_measure(ctx: Ctx, which: str, change: MeasureChange) -> tuple[Measure, 
             measure.owner = owner
     if change.evidences:
         linked_workstreams, linked_actions = _evidence(ctx, change.evidences, nothing)
-        was_text = _evidence_text(measure.workstreams, measure.actions)
-        now_text = _evidence_text(linked_workstreams, linked_actions)
+        was_text = evidence_text(measure.workstreams, measure.actions)
+        now_text = evidence_text(linked_workstreams, linked_actions)
         if now_text != was_text:
             edits.append(edit_row(ctx, measure, "evidences", was_text or None, now_text))
             measure.workstreams, measure.actions = linked_workstreams, linked_actions
@@ -224,7 +224,8 @@ def edit_measure(ctx: Ctx, which: str, change: MeasureChange) -> tuple[Measure, 
     return measure, edits
 
 
-def _evidence_text(linked_workstreams: list[Workstream], linked_actions: list[Action]) -> str:
+def evidence_text(linked_workstreams: list[Workstream], linked_actions: list[Action]) -> str:
+    """What a measure evidences, as people read it: `Graduated Response, 11F, 12B`."""
     return ", ".join([w.name for w in linked_workstreams] + [a.ref for a in linked_actions])
 
 
