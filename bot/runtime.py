@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Whatever held it up (the database, another writer, Slack's own API while the request was
+# being authorised): the person is told what matters, that nothing was recorded.
 TOO_LATE = (
-    "Sorry, the database did not answer in time, so nothing was recorded. "
+    "Sorry, that could not be answered in time, so nothing was recorded. "
     "Please try again in a minute."
 )
 # Time kept back for the COMMIT and the answer's way back to the platform.
