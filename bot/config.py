@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -55,6 +56,17 @@ class Settings(BaseSettings):
     # Local development and tests: nothing contacts a Microsoft service, inbound activities are
     # not authenticated (so only loopback is served). Wins over the three above when all are set.
     teams_dev: bool = Field(default=False, validation_alias="WSOA_TEAMS_DEV")
+    # The instant this process takes as now (ISO 8601; UTC when no offset is given): a board
+    # pack or digest rehearsed as of a given day, and a test's clock handed to a subprocess.
+    # The clock then stands still: not for a bot that should keep time.
+    as_of: datetime | None = Field(default=None, validation_alias="WSOA_AS_OF")
+
+    @field_validator("as_of")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     @field_validator("admins", mode="before")
     @classmethod

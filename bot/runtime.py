@@ -107,7 +107,11 @@ class Runtime:
         )
         if migrate:
             ensure_schema(engine)
-        return cls(settings=settings, engine=engine, sessions=session_factory(engine))
+        runtime = cls(settings=settings, engine=engine, sessions=session_factory(engine))
+        as_of = settings.as_of
+        if as_of is not None:
+            runtime.clock = lambda: as_of
+        return runtime
 
     @contextmanager
     def work(self, caller: Caller) -> Iterator[Ctx]:

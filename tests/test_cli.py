@@ -9,13 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import NOW
+
 WSOA = [sys.executable, "-m", "bot"]
 
 
 def run(
     args: list[str], cwd: Path, stdin: str = "", **env: str
 ) -> subprocess.CompletedProcess[str]:
+    """`wsoa ARGS` in a real process, on the tests' clock (WSOA_AS_OF) unless `env` says
+    otherwise, so that nothing it prints depends on the day the suite runs."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WSOA_"))}
+    environ["WSOA_AS_OF"] = NOW.isoformat()
     return subprocess.run(
         WSOA + args,
         cwd=cwd,
