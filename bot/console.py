@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from bot.commands import execute
+from bot.commands.registry import apology, new_reference
 from bot.render.text import render_text
 from bot.replies import Reply
 from bot.runtime import Runtime
 from bot.services.context import CONSOLE_CHANNEL, Caller
 
+log = logging.getLogger(__name__)
+
 
 def run_line(runtime: Runtime, user_id: str, line: str, plan: str | None = None) -> str:
     """One command as `user_id` (a user id on any platform, or an e-mail), in `plan` (a slug;
     optional while the database holds one plan)."""
-    return render_text(reply_for(runtime, user_id, line, plan))
+    return rendered(reply_for(runtime, user_id, line, plan))
+
+
+def rendered(reply: Reply) -> str:
+    """The reply as text; if it cannot be rendered, the apology with its reference, as on
+    every surface."""
+    try:
+        return render_text(reply)
+    except Exception:
+        reference = new_reference()
+        log.exception("a reply could not be rendered as text (reference %s)", reference)
+        return render_text(apology(reference))
 
 
 def reply_for(runtime: Runtime, user_id: str, line: str, plan: str | None = None) -> Reply:
@@ -73,7 +88,7 @@ def run_console(
         if line.strip().lower() in ("quit", "exit"):
             break
         reply = reply_for(runtime, user_id, line, plan)
-        text = render_text(reply)
+        text = rendered(reply)
         for path in save_files(reply, folder or Path.cwd()):
             text += f"\nSaved {path.name} to {path.resolve()}"
         print(text, file=out, flush=True)

@@ -179,14 +179,6 @@ class UpdateKind(StrEnum):
         return self in (UpdateKind.UPDATE, UpdateKind.SIGNOFF, UpdateKind.NOTE)
 
 
-RAG_EMOJI = {
-    Rag.RED: "🔴",
-    Rag.RED_AMBER: "🔴🟠",
-    Rag.AMBER: "🟠",
-    Rag.AMBER_GREEN: "🟠🟢",
-    Rag.GREEN: "🟢",
-}
-
 MAX_NOTE_CHARS = 3000
 MAX_REF_CHARS = 20
 

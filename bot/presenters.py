@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import Rag, UpdateKind, day_text, moment_text
+from bot.render.layout import rag_word
 from bot.replies import ActionLine, ActionList, Span, Table, mention, plain
 from bot.services.history import field_changes
 from bot.store.models import Action, Person, Update
@@ -67,9 +68,7 @@ def action_list(
 def rag_columns(scale: int) -> list[tuple[str, Rag | None]]:
     """The rating columns of a count table for a three- or five-point plan, worst first, then
     not rated: together they partition the actions."""
-    return [
-        (r.value.capitalize().replace("/a", "/A").replace("/g", "/G"), r) for r in Rag.scale(scale)
-    ] + [("Not rated", None)]
+    return [(rag_word(r), r) for r in Rag.scale(scale)] + [(rag_word(None), None)]
 
 
 def counts_table(counts: Sequence[WorkstreamCounts], scale: int, name_limit: int = 200) -> Table:

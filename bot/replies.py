@@ -8,6 +8,7 @@ turn into a mention or a link.
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -98,9 +99,31 @@ class ActionList(BaseModel):
     empty: str = "None."
 
 
+class ButtonId(StrEnum):
+    """Every button a reply can carry. Each has one entry in the core's table of interactions
+    (bot/commands/interactions.py): what pressing it runs, on every surface."""
+
+    UPDATE = "wsoa_update_open"
+    ANSWER = "wsoa_followup_answer"
+    UNDO = "wsoa_undo"
+    NO_CHANGE = "wsoa_no_change"
+    REPORT = "wsoa_report_open"
+    RECORD_FIGURE = "wsoa_kpi_record_open"
+
+
+class FormPurpose(StrEnum):
+    """Every form a reply can open. Each has one entry in the core's table of interactions:
+    how it is opened again and what submitting it saves."""
+
+    UPDATE = "update"
+    ANSWER = "answer"
+    REPORT = "report"
+    FIGURE = "kpi_record"
+
+
 class Button(BaseModel):
     label: str
-    action_id: str
+    action_id: ButtonId
     value: str
     style: Literal["primary", "danger"] | None = None
 
@@ -142,9 +165,9 @@ class Form(BaseModel):
     """Ask the platform to open a form (a modal in Slack, a dialog in Teams). `purpose` says
     what it is for ("update", "answer") and `key` what about (an action ref, a follow-up id):
     the adapter keeps both, with each field's initial value, and hands them back with the
-    values as a `FormSubmission` (bot/commands/forms.py decides what it means)."""
+    values as a `FormSubmission` (bot/commands/interactions.py decides what it means)."""
 
-    purpose: str
+    purpose: FormPurpose
     key: str
     title: str
     submit_label: str = "Save"

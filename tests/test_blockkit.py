@@ -19,6 +19,7 @@ from bot.replies import (
     ActionLine,
     ActionList,
     Button,
+    ButtonId,
     Buttons,
     Divider,
     Form,
@@ -176,7 +177,7 @@ def test_user_text_is_escaped_everywhere_it_is_shown() -> None:
         ),
         ActionList(items=[], empty=EVIL_TEXT),
         Table(columns=[EVIL_TEXT], rows=[[EVIL_TEXT], ["plain"]]),
-        Buttons(buttons=[Button(label=EVIL_TEXT, action_id="go", value="1")]),
+        Buttons(buttons=[Button(label=EVIL_TEXT, action_id=ButtonId.UPDATE, value="1")]),
     )
     for payload in (bk.message(reply), bk.home_view(reply)):
         text = dump(payload)
@@ -293,7 +294,7 @@ def test_many_leads_are_counted_not_listed() -> None:
 def test_a_list_with_more_always_says_so() -> None:
     actions = ActionList(title="Red", items=[line(1)], more=4, more_hint="/wsoa list red")
     blocks = bk.message(Reply().add(actions))["blocks"]
-    assert section_texts(blocks)[-1].endswith("\n…and 4 more — `/wsoa list red`")
+    assert section_texts(blocks)[-1].endswith("\n…and 4 more: `/wsoa list red`")
 
 
 def test_an_empty_list_says_so() -> None:
@@ -314,10 +315,10 @@ def huge_list(count: int, more: int = 0) -> ActionList:
 
 
 def count_more(blocks: list[dict[str, Any]]) -> tuple[int, int]:
-    """(lines shown, N in "…and N more — `/wsoa list amber`")."""
+    """(lines shown, N in "…and N more: `/wsoa list amber`")."""
     text = "\n".join(section_texts(blocks))
     shown = len(re.findall(r"^🟠 \*\d+A\.1\*", text, flags=re.MULTILINE))
-    found = re.findall(r"^…and (\d+) more — `/wsoa list amber`$", text, flags=re.MULTILINE)
+    found = re.findall(r"^…and (\d+) more: `/wsoa list amber`$", text, flags=re.MULTILINE)
     assert len(found) == 1
     return shown, int(found[0])
 
@@ -428,8 +429,8 @@ def test_one_enormous_word_still_fits() -> None:
 def test_buttons() -> None:
     label = words(40, "Approve")
     buttons = [
-        Button(label=label, action_id="wsoa_show", value="v" * 3000, style="primary"),
-        *(Button(label=f"Show {i}", action_id="wsoa_show", value=str(i)) for i in range(29)),
+        Button(label=label, action_id=ButtonId.UPDATE, value="v" * 3000, style="primary"),
+        *(Button(label=f"Show {i}", action_id=ButtonId.UPDATE, value=str(i)) for i in range(29)),
     ]
     payload = bk.message(Reply().add(Buttons(buttons=buttons)))
     assert_message_ok(payload)
@@ -441,9 +442,9 @@ def test_buttons() -> None:
     assert first["elements"][0]["style"] == "primary"
     assert len(first["elements"][0]["value"]) == 2000
     assert [e["action_id"] for e in first["elements"][:3]] == [
-        "wsoa_show",
-        "wsoa_show:2",
-        "wsoa_show:3",
+        "wsoa_update_open",
+        "wsoa_update_open:2",
+        "wsoa_update_open:3",
     ]
 
 
@@ -674,7 +675,11 @@ def random_reply(rng: random.Random) -> Reply:
             )
         elif kind == 4:
             labels = [random_text(rng, 30) for _ in range(rng.randint(1, 40))]
-            reply.add(Buttons(buttons=[Button(label=x, action_id="a", value="v") for x in labels]))
+            reply.add(
+                Buttons(
+                    buttons=[Button(label=x, action_id=ButtonId.UPDATE, value="v") for x in labels]
+                )
+            )
         else:
             reply.add(Divider())
     return reply

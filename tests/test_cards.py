@@ -19,6 +19,7 @@ from bot.replies import (
     ActionList,
     Attachment,
     Button,
+    ButtonId,
     Buttons,
     Divider,
     Form,
@@ -144,7 +145,7 @@ def test_user_text_is_inert_everywhere_it_is_shown() -> None:
             more_hint=EVIL,
         ),
         ActionList(items=[], empty=EVIL),
-        Buttons(buttons=[Button(label=EVIL, action_id="wsoa_update", value="11F")]),
+        Buttons(buttons=[Button(label=EVIL, action_id=ButtonId.UPDATE, value="11F")]),
     )
     activity = cards.message(reply, more_hint=EVIL)
     assert_activity_ok(activity)
@@ -218,9 +219,9 @@ def test_buttons_are_execute_actions_with_the_value() -> None:
     reply = Reply().add(
         Buttons(
             buttons=[
-                Button(label="Update 11F", action_id="wsoa_update", value="11F", style="primary"),
+                Button(label="Update 11F", action_id=ButtonId.UPDATE, value="11F", style="primary"),
                 *(
-                    Button(label=f"Answer FU-{i}", action_id="answer", value=f"FU-{i}")
+                    Button(label=f"Answer FU-{i}", action_id=ButtonId.ANSWER, value=f"FU-{i}")
                     for i in range(8)
                 ),
             ]
@@ -233,7 +234,7 @@ def test_buttons_are_execute_actions_with_the_value() -> None:
     assert first == {
         "type": "Action.Execute",
         "title": "Update 11F",
-        "verb": "wsoa_update",
+        "verb": "wsoa_update_open",
         "data": {"value": "11F"},
         "style": "positive",
     }
@@ -372,7 +373,11 @@ def test_any_reply_fits(seed: int) -> None:
                 )
             )
         elif kind == 4:
-            reply.add(Buttons(buttons=[Button(label=text(90), action_id="a", value=text(200))]))
+            reply.add(
+                Buttons(
+                    buttons=[Button(label=text(90), action_id=ButtonId.UPDATE, value=text(200))]
+                )
+            )
         else:
             reply.add(Divider())
     activity = cards.message(reply)

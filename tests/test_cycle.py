@@ -21,13 +21,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.boardpack.links import link_for
-from bot.commands.reports import NO_CHANGE_BUTTON, REPORT_BUTTON, checkin_reply
+from bot.commands.reports import checkin_reply
 from bot.config import Settings
 from bot.console import run_console, run_line
 from bot.http.app import build_http_app
 from bot.http.downloads import downloads
 from bot.http.server import start_in_thread
 from bot.render.blockkit import field_block, form_callback, message
+from bot.replies import ButtonId
 from bot.runtime import Runtime
 from bot.services.checkins import (
     NO_CHANGE_NOTE,
@@ -187,7 +188,7 @@ def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: Sl
     assert buttons(mine) == [
         (kind, f"{ref} B-{board_id}")
         for ref in ("11F", "12A.1", "12B", "17A")
-        for kind in (NO_CHANGE_BUTTON, REPORT_BUTTON)
+        for kind in (ButtonId.NO_CHANGE, ButtonId.REPORT)
     ]
     text = said(blocks_of(mine))
     assert "11F" in text and "red" in text and "in progress" in text
@@ -200,7 +201,7 @@ def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: Sl
     # No change: one click, recorded through the history writer, resets staleness.
     clock.now = CHECKINS_DUE.replace(hour=15)
     before = action(demo, "12B")
-    click = slack.sim.block_action(NO_CHANGE_BUTTON, f"12B B-{board_id}", LEAD_11F, channel_id=DM)
+    click = slack.sim.block_action(ButtonId.NO_CHANGE, f"12B B-{board_id}", LEAD_11F, channel_id=DM)
     assert click.status == 200, click.text
     slack.standin.wait_for(f"response_url:{slack.sim.last_response_name}")
     after = action(demo, "12B")
@@ -209,7 +210,7 @@ def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: Sl
     [kept] = reports_of(demo, "12B")
     assert kept.no_change and kept.board_id == board_id
     # A second click records nothing more.
-    twice = slack.sim.block_action(NO_CHANGE_BUTTON, f"12B B-{board_id}", LEAD_11F, channel_id=DM)
+    twice = slack.sim.block_action(ButtonId.NO_CHANGE, f"12B B-{board_id}", LEAD_11F, channel_id=DM)
     assert twice.status == 200
     assert "already reported" in said(
         slack.standin.wait_for(f"response_url:{slack.sim.last_response_name}")[0].params
@@ -217,12 +218,12 @@ def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: Sl
     assert len(reports_of(demo, "12B")) == 1
 
     # Someone else's action is refused and changes nothing.
-    refused = slack.sim.block_action(NO_CHANGE_BUTTON, f"12B B-{board_id}", RUTH, channel_id=DM)
+    refused = slack.sim.block_action(ButtonId.NO_CHANGE, f"12B B-{board_id}", RUTH, channel_id=DM)
     assert refused.status == 200
     assert len(reports_of(demo, "12B")) == 1
 
     # Update: the highlight report form; 17A going red needs the barrier and recovery.
-    slack.sim.block_action(REPORT_BUTTON, f"17A B-{board_id}", LEAD_11F, channel_id=DM)
+    slack.sim.block_action(ButtonId.REPORT, f"17A B-{board_id}", LEAD_11F, channel_id=DM)
     [opened] = slack.standin.wait_for("views.open")
     view = view_of(opened)
     assert view["callback_id"] == form_callback(REPORT)

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from bot.commands.kpis import RECORD_BUTTON
 from bot.http.server import RunningServer, start_in_thread
 from bot.render import cards
 from bot.render.blockkit import field_block, form_callback
+from bot.replies import ButtonId
 from bot.runtime import Runtime
 from bot.serve import build_serving_app
 from bot.services.forms import FIGURE
@@ -131,16 +131,16 @@ def test_a_figure_recorded_through_the_slack_form(measures: Runtime, slack: Slac
 
 def test_kpi_show_offers_the_form_to_the_owner_only(measures: Runtime, slack: SlackHarness) -> None:
     shown_to_owner = json.dumps(slack.reply("kpi show K1", LEAD_11F))
-    assert RECORD_BUTTON in shown_to_owner and "Record a figure" in shown_to_owner
-    assert RECORD_BUTTON not in json.dumps(slack.reply("kpi show K1", READER))
+    assert ButtonId.RECORD_FIGURE in shown_to_owner and "Record a figure" in shown_to_owner
+    assert ButtonId.RECORD_FIGURE not in json.dumps(slack.reply("kpi show K1", READER))
 
-    click = slack.sim.block_action(RECORD_BUTTON, "K1", LEAD_11F, channel_id="C_BOARD")
+    click = slack.sim.block_action(ButtonId.RECORD_FIGURE, "K1", LEAD_11F, channel_id="C_BOARD")
     assert click.status == 200
     view = opened_view(slack)
     assert view["callback_id"] == CALLBACK
 
     # a reader who presses a stale button is told why, privately, and no form opens
-    refused = slack.sim.block_action(RECORD_BUTTON, "K1", READER, channel_id="C_BOARD")
+    refused = slack.sim.block_action(ButtonId.RECORD_FIGURE, "K1", READER, channel_id="C_BOARD")
     assert refused.status == 200
     answer = slack.standin.wait_for(f"response_url:{slack.sim.last_response_name}")
     assert "Only K1's owner" in " ".join(text_of(answer[-1].params))
@@ -267,10 +267,10 @@ def test_kpi_shows_button_opens_the_form_in_the_teams_card(
     [shown_card] = standin.wait_for("send")
     [card] = [a["content"] for a in shown_card.json["attachments"]]
     verbs = [a.get("verb") for n in card["body"] if n["type"] == "ActionSet" for a in n["actions"]]
-    assert RECORD_BUTTON in verbs
+    assert ButtonId.RECORD_FIGURE in verbs
 
     def press(aad: str, user: str) -> dict[str, Any]:
-        action = {"type": "Action.Execute", "verb": RECORD_BUTTON, "data": {"value": "K1"}}
+        action = {"type": "Action.Execute", "verb": ButtonId.RECORD_FIGURE, "data": {"value": "K1"}}
         return answer_of(
             served, invoke("adaptiveCard/action", {"action": action}, url, aad=aad, user=user)
         )

@@ -13,13 +13,14 @@ import pytest
 from openpyxl.styles import PatternFill
 from openpyxl.styles.colors import Color
 
-from bot.domain import RAG_EMOJI, Invalid, Rag, Status, UserError
+from bot.domain import Invalid, Rag, Status, UserError
 from bot.plans.colours import COMPLETE, colour_meaning, fill_meaning, theme_colours
 from bot.plans.dates import parse_due, stable_due_wording
 from bot.plans.leads import link_names_to_emails, split_leads
 from bot.plans.read import ParsedPlan, PlanFileError, PlanRow, read_plan, read_plan_bytes
 from bot.plans.status import read_status
 from bot.plans.write import COLUMNS, ExportRow, export, write_csv, write_markdown, write_xlsx
+from bot.render import layout
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
 TODAY = date(2026, 5, 1)
@@ -827,7 +828,7 @@ def test_the_three_and_five_point_scales() -> None:
     assert Rag.scale(3) == (Rag.RED, Rag.AMBER, Rag.GREEN)
     assert Rag.scale(5) == (Rag.RED, Rag.RED_AMBER, Rag.AMBER, Rag.AMBER_GREEN, Rag.GREEN)
     assert Rag("amber/green") is Rag.AMBER_GREEN
-    assert all(rag in RAG_EMOJI for rag in Rag.scale(5))
+    assert all(rag in layout.RAG_SYMBOL for rag in Rag.scale(5))
 
 
 @pytest.mark.parametrize(

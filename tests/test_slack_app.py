@@ -14,7 +14,6 @@ from urllib.request import urlopen
 import pytest
 from sqlalchemy import create_engine, select
 
-from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.render.blockkit import (
     ANSWER_ACTION,
     ANSWER_BLOCK,
@@ -27,6 +26,7 @@ from bot.render.blockkit import (
     STATUS_BLOCK,
     UPDATE_CALLBACK,
 )
+from bot.replies import ButtonId
 from bot.runtime import Runtime
 from bot.slack.app import build_app
 from bot.slack.client import make_client
@@ -151,8 +151,8 @@ def test_help_summary_show_list_mine(demo: Runtime, slack: SlackHarness) -> None
     assert shown["response_type"] == "ephemeral"
     buttons = [e for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {(b["action_id"], b["value"]) for b in buttons} >= {
-        (UPDATE_BUTTON, "11F"),
-        (ANSWER_BUTTON, "FU-3"),
+        (ButtonId.UPDATE, "11F"),
+        (ButtonId.ANSWER, "FU-3"),
     }
     as_reader = slack.reply("show 11F", READER)
     assert not [b for b in as_reader["blocks"] if b["type"] == "actions"]
@@ -258,7 +258,7 @@ def test_an_unknown_command_is_answered_privately(slack: SlackHarness) -> None:
 
 def test_update_form_round_trip_from_a_button(demo: Runtime, slack: SlackHarness) -> None:
     view = open_form_from(
-        slack, slack.sim.block_action(UPDATE_BUTTON, "11F", LEAD_11F, channel_id="C_BOARD")
+        slack, slack.sim.block_action(ButtonId.UPDATE, "11F", LEAD_11F, channel_id="C_BOARD")
     )
     button_url = slack.sim.last_response_name
     assert view["callback_id"] == UPDATE_CALLBACK
@@ -299,7 +299,7 @@ def test_update_form_round_trip_from_a_button(demo: Runtime, slack: SlackHarness
 
 
 def test_an_update_button_refuses_a_reader_privately(demo: Runtime, slack: SlackHarness) -> None:
-    click = slack.sim.block_action(UPDATE_BUTTON, "11F", READER, channel_id="C_BOARD")
+    click = slack.sim.block_action(ButtonId.UPDATE, "11F", READER, channel_id="C_BOARD")
     assert click.status == 200
     refusal = response_post(slack)
     assert "leads" in said(refusal) and refusal["response_type"] == "ephemeral"
@@ -308,7 +308,7 @@ def test_an_update_button_refuses_a_reader_privately(demo: Runtime, slack: Slack
 
 def test_the_answer_button_and_its_form(demo: Runtime, slack: SlackHarness) -> None:
     # The renderer numbers a second Answer button in one block `…:2`; both are the same button.
-    click = slack.sim.block_action(f"{ANSWER_BUTTON}:2", "FU-3", LEAD_11F, channel_id="C_BOARD")
+    click = slack.sim.block_action(f"{ButtonId.ANSWER}:2", "FU-3", LEAD_11F, channel_id="C_BOARD")
     view = open_form_from(slack, click)
     assert view["callback_id"] == ANSWER_CALLBACK
     assert "Exclusions for CYP with an EHCP" in json.dumps(view)
@@ -337,7 +337,7 @@ def test_the_answer_button_and_its_form(demo: Runtime, slack: SlackHarness) -> N
 def test_the_answer_button_refuses_someone_who_cannot_answer(
     demo: Runtime, slack: SlackHarness
 ) -> None:
-    click = slack.sim.block_action(ANSWER_BUTTON, "FU-3", READER, channel_id="C_BOARD")
+    click = slack.sim.block_action(ButtonId.ANSWER, "FU-3", READER, channel_id="C_BOARD")
     assert (click.status, click.body) == (200, b"")
     assert "Only the leads for 11F" in response_post(slack)["text"]
     assert slack.standin.calls_to("views.open") == []
@@ -389,13 +389,15 @@ def test_app_home_is_published_when_opened(demo: Runtime, slack: SlackHarness) -
     assert_view_within_limits(view)
     shown = json.dumps(view)
     assert all(ref in shown for ref in ("11F", "12B", "12A.1", "FU-3", "Next board meeting"))
-    assert UPDATE_BUTTON in shown and ANSWER_BUTTON in shown
+    assert ButtonId.UPDATE in shown and ButtonId.ANSWER in shown
 
 
 def test_an_update_from_app_home_confirms_by_direct_message_despite_a_rate_limit(
     demo: Runtime, slack: SlackHarness
 ) -> None:
-    view = open_form_from(slack, slack.sim.block_action(UPDATE_BUTTON, "12B", LEAD_11F, view=HOME))
+    view = open_form_from(
+        slack, slack.sim.block_action(ButtonId.UPDATE, "12B", LEAD_11F, view=HOME)
+    )
     slack.standin.fail_next("chat.postMessage", status=429, retry_after=1)
     saved = slack.sim.view_submission(
         UPDATE_CALLBACK,
@@ -435,7 +437,9 @@ def test_user_text_can_never_ping_or_smuggle_a_link(demo: Runtime, slack: SlackH
     ]:
         responses.append(slack.slash(text, user))
     slack.sim.event({"type": "app_home_opened", "user": LEAD_11F, "tab": "home"})
-    view = open_form_from(slack, slack.sim.block_action(UPDATE_BUTTON, "12B", LEAD_11F, view=HOME))
+    view = open_form_from(
+        slack, slack.sim.block_action(ButtonId.UPDATE, "12B", LEAD_11F, view=HOME)
+    )
     responses.append(
         slack.sim.view_submission(
             UPDATE_CALLBACK,
@@ -488,7 +492,7 @@ def test_an_unexpected_error_after_a_click_gets_an_apology(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr("bot.services.followups.can_answer", _boom)
-    click = slack.sim.block_action(ANSWER_BUTTON, "FU-3", LEAD_11F, channel_id="C_BOARD")
+    click = slack.sim.block_action(ButtonId.ANSWER, "FU-3", LEAD_11F, channel_id="C_BOARD")
     assert click.status == 200
     _assert_apology(response_post(slack)["text"], caplog)
 
@@ -499,7 +503,9 @@ def test_an_unexpected_error_saving_a_form_replaces_it_with_an_apology(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    view = open_form_from(slack, slack.sim.block_action(UPDATE_BUTTON, "11F", LEAD_11F, view=HOME))
+    view = open_form_from(
+        slack, slack.sim.block_action(ButtonId.UPDATE, "11F", LEAD_11F, view=HOME)
+    )
     monkeypatch.setattr("bot.services.actions.record_update", _boom)
     saved = slack.sim.view_submission(
         UPDATE_CALLBACK, update_values(None, None, "A note"), LEAD_11F, view["private_metadata"]

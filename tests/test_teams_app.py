@@ -23,12 +23,11 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from microsoft_teams.api.auth.cloud_environment import PUBLIC
 
-from bot.commands.reading import UPDATE_BUTTON
 from bot.commands.registry import execute
 from bot.config import Settings
 from bot.http.app import build_http_app
 from bot.render import cards
-from bot.replies import Reply, say
+from bot.replies import ButtonId, Reply, say
 from bot.runtime import Runtime
 from bot.services.context import Caller
 from bot.teams import connector as bc
@@ -447,7 +446,7 @@ def caller_of(info: Any) -> Caller:
 
 def run_button(runtime: Runtime) -> Any:
     def on_button(info: ButtonInfo) -> Reply:
-        if info.verb in (UPDATE_BUTTON, "update"):
+        if info.verb in (ButtonId.UPDATE, "update"):
             return execute(runtime, caller_of(info), f"update {info.value}")
         return say(f"No button {info.verb}")
 
@@ -509,7 +508,7 @@ def test_the_update_button_yields_a_form_and_the_form_saves(
     url = standin.service_url
     pressed = invoke(
         "adaptiveCard/action",
-        execute_action(UPDATE_BUTTON, {"value": "11F"}),
+        execute_action(ButtonId.UPDATE, {"value": "11F"}),
         service_url=url,
         aad="aad-lead-11f",
     )
@@ -553,7 +552,7 @@ def test_the_update_button_yields_a_form_and_the_form_saves(
 def test_a_reader_pressing_update_is_told_why(forms_app: Served, standin: TeamsStandIn) -> None:
     pressed = invoke(
         "adaptiveCard/action",
-        execute_action(UPDATE_BUTTON, {"value": "11F"}),
+        execute_action(ButtonId.UPDATE, {"value": "11F"}),
         service_url=standin.service_url,
         aad="aad-reader",
     )
@@ -633,13 +632,17 @@ def test_a_failure_is_logged_and_answered_without_a_retry_storm(
     try:
         url = standin.service_url
         assert served.post("/api/messages", activity("summary", service_url=url)) == (200, b"")
+        [apology] = standin.wait_for("send")
+        assert "this reference:" in json.dumps(apology.json)
         pressed = activity("x", service_url=url)
         pressed.update(
             {"type": "invoke", "name": "adaptiveCard/action", "value": {"action": {"verb": "v"}}}
         )
         status, raw = served.post("/api/messages", pressed)
-        assert status == 200 and "Reference:" in json.loads(raw)["value"]
-        assert standin.calls == []
+        assert status == 200 and "this reference:" in json.loads(raw)["value"]
+        # answered once each, nothing retried: the personal chat opened, the apology in it, and
+        # the pointer to it in the thread
+        assert len(standin.calls) == 3
     finally:
         served.stop()
         connector.close()

@@ -25,11 +25,9 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from bot.addresses import Address
-from bot.commands.reading import UPDATE_BUTTON
-from bot.commands.reports import NO_CHANGE_BUTTON, REPORT_BUTTON
 from bot.http.server import RunningServer, start_in_thread
 from bot.render import cards
-from bot.replies import Attachment, Reply
+from bot.replies import Attachment, ButtonId, Reply
 from bot.runtime import Runtime
 from bot.serve import build_serving_app
 from bot.services.checkins import NO_CHANGE_NOTE, REPORT
@@ -296,11 +294,11 @@ def test_the_update_button_and_a_dialog_round_trip(
     [shown_card] = standin.wait_for("send")
     [card] = cards_of(shown_card)
     verbs = [a.get("verb") for n in card["body"] if n["type"] == "ActionSet" for a in n["actions"]]
-    assert UPDATE_BUTTON in verbs
+    assert ButtonId.UPDATE in verbs
 
     pressed = invoke(
         "adaptiveCard/action",
-        {"action": {"type": "Action.Execute", "verb": UPDATE_BUTTON, "data": {"value": "11F"}}},
+        {"action": {"type": "Action.Execute", "verb": ButtonId.UPDATE, "data": {"value": "11F"}}},
         url,
         aad=ALISON_AAD,
         user="29:alison",
@@ -341,7 +339,7 @@ def test_the_update_button_and_a_dialog_round_trip(
     # A reader pressing Update is told why, in the card.
     refused = invoke(
         "adaptiveCard/action",
-        {"action": {"type": "Action.Execute", "verb": UPDATE_BUTTON, "data": {"value": "11F"}}},
+        {"action": {"type": "Action.Execute", "verb": ButtonId.UPDATE, "data": {"value": "11F"}}},
         url,
         aad=READER_AAD,
         user="29:reader",
@@ -810,27 +808,27 @@ def _reporting_cycle(
         if n["type"] == "ActionSet"
         for a in n["actions"]
     ]
-    assert (NO_CHANGE_BUTTON, f"12B B-{board_id}") in pressable
-    assert (REPORT_BUTTON, f"17A B-{board_id}") in pressable
+    assert (ButtonId.NO_CHANGE, f"12B B-{board_id}") in pressable
+    assert (ButtonId.REPORT, f"17A B-{board_id}") in pressable
     check_posted(standin)
 
     # No change: one click, answered in the card.
     clock.now = CHECKINS_DUE + timedelta(hours=1)
     alison = {"aad": ALISON_AAD, "user": "29:alison"}
-    answer = execute_action(running.url, NO_CHANGE_BUTTON, f"12B B-{board_id}", url, **alison)
+    answer = execute_action(running.url, ButtonId.NO_CHANGE, f"12B B-{board_id}", url, **alison)
     assert "Reported 12B: no change" in cards.unescape(json.dumps(answer, ensure_ascii=False))
     [kept] = highlight_reports(demo, "12B")
     assert kept.no_change and kept.board_id == board_id
     assert history_of(demo, "12B")[-1] == ("Alison Whitfield", NO_CHANGE_NOTE)
     # A reader's click is refused and records nothing.
     refused = execute_action(
-        running.url, NO_CHANGE_BUTTON, f"12B B-{board_id}", url, aad=READER_AAD, user="29:reader"
+        running.url, ButtonId.NO_CHANGE, f"12B B-{board_id}", url, aad=READER_AAD, user="29:reader"
     )
     assert "Reported" not in json.dumps(refused)
     assert len(highlight_reports(demo, "12B")) == 1
 
     # Update: the report form, in the card; red without the barrier is refused beside it.
-    opened = execute_action(running.url, REPORT_BUTTON, f"17A B-{board_id}", url, **alison)
+    opened = execute_action(running.url, ButtonId.REPORT, f"17A B-{board_id}", url, **alison)
     form = opened["value"]
     assert card_errors(form) == []
     ids = {n["id"] for n in form["body"] if "id" in n}

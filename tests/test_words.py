@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.commands.updating import UNDO_BUTTON, parse_update
+from bot.commands.updating import parse_update
 from bot.domain import Invalid, Rag, Status
+from bot.replies import ButtonId
 from bot.runtime import Runtime
 from bot.store.db import unit_of_work
 from bot.store.models import Action, Update
@@ -181,7 +182,7 @@ def test_updates_and_undo_through_slack(demo: Runtime, slack: SlackHarness) -> N
         for block in answer["blocks"]
         if block["type"] == "actions"
         for e in block["elements"]
-        if e["action_id"].startswith(UNDO_BUTTON)
+        if e["action_id"].startswith(ButtonId.UNDO)
     ]
     assert state(demo, "11F")[0] == "amber"
     # Only its author may use the button: anyone else is refused privately.

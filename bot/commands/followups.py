@@ -8,8 +8,9 @@ from bot.commands.registry import command
 from bot.domain import MAX_NOTE_CHARS, Invalid, looks_like_ref
 from bot.presenters import author_span, shorten, when
 from bot.replies import Form, FormField, Reply, bold, plain
+from bot.runtime import Runtime
 from bot.services import followups as followup_service
-from bot.services.context import Ctx
+from bot.services.context import Caller, Ctx
 from bot.services.forms import ANSWER as ANSWER_FORM
 from bot.services.people import people_by_id
 from bot.services.plans import match_workstream, workstreams
@@ -56,6 +57,14 @@ def followup(ctx: Ctx, args: str) -> Reply:
     if sub in ("list", ""):
         return _listing(ctx, rest)
     raise Invalid(f"`followup {sub[:20]}` is not a follow-up command. Use: " + "; ".join(USAGE))
+
+
+def open_answer_form(runtime: Runtime, caller: Caller, followup_id: str) -> Form:
+    """The answer form for a follow-up, if the caller may still answer it (else a UserError)."""
+    with runtime.work(caller) as ctx:
+        followup = followup_service.get(ctx, followup_id)
+        followup_service.require_answerable(ctx, followup)
+        return answer_form(followup)
 
 
 def answer_form(followup: FollowUp) -> Form:

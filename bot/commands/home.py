@@ -10,10 +10,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
-from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
 from bot.domain import day_text
 from bot.presenters import action_line, rag_columns, shorten, when
-from bot.replies import ActionList, Button, Buttons, Reply, bold, code, plain
+from bot.replies import ActionList, Button, ButtonId, Buttons, Reply, bold, code, plain
 from bot.services import followups as followup_service
 from bot.services.context import Ctx
 from bot.store import queries
@@ -61,7 +60,7 @@ def home_reply(ctx: Ctx) -> Reply:
             )
         )
         buttons += [
-            Button(label=f"Update {a.ref}", action_id=UPDATE_BUTTON, value=a.ref)
+            Button(label=f"Update {a.ref}", action_id=ButtonId.UPDATE, value=a.ref)
             for a in _least_recently_updated(ctx, person, plan.id)
         ]
         followups, n_followups = _open_followups(ctx, person, plan.id)
@@ -83,7 +82,7 @@ def home_reply(ctx: Ctx) -> Reply:
         buttons += [
             Button(
                 label=f"Answer {followup_service.label(f)}",
-                action_id=ANSWER_BUTTON,
+                action_id=ButtonId.ANSWER,
                 value=followup_service.label(f),
             )
             for f in followups[:ANSWER_BUTTONS]

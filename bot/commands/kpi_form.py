@@ -147,8 +147,8 @@ def figure_form(ctx: Ctx, measure: Measure | None, choices: list[Measure] | None
 
 
 def save_figure(ctx: Ctx, submission: FormSubmission) -> Reply:
-    """A submitted figure form (called by bot/commands/forms.py in its unit of work): the same
-    checks as `kpi record`, each refusal beside its field."""
+    """A submitted figure form (called by bot/commands/interactions.py in its unit of work):
+    the same checks as `kpi record`, each refusal beside its field."""
     values = submission.values
     which = (values.get("measure") or submission.key or "").strip()
     if not which:

@@ -16,6 +16,7 @@ from bot.presenters import person_span, when
 from bot.replies import (
     Attachment,
     Button,
+    ButtonId,
     Buttons,
     Reply,
     Table,
@@ -37,7 +38,6 @@ USAGE = [
     ADD_USAGE,
     EDIT_USAGE,
 ]
-RECORD_BUTTON = "wsoa_kpi_record_open"
 HISTORY_LIMIT = 12
 _NUMBER = re.compile(r"^-?[\d.,]+%?$")
 _PERIOD_WORD = re.compile(r"^(\d{4}-\d{1,2}(-\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4})$")
@@ -205,7 +205,7 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
                 buttons=[
                     Button(
                         label="Record a figure",
-                        action_id=RECORD_BUTTON,
+                        action_id=ButtonId.RECORD_FIGURE,
                         value=measure.short_id,
                         style="primary",
                     )

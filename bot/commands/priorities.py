@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands.registry import command
 from bot.domain import Invalid
+from bot.presenters import rag_columns
 from bot.replies import Reply, Table, bold, code, plain
 from bot.services import priorities as priority_service
 from bot.services.context import Ctx
@@ -86,14 +87,15 @@ def summary_by_priority(ctx: Ctx) -> Reply:
             plain(", then maps actions: "),
             code("map REF PRIORITY"),
         )
+    columns = rag_columns(ctx.plan.rag_scale)
     rows = []
     for p, t in found.by_priority():
         label = f"{p.key} {p.name}" if p else f"{NOT_MAPPED} to a priority"
-        counts = (t.red, t.amber, t.green, t.unrated, t.closed, t.total)
+        counts = (*(t.of(rag) for _, rag in columns), t.closed, t.total)
         rows.append([label, *(str(n) for n in counts)])
     reply.add(
         Table(
-            columns=["Priority", "Red", "Amber", "Green", "Not rated", "Closed", "Actions"],
+            columns=["Priority", *(label for label, _ in columns), "Closed", "Actions"],
             rows=rows,
         )
     )

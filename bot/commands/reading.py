@@ -21,6 +21,7 @@ from bot.presenters import (
 )
 from bot.replies import (
     Button,
+    ButtonId,
     Buttons,
     Paragraph,
     Reply,
@@ -43,9 +44,6 @@ from bot.store.models import Action, FollowUp, Person, Update, Workstream
 
 LIST_LIMIT = 60
 REFS_LIMIT = 20
-
-UPDATE_BUTTON = "wsoa_update_open"
-ANSWER_BUTTON = "wsoa_followup_answer"
 
 
 @command("help", "help", "the commands, with examples", ["help"])
@@ -204,12 +202,12 @@ def _show_buttons(ctx: Ctx, action: Action, followups: Sequence[FollowUp]) -> li
     if not action_service.can_update(ctx, action):
         return []
     update = Button(
-        label=f"Update {action.ref}", action_id=UPDATE_BUTTON, value=action.ref, style="primary"
+        label=f"Update {action.ref}", action_id=ButtonId.UPDATE, value=action.ref, style="primary"
     )
     answers = [
         Button(
             label=f"Answer {followup_service.label(f)}",
-            action_id=ANSWER_BUTTON,
+            action_id=ButtonId.ANSWER,
             value=followup_service.label(f),
         )
         for f in followups[:5]

@@ -72,15 +72,38 @@ def execute(runtime: Runtime, caller: Caller, text: str) -> Reply:
         return Reply(summary=f"Unknown command {verb}").para(
             plain(f"There is no command “{verb[:40]}”.{hint} "), code("help"), plain(" lists them.")
         )
-    try:
+
+    def run() -> Reply:
         with runtime.work(caller) as ctx:
             return found.handler(ctx, args.strip())
+
+    return answered(run, f"{text!r} from {caller.user_id}")
+
+
+def answered(run: Callable[[], Reply], what: str) -> Reply:
+    """The one error path of the core, for typed commands, buttons and forms alike: a UserError
+    becomes its message; anything else (rolled back by the unit of work it escaped) is logged
+    with a reference, and the person gets the apology naming it."""
+    try:
+        return run()
     except UserError as refusal:
         return say(str(refusal))
     except Exception:
-        reference = uuid.uuid4().hex[:8]
-        log.exception("command failed (reference %s): %r from %s", reference, text, caller.user_id)
-        return say(
-            f"Sorry, something went wrong on our side and nothing was changed. "
-            f"If it happens again, give the programme manager this reference: {reference}."
-        )
+        reference = new_reference()
+        log.exception("command failed (reference %s): %s", reference, what)
+        return apology(reference, rolled_back=True)
+
+
+def new_reference() -> str:
+    """The reference an apology quotes and the log line beside its traceback carries."""
+    return uuid.uuid4().hex[:8]
+
+
+def apology(reference: str, *, rolled_back: bool = False) -> Reply:
+    """What every surface says when something failed on our side. `rolled_back` when it is
+    known that nothing was recorded (the failure came before the commit)."""
+    unchanged = " and nothing was changed" if rolled_back else ""
+    return say(
+        f"Sorry, something went wrong on our side{unchanged}. If it happens again, give the "
+        f"programme manager this reference: {reference}."
+    )

@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from bot.commands.registry import COMMANDS, command, execute
+from bot.commands.registry import COMMANDS, answered, command, execute
 from bot.commands.updating import action_now, rating_fields, update_reply
 from bot.config import Settings
-from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Invalid, NotFound, Rag, Status
+from bot.domain import MAX_NOTE_CHARS, Invalid, NotFound, Rag, Status
 from bot.presenters import shorten, when
+from bot.render import layout
 from bot.replies import (
     Button,
+    ButtonId,
     Buttons,
     Choice,
     Form,
@@ -33,8 +35,6 @@ from bot.services.checkins import REPORT, HighlightFields, LeadStanding
 from bot.services.context import Caller, Ctx
 from bot.store.models import Action, BoardMeeting, Person
 
-NO_CHANGE_BUTTON = "wsoa_no_change"
-REPORT_BUTTON = "wsoa_report_open"
 # Two blocks an action in Slack: 20 keep a check-in well within a message's 50.
 CHECKIN_ACTIONS = 20
 YES_NO = [Choice(value="no", label="No"), Choice(value="yes", label="Yes")]
@@ -114,7 +114,7 @@ def participation_reply(
 
 
 def _action_lines(action: Action) -> list[Span]:
-    rag = f"{RAG_EMOJI[Rag(action.rag)]} {Rag(action.rag).value}" if action.rag else "not rated"
+    rag = f"{layout.rag_symbol(Rag(action.rag))} {action.rag}" if action.rag else "not rated"
     note = shorten(action.last_note, 200) if action.last_note else "no note yet"
     return [
         bold(f"{action.ref} "),
@@ -126,8 +126,8 @@ def action_buttons(action: Action, board: BoardMeeting) -> Buttons:
     value = f"{action.ref} B-{board.id}"
     return Buttons(
         buttons=[
-            Button(label="No change", action_id=NO_CHANGE_BUTTON, value=value),
-            Button(label="Update", action_id=REPORT_BUTTON, value=value, style="primary"),
+            Button(label="No change", action_id=ButtonId.NO_CHANGE, value=value),
+            Button(label="Update", action_id=ButtonId.REPORT, value=value, style="primary"),
         ]
     )
 
@@ -256,7 +256,7 @@ def no_change(runtime: Runtime, caller: Caller, value: str) -> Reply:
 
 
 def save_report(ctx: Ctx, submission: FormSubmission) -> Reply:
-    """A submitted report form (called by bot/commands/forms.py in its unit of work)."""
+    """A submitted report form (called by bot/commands/interactions.py in its unit of work)."""
     ref, board_text = split_key(submission.key)
     values = submission.values
     try:
@@ -284,5 +284,9 @@ def answer_plain(runtime: Runtime, caller: Caller, text: str) -> Reply:
     words = text.split(None, 1)
     if words and words[0].lower().lstrip("/") in COMMANDS:
         return execute(runtime, caller, text)
-    with runtime.work(caller) as ctx:
-        return update_reply(ctx, checkins.plain_reply(ctx, text))
+
+    def run() -> Reply:
+        with runtime.work(caller) as ctx:
+            return update_reply(ctx, checkins.plain_reply(ctx, text))
+
+    return answered(run, f"{text!r} from {caller.user_id}")

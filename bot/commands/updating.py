@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 
 from bot.commands.registry import command
-from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Invalid, Rag, Status
+from bot.domain import MAX_NOTE_CHARS, Invalid, Rag, Status
 from bot.presenters import describe_change, shorten
-from bot.replies import Button, Buttons, Choice, Form, FormField, Reply, bold, code, plain
+from bot.render import layout
+from bot.replies import Button, ButtonId, Buttons, Choice, Form, FormField, Reply, bold, code, plain
 from bot.services import actions as action_service
 from bot.services.actions import Change
 from bot.services.context import Ctx
@@ -18,7 +19,6 @@ from bot.store.models import Action, Update
 # Words a tracker uses that are not a RAG rating here: refused rather than read as the note.
 NOT_RAG = {"yellow", "orange", "blue", "grey", "gray", "purple", "black", "white"}
 UPDATE_USAGE = "update REF [RAG] [STATUS:] NOTE"
-UNDO_BUTTON = "wsoa_undo"
 
 # How a status counts in a typed update, so a note that merely begins with a status word
 # ("complete evaluation of the toolkit by March") never changes the status: the status is one
@@ -164,7 +164,7 @@ def update(ctx: Ctx, args: str) -> Reply:
 
 def action_now(action: Action) -> str:
     """How an action stands, above a form about it: `Now: 🟠 amber · in progress`."""
-    rag = f"{RAG_EMOJI[Rag(action.rag)]} {Rag(action.rag).value}" if action.rag else "no RAG rating"
+    rag = f"{layout.rag_symbol(Rag(action.rag))} {action.rag}" if action.rag else "no RAG rating"
     return f"Now: {rag} · {action.status or 'no status'}"
 
 
@@ -184,10 +184,7 @@ def rating_fields(
             id="rag",
             label="RAG rating",
             kind="choice",
-            options=[
-                Choice(value=r.value, label=f"{RAG_EMOJI[r]} {r.value.capitalize()}")
-                for r in Rag.scale(scale)
-            ],
+            options=[Choice(value=r.value, label=layout.rag_label(r)) for r in Rag.scale(scale)],
             placeholder="Choose a rating",
             initial=str(action.rag) if action.rag else None,
             hint="Based on the impact seen by children, young people and families.",
@@ -243,7 +240,9 @@ def update_reply(ctx: Ctx, update: Update, status_in_note: Status | None = None)
             code(f"update {action.ref} {status_in_note.value}: NOTE"),
             plain("."),
         )
-    reply.add(Buttons(buttons=[Button(label="Undo", action_id=UNDO_BUTTON, value=str(update.id))]))
+    reply.add(
+        Buttons(buttons=[Button(label="Undo", action_id=ButtonId.UNDO, value=str(update.id))])
+    )
     reply.para(plain("Undo within 15 minutes: the button, or "), code(f"undo {action.ref}"))
     return reply
 
@@ -255,7 +254,7 @@ def _moved(old: str | None, new: str | None, nothing: str) -> str:
 
 
 def undo_clicked(value: str) -> str:
-    """The command an Undo button (UNDO_BUTTON, its value the update's id) runs on any
+    """The command an Undo button (ButtonId.UNDO, its value the update's id) runs on any
     platform: `undo #123`, the same rules and refusals as typing it."""
     return f"undo #{value.strip()}" if value.strip().isdigit() else "undo"
 

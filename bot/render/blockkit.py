@@ -19,7 +19,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bot.domain import RAG_EMOJI, day_text
+from bot.domain import day_text
+from bot.render.layout import more_text, rag_symbol
 from bot.render.limits import cut_inside, shorten
 from bot.replies import (
     ActionLine,
@@ -86,7 +87,6 @@ ANSWER_CALLBACK = "wsoa_followup_answer_form"
 ANSWER_BLOCK = "wsoa_answer"
 ANSWER_ACTION = "answer"
 
-NO_RAG_EMOJI = "⚪"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _MARKERS = {"bold": "*", "italic": "_", "code": "`"}
@@ -330,7 +330,7 @@ def _unique_action_ids(elements: list[Block]) -> None:
 
 
 def _action_line(line: ActionLine) -> str:
-    emoji = RAG_EMOJI[line.rag] if line.rag is not None else NO_RAG_EMOJI
+    emoji = rag_symbol(line.rag)
     text = (
         f"{emoji} {_styled(_shorten(line.ref, REF_CHARS), 'bold')} {_fit(line.title, TITLE_CHARS)}"
     )
@@ -401,7 +401,7 @@ class _ListLayout:
         hidden = self.total - shown + self.more
         if hidden <= 0:
             return None
-        return f"…and {hidden} more" + (f" — {self.hint}" if self.hint else "")
+        return more_text(hidden, self.hint)
 
     def sections(self, shown: int | None = None) -> int:
         shown = self.shown if shown is None else shown

@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.domain import MAX_NOTE_CHARS, RAG_EMOJI, Rag, day_text
+from bot.domain import MAX_NOTE_CHARS, Rag, day_text
+from bot.render.layout import Tone, more_text, rag_label, rag_tone
 from bot.render.limits import shorten
 from bot.replies import (
     ActionLine,
@@ -89,10 +90,13 @@ INITIAL_PREFIX = "initial:"
 # The command people type in Teams, in hints such as "…and 5 more: @WSoA list amber".
 TEAMS_INVOCATION = "@WSoA "
 
-RAG_WORD = {Rag.RED: "Red", Rag.AMBER: "Amber", Rag.GREEN: "Green"}
-# Colour only ever repeats what the symbol and the word already say.
-RAG_COLOUR = {Rag.RED: "Attention", Rag.AMBER: "Warning", Rag.GREEN: "Good"}
-NO_RAG = "⚪ Not rated"
+# Adaptive Cards' colour for each tone of the one layout (bot/render/layout.py).
+TONE_COLOUR = {
+    Tone.BAD: "Attention",
+    Tone.WARNING: "Warning",
+    Tone.GOOD: "Good",
+    Tone.NEUTRAL: "Default",
+}
 
 # --- escaping ----------------------------------------------------------------------------------
 
@@ -290,8 +294,9 @@ def _buttons(buttons: Buttons) -> list[Node]:
 def rag_runs(rag: Rag | None) -> list[Node]:
     """RAG as symbol and word (colour only repeats them): readable without colour vision."""
     if rag is None:
-        return [_run(NO_RAG, isSubtle=True)]
-    return [_run(f"{RAG_EMOJI[rag]} {RAG_WORD[rag]}", weight="Bolder", color=RAG_COLOUR[rag])]
+        return [_run(rag_label(None), isSubtle=True)]
+    colour = TONE_COLOUR[rag_tone(rag)]
+    return [_run(rag_label(rag), weight="Bolder", color=colour)]
 
 
 def _action_line(line: ActionLine) -> Node:
@@ -352,7 +357,7 @@ class _ListLayout:
         hidden = self.total - shown + self.more
         if hidden <= 0:
             return None
-        text = f"…and {hidden} more" + (f": {self.hint}" if self.hint else "")
+        text = more_text(hidden, self.hint)
         return _text_block(text, isSubtle=True)
 
     def bytes(self, shown: int | None = None) -> int:

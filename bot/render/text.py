@@ -5,6 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from bot.domain import day_text
+from bot.render import layout
 from bot.replies import (
     ActionLine,
     ActionList,
@@ -17,6 +18,9 @@ from bot.replies import (
     Table,
     joined,
 )
+
+# Refs are short (2A.3, 12A.1): longer ones push the title along rather than run into it.
+REF_WIDTH = 7
 
 
 def render_text(reply: Reply) -> str:
@@ -48,14 +52,15 @@ def _action_list(actions: ActionList) -> str:
     lines = [actions.title] if actions.title else []
     if not actions.items and not actions.more:
         lines.append(f"  {actions.empty}")
-    lines += [_action_line(item) for item in actions.items]
+    # the rating column as wide as the widest rating in the list, so a title never runs into it
+    width = max((len(item.rag.value) for item in actions.items if item.rag), default=0)
+    lines += [_action_line(item, width) for item in actions.items]
     if actions.more:
-        hint = f": {actions.more_hint}" if actions.more_hint else ""
-        lines.append(f"  …and {actions.more} more{hint}")
+        lines.append("  " + layout.more_text(actions.more, actions.more_hint or ""))
     return "\n".join(lines)
 
 
-def _action_line(item: ActionLine) -> str:
+def _action_line(item: ActionLine, rag_width: int) -> str:
     facts = []
     if item.leads:
         facts.append(spans_text(joined(item.leads)))
@@ -64,10 +69,10 @@ def _action_line(item: ActionLine) -> str:
     if item.status:
         facts.append(item.status)
     rag = item.rag.value if item.rag else ""
-    line = f"  {item.ref:<7} {rag:<6}{item.title}"
+    line = f"  {item.ref:<{REF_WIDTH}} {rag:<{rag_width}} {item.title}"
     if facts:
         line += f"  ({' · '.join(facts)})"
     if item.note:
         note = " ".join(item.note.split())
-        line += f"\n  {'':<7} {'':<6}latest: {note}"
+        line += f"\n  {'':<{REF_WIDTH}} {'':<{rag_width}} latest: {note}"
     return line

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain import Forbidden, Invalid, NotFound, Rag, Status, UpdateKind, clean_note
+from bot.replies import FormPurpose
 from bot.services import actions as action_service
 from bot.services import escalations
 from bot.services import history as history_writer
@@ -39,7 +40,7 @@ NUDGE_DAYS_BEFORE = 2
 PARTICIPATION_HOUR = 9
 NO_CHANGE_NOTE = "No change since the last report."
 MAX_FIELD_CHARS = 3000
-REPORT = "report"
+REPORT = FormPurpose.REPORT
 
 
 def checkin_due_at(board: BoardMeeting) -> datetime:

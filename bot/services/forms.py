@@ -4,15 +4,15 @@ answer that follows. Adapters only translate their platform's form into a `FormS
 from __future__ import annotations
 
 from bot.domain import FieldError, Invalid, Rag, Status
-from bot.replies import FormSubmission
+from bot.replies import FormPurpose, FormSubmission
 from bot.services import actions, followups
 from bot.services.actions import Change
 from bot.services.context import Ctx
 from bot.store.models import Answer, Update
 
-UPDATE = "update"
-ANSWER = "answer"
-FIGURE = "kpi_record"
+UPDATE = FormPurpose.UPDATE
+ANSWER = FormPurpose.ANSWER
+FIGURE = FormPurpose.FIGURE
 
 __all__ = ["ANSWER", "FIGURE", "UPDATE", "FieldError", "changed", "save_answer", "save_update"]
 

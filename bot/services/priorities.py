@@ -8,6 +8,7 @@ they are rated. An action mapped to two priorities counts under both.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from bot.domain import Invalid, NotFound, UpdateKind, clean_note
+from bot.domain import Invalid, NotFound, Rag, UpdateKind, clean_note
 from bot.services.actions import find_action, write_change
 from bot.services.context import Ctx
 from bot.services.history import ActionChange
@@ -220,45 +221,58 @@ def map_action(ctx: Ctx, ref: str, text: str) -> Mapping:
 
 @dataclass
 class Tally:
-    red: int = 0
-    amber: int = 0
-    green: int = 0
-    unrated: int = 0
+    """Actions counted by rating (None: not rated) on either scale, and how many are closed."""
+
+    ratings: Counter[Rag | None] = field(default_factory=Counter)
     closed: int = 0
     total: int = 0
 
+    def of(self, rag: Rag | None) -> int:
+        return self.ratings[rag]
+
+    @property
+    def red(self) -> int:
+        return self.of(Rag.RED)
+
+    @property
+    def amber(self) -> int:
+        return self.of(Rag.AMBER)
+
+    @property
+    def green(self) -> int:
+        return self.of(Rag.GREEN)
+
+    @property
+    def unrated(self) -> int:
+        return self.of(None)
+
     def add(self, rag: str | None, status: str, n: int) -> None:
-        if rag in ("red", "amber", "green"):
-            setattr(self, rag, getattr(self, rag) + n)
-        else:
-            self.unrated += n
+        self.ratings[Rag.lookup(rag) if rag else None] += n
         if status in CLOSED:
             self.closed += n
         self.total += n
+
+    def merge(self, other: Tally) -> None:
+        self.ratings.update(other.ratings)
+        self.closed += other.closed
+        self.total += other.total
 
     def words(self) -> str:
         """`3 (1 red, 2 green)`: the ratings in words, so the meaning never rests on colour."""
         if not self.total:
             return "0"
-        parts = [
-            f"{n} {label}"
-            for n, label in (
-                (self.red, "red"),
-                (self.amber, "amber"),
-                (self.green, "green"),
-                (self.unrated, "not rated"),
-            )
-            if n
-        ]
+        parts = [f"{self.of(rag)} {rag.value}" for rag in _WORST_FIRST if self.of(rag)]
+        if self.unrated:
+            parts.append(f"{self.unrated} not rated")
         return f"{self.total} ({', '.join(parts)})"
 
     @property
     def worst(self) -> str | None:
         """The cell's overall rating: its worst action's."""
-        for rag in ("red", "amber", "green"):
-            if getattr(self, rag):
-                return rag
-        return None
+        return next((rag.value for rag in _WORST_FIRST if self.of(rag)), None)
+
+
+_WORST_FIRST = Rag.scale(5)
 
 
 @dataclass
@@ -280,8 +294,7 @@ class Matrix:
             total = Tally()
             for (_, pid), t in self.cells.items():
                 if pid == (p.id if p else None):
-                    for name in ("red", "amber", "green", "unrated", "closed", "total"):
-                        setattr(total, name, getattr(total, name) + getattr(t, name))
+                    total.merge(t)
             out.append((p, total))
         return out
 

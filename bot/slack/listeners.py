@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,22 +18,11 @@ from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from bot.commands import execute
-from bot.commands.forms import open_answer_form, submit_form
-from bot.commands.kpis import RECORD_BUTTON
-from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
-from bot.commands.reports import (
-    NO_CHANGE_BUTTON,
-    REPORT_BUTTON,
-    answer_plain,
-    no_change,
-    open_report_form,
-)
-from bot.commands.updating import UNDO_BUTTON, undo_clicked
+from bot.commands import execute, interactions
+from bot.commands.registry import apology, new_reference
+from bot.commands.reports import answer_plain
 from bot.domain import UserError
 from bot.render.blockkit import (
-    ANSWER_CALLBACK,
-    UPDATE_CALLBACK,
     field_block,
     form_callback,
     form_modal,
@@ -45,9 +32,8 @@ from bot.render.blockkit import (
 )
 from bot.replies import Form, FormSubmission, say
 from bot.runtime import Runtime
-from bot.services.checkins import REPORT
 from bot.services.context import Caller
-from bot.services.forms import FIGURE, FieldError
+from bot.services.forms import FieldError
 from bot.slack.home import publish_home
 from bot.slack.sender import direct_channel, upload_files
 
@@ -55,36 +41,19 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/wsoa"
 
-# The renderer numbers repeated action ids in one block (`wsoa_update_open:2`), so match them all.
-UPDATE_CLICK = re.compile(rf"^{re.escape(UPDATE_BUTTON)}(:\d+)?$")
-ANSWER_CLICK = re.compile(rf"^{re.escape(ANSWER_BUTTON)}(:\d+)?$")
-UNDO_CLICK = re.compile(rf"^{re.escape(UNDO_BUTTON)}(:\d+)?$")
-NO_CHANGE_CLICK = re.compile(rf"^{re.escape(NO_CHANGE_BUTTON)}(:\d+)?$")
-REPORT_CLICK = re.compile(rf"^{re.escape(REPORT_BUTTON)}(:\d+)?$")
-FIGURE_CLICK = re.compile(rf"^{re.escape(RECORD_BUTTON)}(:\d+)?$")
-# What a form's refusal is shown beside when it names no field.
-MAIN_FIELD = {"update": "note", "answer": "answer", REPORT: "progress", FIGURE: "figure"}
-
-APOLOGY = (
-    "Sorry, something went wrong on our side. If it happens again, give the programme manager "
-    "this reference: {reference}."
+# Every button of the core's table (the renderer numbers repeated action ids in one block,
+# `wsoa_update_open:2`, so match those too).
+BUTTON_CLICK = re.compile(
+    "^(?:" + "|".join(re.escape(b) for b in interactions.BUTTONS) + r")(:\d+)?$"
 )
 
 
 def register_listeners(app: App) -> None:
     app.command(COMMAND)(run_wsoa_command)
-    app.action(UPDATE_CLICK)(open_update_form_from_button)
-    app.action(ANSWER_CLICK)(open_answer_form_from_button)
-    app.action(UNDO_CLICK)(undo_from_button)
-    app.view(UPDATE_CALLBACK)(save_form)
-    app.view(ANSWER_CALLBACK)(save_form)
-    # the reporting cycle: a check-in's buttons, its form, and plain replies to it
-    app.action(NO_CHANGE_CLICK)(record_no_change)
-    app.action(REPORT_CLICK)(open_report_form_from_button)
-    app.view(form_callback(REPORT))(save_form)
-    # measures of impact: `kpi show`'s Record a figure button and its form
-    app.action(FIGURE_CLICK)(open_figure_form_from_button)
-    app.view(form_callback(FIGURE))(save_form)
+    app.action(BUTTON_CLICK)(press_button)
+    for purpose in interactions.FORMS:
+        app.view(form_callback(purpose))(save_form)
+    # a lead's plain reply to a check-in, in their direct messages
     app.event({"type": "message", "channel_type": "im"})(answer_direct_message)
     app.event("app_home_opened")(show_home_tab)
     app.error(explain_error)
@@ -168,77 +137,31 @@ def run_wsoa_command(
         publish_home(runtime, client, caller)
 
 
-def undo_from_button(
+# --- buttons and forms: the core's table, translated -------------------------------------------
+
+
+def press_button(
     ack: Ack,
     action: dict[str, Any],
+    body: dict[str, Any],
     caller: Caller,
     runtime: Runtime,
     client: WebClient,
     context: BoltContext,
 ) -> None:
-    """The Undo button of an update's reply: the `undo` command for the update it names."""
+    """Any button of the core's table: run before the acknowledgement (milliseconds), then its
+    form opened, or its answer told privately."""
+    reply = interactions.press(
+        runtime, caller, str(action.get("action_id") or ""), str(action.get("value") or "")
+    )
     ack()
-    reply = execute(runtime, caller, undo_clicked(str(action.get("value") or "")))
+    if reply.form is not None:
+        origin = FormOrigin.of(reply.form, context.response_url)
+        client.views_open(trigger_id=body["trigger_id"], view=origin.modal(reply.form))
+        return
     tell_privately(client, ReplyTo(caller.user_id, context.response_url), message(reply))
     if reply.changed_own_work:
         publish_home(runtime, client, caller)
-
-
-# --- the update form ---------------------------------------------------------------------------
-
-
-def open_update_form_from_button(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    caller: Caller,
-    runtime: Runtime,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    # `update REF` with nothing after it is the typed way to ask for the form: the same
-    # command, so the same permission check and the same refusal.
-    words = str(action.get("value") or "").split()
-    _open_form_of_command(
-        f"update {words[0] if words else ''}", body, caller, runtime, client, context
-    )
-
-
-def _open_form_of_command(
-    text: str,
-    body: dict[str, Any],
-    caller: Caller,
-    runtime: Runtime,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    """A button that is a typed command asking for a form: the form, or the command's answer
-    (a refusal) privately."""
-    reply = execute(runtime, caller, text)
-    if reply.form is None:
-        tell_privately(client, ReplyTo(caller.user_id, context.response_url), message(reply))
-        return
-    origin = FormOrigin.of(reply.form, context.response_url)
-    client.views_open(trigger_id=body["trigger_id"], view=origin.modal(reply.form))
-
-
-def open_figure_form_from_button(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    caller: Caller,
-    runtime: Runtime,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    """`kpi show`'s Record a figure: `kpi record KPI` with no figure, which opens the form
-    (or refuses, as typing it would)."""
-    ack()
-    words = str(action.get("value") or "").split()
-    _open_form_of_command(
-        f"kpi record {words[0] if words else ''}", body, caller, runtime, client, context
-    )
 
 
 def save_form(
@@ -254,7 +177,7 @@ def save_form(
         initial=dict(origin.initial),
     )
     try:
-        confirmation = submit_form(runtime, caller, submission)
+        confirmation = interactions.submit(runtime, caller, submission)
     except FieldError as refusal:
         ack(
             response_action="errors",
@@ -262,7 +185,7 @@ def save_form(
         )
         return
     except UserError as refusal:
-        main = MAIN_FIELD.get(origin.purpose, "note")
+        main = interactions.main_field(origin.purpose)
         ack(response_action="errors", errors={field_block(origin.purpose, main): str(refusal)})
         return
     ack()
@@ -270,54 +193,7 @@ def save_form(
     publish_home(runtime, client, caller)
 
 
-# --- the answer form ---------------------------------------------------------------------------
-
-
-def form_from_button(open_form: Callable[[Runtime, Caller, str], Form]) -> Callable[..., None]:
-    """A listener for a button that opens a form, `open_form` making it from the button's
-    value. The form is made before the acknowledgement: a refusal (a UserError) goes to the
-    error handler, which tells the person privately."""
-
-    def open_form_from_button(
-        ack: Ack,
-        action: dict[str, Any],
-        body: dict[str, Any],
-        caller: Caller,
-        runtime: Runtime,
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        form = open_form(runtime, caller, str(action.get("value") or ""))
-        ack()
-        origin = FormOrigin.of(form, context.response_url)
-        client.views_open(trigger_id=body["trigger_id"], view=origin.modal(form))
-
-    return open_form_from_button
-
-
-open_answer_form_from_button = form_from_button(open_answer_form)
-
-
-# --- the reporting cycle -----------------------------------------------------------------------
-
-
-def record_no_change(
-    ack: Ack,
-    action: dict[str, Any],
-    caller: Caller,
-    runtime: Runtime,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    """One click: recorded as a report with no change. Recorded before the acknowledgement (a
-    write of milliseconds), so a refusal goes to the error handler while Slack still waits."""
-    reply = no_change(runtime, caller, str(action.get("value") or ""))
-    ack()
-    tell_privately(client, ReplyTo(caller.user_id, context.response_url), message(reply))
-    publish_home(runtime, client, caller)
-
-
-open_report_form_from_button = form_from_button(open_report_form)
+# --- direct messages -----------------------------------------------------------------------------
 
 
 def answer_direct_message(
@@ -329,10 +205,7 @@ def answer_direct_message(
     if event.get("subtype") or event.get("bot_id") or caller is None:
         return
     channel = str(event.get("channel") or caller.user_id)
-    try:
-        reply = answer_plain(runtime, caller, str(event.get("text") or ""))
-    except UserError as refusal:
-        reply = say(str(refusal))
+    reply = answer_plain(runtime, caller, str(event.get("text") or ""))
     client.chat_postMessage(channel=channel, **message(reply))
 
 
@@ -366,14 +239,14 @@ def explain_error(
     if isinstance(error, UserError):
         text = str(error)
     else:
-        reference = uuid.uuid4().hex[:8]
+        reference = new_reference()
         log.error(
             "unexpected error answering a Slack %s (reference %s)",
             kind,
             reference,
             exc_info=error,
         )
-        text = APOLOGY.format(reference=reference)
+        text = apology(reference).summary
     waiting = response is not None
     if waiting and kind == "view_submission":
         return BoltResponse(

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.commands.registry import apology, new_reference
 from bot.render import cards
 from bot.replies import Reply
 from bot.teams.connector import Connector, ConnectorError
@@ -250,6 +251,17 @@ def _form_values(data: Mapping[str, Any]) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str) and k not in _NOT_VALUES}
 
 
+def _or_apology(run: Callable[[], Reply], what: str) -> Reply:
+    """The core's seams answer their own failures; this is for one that failed outside them
+    (resolving the caller): the person still gets the apology with its reference."""
+    try:
+        return run()
+    except Exception:
+        reference = new_reference()
+        log.exception("Teams %s failed (reference %s)", what, reference)
+        return apology(reference)
+
+
 @dataclass
 class TeamsBot:
     """Runs each activity: remembers its conversation, runs a command through `on_command` (the
@@ -278,8 +290,8 @@ class TeamsBot:
             if found is None:
                 return None
             text, mentions = found
-            reply = self.on_command(CommandInfo(text=text or "help", ref=ref, mentions=mentions))
-            self.deliver(reply, ref)
+            info = CommandInfo(text=text or "help", ref=ref, mentions=mentions)
+            self.deliver(_or_apology(lambda: self.on_command(info), "command"), ref)
             return None
         if kind == "invoke":
             return self.invoke(str(activity.get("name") or ""), _data(activity.get("value")), ref)
@@ -338,7 +350,15 @@ class TeamsBot:
         return cards.invoke_card(cards.message(reply, invocation="")["attachments"][0]["content"])
 
     def deliver(self, reply: Reply, ref: ConversationRef) -> None:
-        for post in plan_answer(reply, ref):
+        """Post a reply where it belongs. If it cannot be rendered, the person gets the apology
+        with its reference instead, as on every surface, never silence."""
+        try:
+            posts = plan_answer(reply, ref)
+        except Exception:
+            reference = new_reference()
+            log.exception("Teams reply could not be rendered (reference %s)", reference)
+            posts = plan_answer(apology(reference), ref)
+        for post in posts:
             conversation_id = post.conversation_id
             if post.personal_for is not None:
                 conversation_id = self.personal_chat(post.personal_for)

@@ -15,23 +15,14 @@ import time
 from dataclasses import dataclass, field, replace
 
 from bot.addresses import Address
-from bot.commands import execute
-from bot.commands.forms import open_answer_form, submit_form
-from bot.commands.kpis import RECORD_BUTTON
-from bot.commands.reading import ANSWER_BUTTON, UPDATE_BUTTON
-from bot.commands.reports import (
-    NO_CHANGE_BUTTON,
-    REPORT_BUTTON,
-    answer_plain,
-    no_change,
-    open_report_form,
-)
+from bot.commands import execute, interactions
+from bot.commands.registry import apology, new_reference
+from bot.commands.reports import answer_plain
 from bot.domain import UserError
 from bot.render import cards
-from bot.replies import Form, FormSubmission, Reply, say
+from bot.replies import FormSubmission, Reply, say
 from bot.runtime import Runtime
 from bot.services import forms, people
-from bot.services.checkins import REPORT
 from bot.services.context import Caller
 from bot.teams.app import (
     ButtonInfo,
@@ -46,13 +37,6 @@ from bot.teams.connector import Connector, ConnectorError
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-# What a form's refusal is shown beside when it names no field.
-MAIN_FIELD = {
-    forms.UPDATE: "note",
-    forms.ANSWER: "answer",
-    REPORT: "progress",
-    forms.FIGURE: "figure",
-}
 # An e-mail looked up from the members endpoint is kept this long: people rarely change it,
 # and one look-up per person per hour keeps each message to one round trip.
 MEMBER_TTL = 3600.0
@@ -161,40 +145,12 @@ class TeamsCore:
         if info.ref.is_personal:
             # A lead's plain reply to a check-in (`11F amber pilot live`) is an update; a line
             # starting with a command's word is that command.
-            try:
-                return answer_plain(self.runtime, caller, text)
-            except UserError as refused:
-                return say(str(refused))
+            return answer_plain(self.runtime, caller, text)
         return execute(self.runtime, caller, text)
 
     def on_button(self, info: ButtonInfo) -> Reply:
-        caller = self.caller(info.ref)
-        if info.verb in (UPDATE_BUTTON, forms.UPDATE):
-            # The same command as typing `update REF`: the same permission check and refusal.
-            words = info.value.split()
-            return execute(self.runtime, caller, f"update {words[0] if words else ''}")
-        if info.verb in (ANSWER_BUTTON, forms.ANSWER):
-            try:
-                form = open_answer_form(self.runtime, caller, info.value)
-            except UserError as refused:
-                return say(str(refused))
-            return Reply(summary=form.title, form=form)
-        if info.verb in (RECORD_BUTTON, forms.FIGURE):
-            # `kpi record KPI` with no figure: the form, or the same refusal as typing it.
-            words = info.value.split()
-            return execute(self.runtime, caller, f"kpi record {words[0] if words else ''}")
-        if info.verb == NO_CHANGE_BUTTON:
-            try:
-                return no_change(self.runtime, caller, info.value)
-            except UserError as refused:
-                return say(str(refused))
-        if info.verb in (REPORT_BUTTON, REPORT):
-            try:
-                form = open_report_form(self.runtime, caller, info.value)
-            except UserError as refused:
-                return say(str(refused))
-            return Reply(summary=form.title, form=form)
-        return say("That button is no longer in use: ask for the card again.")
+        """Any button of the core's table, or a form asked for by its purpose (a dialog)."""
+        return interactions.press(self.runtime, self.caller(info.ref), info.verb, info.value)
 
     def on_form(self, info: FormInfo) -> FormAnswer:
         values: dict[str, str | None] = {}
@@ -209,20 +165,22 @@ class TeamsCore:
         )
         caller = self.caller(info.ref)
         try:
-            return FormAnswer(reply=submit_form(self.runtime, caller, submission))
+            return FormAnswer(reply=interactions.submit(self.runtime, caller, submission))
         except forms.FieldError as refusal:
             return self._again(caller, submission, {refusal.field: str(refusal)})
         except UserError as refusal:
-            main = MAIN_FIELD.get(info.purpose, "note")
+            main = interactions.main_field(info.purpose)
             return self._again(caller, submission, {main: str(refusal)})
-        except ValueError:
-            return FormAnswer(reply=say("That form has expired: ask for it again."))
+        except Exception:
+            reference = new_reference()
+            log.exception("Teams form %s failed (reference %s)", info.purpose, reference)
+            return FormAnswer(reply=apology(reference, rolled_back=True))
 
     def _again(
         self, caller: Caller, submission: FormSubmission, errors: dict[str, str]
     ) -> FormAnswer:
         """The form shown again with the error beside its field and what was typed kept."""
-        form = self._form(caller, submission)
+        form = interactions.open_form(self.runtime, caller, submission.purpose, submission.key)
         if form is None:
             return FormAnswer(reply=say(next(iter(errors.values()))))
         fields = [
@@ -238,20 +196,3 @@ class TeamsCore:
             },
         )
         return FormAnswer(errors=errors, dialog=dialog)
-
-    def _form(self, caller: Caller, submission: FormSubmission) -> Form | None:
-        if submission.purpose == forms.UPDATE:
-            return execute(self.runtime, caller, f"update {submission.key}").form
-        if submission.purpose == forms.FIGURE:
-            return execute(self.runtime, caller, f"kpi record {submission.key}").form
-        if submission.purpose == forms.ANSWER:
-            try:
-                return open_answer_form(self.runtime, caller, submission.key)
-            except UserError:
-                return None
-        if submission.purpose == REPORT:
-            try:
-                return open_report_form(self.runtime, caller, submission.key)
-            except UserError:
-                return None
-        return None

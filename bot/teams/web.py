@@ -23,7 +23,6 @@ import ipaddress
 import json
 import logging
 import time
-import uuid
 import warnings
 from typing import Any, Protocol
 
@@ -33,6 +32,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.commands.registry import apology, new_reference
 from bot.config import Settings
 from bot.domain import UserError
 from bot.http.app import Part
@@ -135,15 +135,13 @@ class MessagesRoute:
         try:
             answer = await anyio.to_thread.run_sync(self._handle, activity, deadline)
         except Exception:
-            reference = uuid.uuid4().hex[:8]
+            reference = new_reference()
             log.exception("Teams activity failed (reference %s)", reference)
             # Still 200: an activity answered with an error may be delivered again, and a
             # command that did its work must not run twice.
             if activity.get("type") != "invoke":
                 return Response(status_code=200)
-            answer = cards.invoke_message(
-                f"Sorry, something went wrong on our side. Reference: {reference}."
-            )
+            answer = cards.invoke_message(apology(reference).summary)
         if answer is None:
             return Response(status_code=200)
         return JSONResponse(answer, status_code=200)
