@@ -4,6 +4,7 @@ set), a runtime on a fixed clock, and the demo plan."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,13 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from bot.config import Settings
 from bot.console import run_line
 from bot.demo import load_demo
 from bot.runtime import Runtime
-from bot.store.db import unit_of_work
+from bot.store.db import ensure_schema, make_engine, session_factory, unit_of_work
 
 PG_URL = os.environ.get("WSOA_TEST_DATABASE_URL")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
@@ -37,8 +38,9 @@ def _backends() -> list[object]:
 
 
 @pytest.fixture(params=_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a fresh schema in the PostgreSQL test database."""
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, nothing migrated (for the tests of migrations themselves): a SQLite
+    file, or a fresh schema in the PostgreSQL test database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'wsoa.db'}"
         return
@@ -52,6 +54,89 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+class Templates:
+    """Databases built once per test run and copied for each test: a SQLite file copied, a
+    PostgreSQL database created from a template database. "schema" is migrated; "demo" also
+    holds the demo plan as of NOW. Migrating and loading the demo take longer than most tests;
+    the migrations themselves are tested on `empty_database_url`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.sqlite: dict[str, Path] = {}
+        self.postgres: dict[str, str] = {}
+        self.admin: Engine | None = None
+
+    @staticmethod
+    def build(url: str, kind: str) -> None:
+        engine = make_engine(url)
+        ensure_schema(engine)
+        if kind == "demo":
+            with unit_of_work(session_factory(engine)) as session:
+                load_demo(session, NOW, Settings().tz, measures=False)
+        engine.dispose()
+
+    def sqlite_copy(self, kind: str, target: Path) -> str:
+        if kind not in self.sqlite:
+            template = self.folder / f"{kind}.db"
+            self.build(f"sqlite:///{template}", kind)
+            self.sqlite[kind] = template
+        shutil.copyfile(self.sqlite[kind], target)
+        return f"sqlite:///{target}"
+
+    def postgres_copy(self, kind: str) -> str:
+        assert PG_URL
+        if self.admin is None:
+            self.admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        if kind not in self.postgres:
+            name = f"wsoa_template_{kind}_{uuid.uuid4().hex[:12]}"
+            with self.admin.connect() as conn:
+                conn.execute(text(f"CREATE DATABASE {name}"))
+            self.build(_database(name), kind)
+            self.postgres[kind] = name
+        copy = f"t_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {copy} TEMPLATE {self.postgres[kind]}"))
+        return copy
+
+    def drop(self, name: str) -> None:
+        assert self.admin is not None
+        with self.admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+    def close(self) -> None:
+        for name in self.postgres.values():
+            self.drop(name)
+        if self.admin is not None:
+            self.admin.dispose()
+
+
+def _database(name: str) -> str:
+    assert PG_URL
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    found = Templates(tmp_path_factory.mktemp("templates"))
+    yield found
+    found.close()
+
+
+@pytest.fixture(params=_backends())
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, templates: Templates
+) -> Iterator[str]:
+    """A database at the current schema, of its own: a SQLite file, or a PostgreSQL database.
+    For a test that asks for `demo`, it already holds the demo plan."""
+    kind = "demo" if "demo" in request.fixturenames else "schema"
+    if request.param == "sqlite":
+        yield templates.sqlite_copy(kind, tmp_path / "wsoa.db")
+        return
+    name = templates.postgres_copy(kind)
+    yield _database(name)
+    templates.drop(name)
 
 
 @dataclass
@@ -88,9 +173,8 @@ def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
 @pytest.fixture
 def demo(runtime: Runtime) -> Runtime:
     """The runtime with the demo plan's actions loaded (not its measures: the kpi tests load
-    their own, tests/kpi_fixtures.py), as of the fixed clock."""
-    with unit_of_work(runtime.sessions) as session:
-        load_demo(session, runtime.clock(), runtime.settings.tz, measures=False)
+    their own, tests/kpi_fixtures.py), as of the fixed clock: its database was copied from the
+    demo template (`database_url`)."""
     return runtime
 
 

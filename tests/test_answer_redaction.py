@@ -185,8 +185,8 @@ def test_a_signed_slack_request_redacts_an_answer_for_admins_only(
     assert "so no FU-3/7" in unknown
 
 
-def test_migration_0011_adds_the_record_and_keeps_answers(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_migration_0011_adds_the_record_and_keeps_answers(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     command.upgrade(alembic_config(engine), "0010")
     assert "answer_redactions" not in inspect(engine).get_table_names()
     with engine.begin() as conn:

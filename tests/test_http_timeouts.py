@@ -39,9 +39,9 @@ def health(base_url: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-def served(settings: Settings) -> Iterator[tuple[Runtime, RunningServer]]:
+def served(empty_database_url: str) -> Iterator[tuple[Runtime, RunningServer]]:
     """The HTTP app on an empty database: nothing migrated."""
-    runtime = Runtime.start(settings, migrate=False)
+    runtime = Runtime.start(Settings(WSOA_DATABASE_URL=empty_database_url), migrate=False)
     server = start_in_thread(build_http_app(runtime))
     try:
         yield runtime, server

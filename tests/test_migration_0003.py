@@ -97,8 +97,8 @@ class RecordingSender:
         return None
 
 
-def test_a_slack_database_at_0002_upgrades_with_nothing_lost(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_a_slack_database_at_0002_upgrades_with_nothing_lost(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     command.upgrade(alembic_config(engine), "0002")
     with engine.begin() as conn:
         for statement in ROWS:
@@ -114,7 +114,7 @@ def test_a_slack_database_at_0002_upgrades_with_nothing_lost(database_url: str) 
                 )
     upgrade(engine)
 
-    runtime = Runtime.start(Settings(WSOA_DATABASE_URL=database_url))
+    runtime = Runtime.start(Settings(WSOA_DATABASE_URL=empty_database_url))
     try:
         with runtime.sessions() as session:
             identities = {

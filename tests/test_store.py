@@ -8,15 +8,18 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, inspect, select
 
+from bot.config import Settings
 from bot.runtime import Runtime
 from bot.store.db import is_current, unit_of_work
 from bot.store.models import Action, Update
 from tests.conftest import ADMIN, LEAD_11F, Console
 
 
-def test_an_empty_database_is_migrated_on_start(runtime: Runtime) -> None:
+def test_an_empty_database_is_migrated_on_start(empty_database_url: str) -> None:
+    runtime = Runtime.start(Settings(WSOA_DATABASE_URL=empty_database_url))
     assert is_current(runtime.engine)
     tables = set(inspect(runtime.engine).get_table_names())
+    runtime.close()
     assert {
         "plans",
         "workstreams",
