@@ -272,7 +272,13 @@ def test_a_moved_target_is_kept_in_the_measures_history(
     assert "measures changed 1; K1: target value, target date" in capsys.readouterr().out
     with unit_of_work(demo.sessions) as session:
         edits = session.scalars(select(MeasureEdit).order_by(MeasureEdit.id)).all()
-        assert [(e.field, e.old, e.new, e.by) for e in edits] == [
+        # each measure's definition as the first file gave it, then what the second moved
+        defined = [e for e in edits if e.field == "created"]
+        assert len(defined) == len(MEASURES) and all(e.by == "import" for e in defined)
+        assert defined[0].new == (
+            "%, higher is better; baseline 50% at 2026-09-30; target 86.5% by 2027-09-30"
+        )
+        assert [(e.field, e.old, e.new, e.by) for e in edits if e.field != "created"] == [
             ("target value", "86.5", "80", "import"),
             ("target date", "2027-09-30", "2027-12-31", "import"),
         ]

@@ -24,10 +24,10 @@ from bot.services.kpi_define import (
     MeasureChange,
     MeasureSpec,
     add_measure,
-    change_text,
     edit_measure,
     evidence_text,
 )
+from bot.services.measure_history import change_text
 
 ADD_USAGE = (
     "kpi add NAME; UNIT; higher|lower is better; baseline VALUE at DATE; target VALUE by DATE"

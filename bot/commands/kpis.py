@@ -26,7 +26,8 @@ from bot.replies import (
 )
 from bot.services import kpis
 from bot.services.context import Ctx
-from bot.services.kpi_define import CREATED, change_text, evidence_text
+from bot.services.kpi_define import evidence_text
+from bot.services.measure_history import CREATED, change_text
 from bot.services.people import people_by_handle
 from bot.store.models import MeasureActual
 

@@ -12,16 +12,14 @@ from datetime import date
 from bot.domain import Invalid, UserError, looks_like_ref
 from bot.impact import measure_key, value_text
 from bot.privacy import find_personal_data
-from bot.services import kpis
+from bot.services import kpis, measure_history
 from bot.services.actions import find_action
 from bot.services.context import Ctx
 from bot.services.people import resolve_known_lead
 from bot.services.plans import find_workstream, workstreams
-from bot.store.db import lock_row
 from bot.store.models import Action, Measure, MeasureEdit, Workstream
 
 MAX_NAME_CHARS = 300
-CREATED = "created"
 
 
 @dataclass
@@ -158,9 +156,7 @@ def add_measure(ctx: Ctx, spec: MeasureSpec) -> Measure:
     )
     measure.workstreams = linked_workstreams
     measure.actions = linked_actions
-    ctx.session.add(measure)
-    ctx.session.flush()
-    ctx.session.add(edit_row(ctx, measure, CREATED, None, definition_text(measure)))
+    measure_history.created(ctx, measure, definition_text(measure))
     ctx.session.flush()
     return measure
 
@@ -171,8 +167,7 @@ def edit_measure(ctx: Ctx, which: str, change: MeasureChange) -> tuple[Measure, 
     ctx.require_admin("change a measure")
     # locked and read again: two admins' edits at once are recorded one after the other, the
     # second's "old" the first's "new"
-    found = kpis.find_measure(ctx.session, ctx.plan.id, which)
-    measure = lock_row(ctx.session, Measure, found.id)
+    measure = measure_history.locked(ctx, kpis.find_measure(ctx.session, ctx.plan.id, which))
     nothing = "Nothing was changed."
     spec = MeasureSpec(
         name=measure.name,
@@ -198,28 +193,24 @@ def edit_measure(ctx: Ctx, which: str, change: MeasureChange) -> tuple[Measure, 
         "source": spec.source,
         "frequency": spec.frequency,
     }
-    edits = []
-    for name, new in wanted.items():
-        old = getattr(measure, name)
-        if old != new:
-            edits.append(edit_row(ctx, measure, name.replace("_", " "), old, new))
-            setattr(measure, name, new)
+    edits = measure_history.set_fields(ctx, measure, wanted)
     if change.owner:
         owner = resolve_known_lead(ctx.session, change.owner)
         if owner.id != measure.owner_id:
             was = measure.owner.label if measure.owner else None
-            edits.append(edit_row(ctx, measure, "owner", was, owner.label))
+            edits.append(measure_history.record(ctx, measure, "owner", was, owner.label))
             measure.owner = owner
     if change.evidences:
         linked_workstreams, linked_actions = _evidence(ctx, change.evidences, nothing)
         was_text = evidence_text(measure.workstreams, measure.actions)
         now_text = evidence_text(linked_workstreams, linked_actions)
         if now_text != was_text:
-            edits.append(edit_row(ctx, measure, "evidences", was_text or None, now_text))
+            edits.append(
+                measure_history.record(ctx, measure, "evidences", was_text or None, now_text)
+            )
             measure.workstreams, measure.actions = linked_workstreams, linked_actions
     if not edits:
         raise Invalid(f"{measure.short_id} already says that. {nothing}")
-    ctx.session.add_all(edits)
     ctx.session.flush()
     return measure, edits
 
@@ -227,35 +218,6 @@ def edit_measure(ctx: Ctx, which: str, change: MeasureChange) -> tuple[Measure, 
 def evidence_text(linked_workstreams: list[Workstream], linked_actions: list[Action]) -> str:
     """What a measure evidences, as people read it: `Graduated Response, 11F, 12B`."""
     return ", ".join([w.name for w in linked_workstreams] + [a.ref for a in linked_actions])
-
-
-def edit_row(ctx: Ctx, measure: Measure, name: str, old: object, new: object) -> MeasureEdit:
-    """A history row for a change to `measure`'s definition by the caller, now."""
-    return MeasureEdit(
-        measure_id=measure.id,
-        at=ctx.now,
-        by=ctx.caller.user_id,
-        source=ctx.caller.source,
-        field=name,
-        old=edit_text(old),
-        new=edit_text(new),
-    )
-
-
-def change_text(edit: MeasureEdit) -> str:
-    """`target value 75 → 80`."""
-    return f"{edit.field} {edit.old or '(none)'} → {edit.new or '(none)'}"
-
-
-def edit_text(value: object) -> str | None:
-    """A field's value as the history shows it: `2027-03-31`, `86.5`, `2026-06-30: 110`."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return "; ".join(f"{on}: {figure:g}" for on, figure in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value.isoformat() if isinstance(value, date) else value)
 
 
 def definition_text(measure: Measure) -> str:

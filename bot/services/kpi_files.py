@@ -19,12 +19,12 @@ from bot.domain import UserError, normalise_ref
 from bot.plans.kpi_read import CellProblem, MeasureRow, ParsedMeasures
 from bot.plans.kpi_write import Cell, MeasureSheets
 from bot.privacy import find_personal_data
-from bot.services import kpis
+from bot.services import kpis, measure_history
 from bot.services.context import Ctx
-from bot.services.kpi_define import edit_row
+from bot.services.kpi_define import definition_text
 from bot.services.people import resolve_lead
 from bot.services.plans import match_workstream, workstreams
-from bot.store.models import Action, Measure, MeasureActual, Plan, Workstream
+from bot.store.models import Action, Measure, Plan, Workstream
 
 # what changed on a measure, by field name, when a file says something new
 _FIELDS = (
@@ -110,21 +110,20 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
                 trajectory=[],
                 created_at=ctx.now,
             )
-            ctx.session.add(measure)
+            _set_fields(measure, row)
+            measure_history.created(ctx, measure, definition_text(measure))
             number = max(number, measure.number) + 1
             by_id[measure.short_id] = measure
             by_key[measure.key] = measure
-            _set_fields(measure, row)
             report.created.append(measure.short_id)
         else:
-            changes = _set_fields(measure, row)
+            changes = []
             if row.name != measure.name:
-                changes.insert(0, ("name", measure.name, row.name))
+                changes.append(measure_history.record(ctx, measure, "name", measure.name, row.name))
                 measure.name, measure.key = row.name, impact.measure_key(row.name)
-            for name, old, new in changes:
-                ctx.session.add(edit_row(ctx, measure, name, old, new))
+            changes += measure_history.set_fields(ctx, measure, _wanted(row))
             if changes:
-                report.changed[measure.short_id] = [name for name, _, _ in changes]
+                report.changed[measure.short_id] = [change.field for change in changes]
         _link(ctx, measure, row, plan_workstreams, actions, report)
     ctx.session.flush()
     _figures(ctx, parsed, by_id, by_key, report)
@@ -137,9 +136,9 @@ def _number_of(short_id: str, fallback: int) -> int:
     return int(digits) if digits.isdigit() else fallback
 
 
-def _set_fields(measure: Measure, row: MeasureRow) -> list[tuple[str, object, object]]:
-    """Sets what the row says; gives back each changed field with its old and new value."""
-    wanted = {
+def _wanted(row: MeasureRow) -> dict[str, object]:
+    """What the row says of each field a file defines, by attribute."""
+    return {
         "definition": row.definition,
         "unit": row.unit,
         "better": row.better,
@@ -151,13 +150,12 @@ def _set_fields(measure: Measure, row: MeasureRow) -> list[tuple[str, object, ob
         "source": row.source,
         "frequency": row.frequency,
     }
-    changed: list[tuple[str, object, object]] = []
-    for name in _FIELDS:
-        before = getattr(measure, name)
-        if before != wanted[name]:
-            setattr(measure, name, wanted[name])
-            changed.append((name.replace("_", " "), before, wanted[name]))
-    return changed
+
+
+def _set_fields(measure: Measure, row: MeasureRow) -> None:
+    """A new measure's fields, as the row says (its history row follows)."""
+    for name, value in _wanted(row).items():
+        setattr(measure, name, value)
 
 
 def _link(
@@ -232,17 +230,7 @@ def _figures(
         if current.get((measure.id, row.period)) == row.value:
             report.figures_unchanged += 1
             continue
-        ctx.session.add(
-            MeasureActual(
-                measure_id=measure.id,
-                period=row.period,
-                value=row.value,
-                recorded_at=ctx.now,
-                by="import",
-                source="import",
-                note=note,
-            )
-        )
+        measure_history.add_figure(ctx, measure, row.value, row.period, note)
         current[(measure.id, row.period)] = row.value
         report.figures_added += 1
     ctx.session.flush()

@@ -36,7 +36,9 @@ from bot.impact import (
     value_text,
 )
 from bot.replies import Element, Paragraph, Reply, Table, bold, code, plain, plural
+from bot.services import measure_history
 from bot.services.context import Ctx
+from bot.services.measure_history import Recorded
 from bot.store.models import (
     Action,
     Measure,
@@ -250,12 +252,6 @@ def can_record(ctx: Ctx, measure: Measure) -> bool:
     return owner is not None and me is not None and owner.id == me.id
 
 
-@dataclass(frozen=True)
-class Recorded:
-    actual: MeasureActual
-    replaced: MeasureActual | None  # the period's figure before this one, when corrected
-
-
 def require_can_record(ctx: Ctx, measure: Measure) -> None:
     if not can_record(ctx, measure):
         owner = measure.owner.label if measure.owner else "nobody yet"
@@ -300,32 +296,12 @@ def record_figure(
 def record_actual(
     ctx: Ctx, measure: Measure, value: float, period: date, note: str | None
 ) -> Recorded:
-    """A new figure for `period`: the owner's or an admin's. A figure for a period that has one
-    already is a correction: a new row, the old one kept."""
+    """A new figure for `period`: the owner's or an admin's, through the one writer."""
     require_can_record(ctx, measure)
     check_value(measure, value)
     check_period(period, ctx.today)
     clean = check_note(note) if note else None
-    replaced = ctx.session.scalars(
-        select(MeasureActual)
-        .where(MeasureActual.measure_id == measure.id, MeasureActual.period == period)
-        .order_by(MeasureActual.id.desc())
-        .limit(1)
-    ).first()
-    person = ctx.person if ctx.caller.source != "import" else None
-    actual = MeasureActual(
-        measure_id=measure.id,
-        period=period,
-        value=value,
-        recorded_at=ctx.now,
-        by=ctx.caller.user_id,
-        person_id=person.id if person else None,
-        source=ctx.caller.source,
-        note=clean,
-    )
-    ctx.session.add(actual)
-    ctx.session.flush()
-    return Recorded(actual=actual, replaced=replaced)
+    return measure_history.add_figure(ctx, measure, value, period, clean)
 
 
 # --- The digest and summary section ----------------------------------------------------------
