@@ -221,7 +221,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     runtime = Runtime.start(settings)
     try:
         caller = Caller(user_id="import", source="import", plan_slug=args.plan)
-        with runtime.work(caller) as ctx:
+        with runtime.work(caller, making_plan=True) as ctx:
             report = apply_plan(ctx, parsed, args.file.name)
             measures_report = _apply_measures(ctx, measures)
         links = _link_people(runtime) if settings.slack_bot_token else None
@@ -278,7 +278,7 @@ def _apply_measures(ctx: Ctx, measures: ParsedMeasures | None) -> MeasuresReport
 def _import_measures_only(settings: Settings, measures: ParsedMeasures, name: str) -> int:
     runtime = Runtime.start(settings)
     try:
-        with runtime.work(Caller(user_id="import", source="import")) as ctx:
+        with runtime.work(Caller(user_id="import", source="import"), making_plan=True) as ctx:
             report = _apply_measures(ctx, measures)
     finally:
         runtime.close()

@@ -45,7 +45,7 @@ def load_demo(session: Session, now: datetime, tz: Any, *, measures: bool = True
     figures (left out where a plan of actions alone is wanted)."""
     data = demo_data()
     today = now.astimezone(tz).date()
-    plan = current_plan(session, now)
+    plan = current_plan(session, now, create=True)
     plan.name = data["plan"]
     people = {}
     for p in data["people"]:
@@ -202,11 +202,11 @@ def _demo_measures(session: Session, items: list[dict[str, Any]], now: datetime,
         }
         absolute.append(fields)
     parsed = read_yaml_measures(absolute)
-    ctx = Ctx(
-        session=session,
-        caller=Caller(user_id="import", source="import"),
-        settings=Settings.model_construct(timezone=str(tz)),
-        now=now,
+    ctx = Ctx.open(
+        session,
+        Caller(user_id="import", source="import"),
+        Settings.model_construct(timezone=str(tz)),
+        now,
     )
     report = apply_measures(ctx, parsed)
     if report.problems:  # the demo's own file: a mistake in it is the developer's

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.domain import UserError
 from bot.services.context import Caller, Ctx
+from bot.services.plans import plan_named
 from bot.store.db import bound_waits, ensure_schema, make_engine, session_factory, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class Runtime:
         return runtime
 
     @contextmanager
-    def work(self, caller: Caller) -> Iterator[Ctx]:
+    def work(self, caller: Caller, *, making_plan: bool = False) -> Iterator[Ctx]:
         """One unit of work for `caller`: committed when the block ends, rolled back on error.
 
         When someone is waiting with a deadline (`answering_by`), every database wait ends by
@@ -127,13 +128,12 @@ class Runtime:
             with unit_of_work(self.sessions) as session:
                 if deadline is not None:
                     bound_waits(session, _left(deadline.at))
-                yield Ctx(
-                    session=session,
-                    caller=caller,
-                    settings=self.settings,
-                    now=self.clock(),
-                    clock=self.clock,
-                )
+                now = self.clock()
+                if making_plan:
+                    # an import into a database that holds no plan yet makes it, in the same
+                    # transaction, before the scope is resolved
+                    plan_named(session, caller.plan_slug, now, create=True)
+                yield Ctx.open(session, caller, self.settings, now, self.clock)
                 if deadline is not None and time.monotonic() > deadline.at - COMMIT_MARGIN:
                     log.warning("rolled back work for %s: its deadline passed", caller.user_id)
                     raise TooLate()

@@ -91,7 +91,7 @@ def add_past_boards(runtime: Runtime) -> None:
     """Two earlier meetings, 90 and 45 days ago, so the demo has cycles behind it: 11F turned
     red 41 days ago (newly red), 12C 118 days ago (red for two cycles)."""
     with unit_of_work(runtime.sessions) as session:
-        plan = current_plan(session, NOW)
+        plan = current_plan(session, NOW, create=True)
         for days, name in ((90, "SEND Improvement Board (August)"), (45, "SEND Ops (October)")):
             session.add(
                 BoardMeeting(
@@ -346,7 +346,7 @@ def test_bad_escalations_change_nothing(
 
 def test_cycles_without_earlier_boards_are_42_days(demo: Runtime) -> None:
     with unit_of_work(demo.sessions) as session:
-        plan = current_plan(session, NOW)
+        plan = current_plan(session, NOW, create=True)
         cycle, items = escalation_service.for_escalation(session, plan.id, NOW)
     assert cycle.previous_board is None
     assert cycle.previous == NOW - timedelta(days=42)
@@ -448,7 +448,7 @@ def test_measures_of_impact_are_charted_with_alt_text(demo: Runtime, tmp_path: P
         with unit_of_work(demo.sessions) as session:
             standing = next(
                 s
-                for s in kpis.standings(session, current_plan(session, NOW).id)
+                for s in kpis.standings(session, current_plan(session, NOW, create=True).id)
                 if s.measure.short_id == short_id
             )
             assert shapes[title] == kpis.chart_of(standing)[1]

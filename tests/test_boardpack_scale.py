@@ -43,7 +43,7 @@ def test_a_1000_action_plans_pack_is_bounded(database_url: str, tmp_path: Path) 
     runtime = Runtime.start(Settings(WSOA_DATABASE_URL=database_url))
     try:
         with unit_of_work(runtime.sessions) as session:
-            plan = current_plan(session, NOW)
+            plan = current_plan(session, NOW, create=True)
             board = session.scalars(
                 select(BoardMeeting).where(BoardMeeting.starts_at > NOW).limit(1)
             ).one()

@@ -55,8 +55,10 @@ def test_demo_never_touches_the_configured_database(tmp_path: Path) -> None:
 def test_console_creates_and_migrates_an_empty_database(tmp_path: Path) -> None:
     result = run(["console", "-c", "summary"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "summary" in result.stdout.lower()
+    assert "There is no plan here yet" in result.stdout and "wsoa import FILE" in result.stdout
     assert (tmp_path / "wsoa.db").exists()
+    # reading made no plan
+    assert "No plans yet" in run(["plan", "list"], tmp_path).stdout
     upgraded = run(["db", "upgrade"], tmp_path)
     assert upgraded.returncode == 0 and "current schema" in upgraded.stdout
 

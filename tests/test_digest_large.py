@@ -43,7 +43,7 @@ def load_plan(runtime: Runtime, actions: int, workstreams: int = 12) -> None:
     """A plan of `actions` actions: 40% red, 40% amber, a third overdue, every one with a long
     note, two leads with long names, recent updates, RAG moves, sign-offs and follow-ups."""
     with unit_of_work(runtime.sessions) as session:
-        plan = current_plan(session, NOW)
+        plan = current_plan(session, NOW, create=True)
         for n in range(1, workstreams + 1):
             get_or_create_workstream(session, plan, f"Area of weakness {n}: " + WORDS[:60])
         for n in range(40):
@@ -67,7 +67,7 @@ def load_plan(runtime: Runtime, actions: int, workstreams: int = 12) -> None:
 
 def add_actions(runtime: Runtime, count: int, start: int = 0) -> None:
     with unit_of_work(runtime.sessions) as session:
-        plan = current_plan(session, NOW)
+        plan = current_plan(session, NOW, create=True)
         streams = list(session.scalars(select(Workstream).order_by(Workstream.position)))
         people = list(session.scalars(select(Person).order_by(Person.id)).unique())
         rows = []

@@ -229,37 +229,46 @@ def _slack_state(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return values
 
 
-def _wait_for_new(slack: SlackHarness, counts: tuple[int, int]) -> tuple[list[Any], list[Any]]:
+def _wait_for(slack: SlackHarness, method: str, after: int) -> Any:
+    """The first call to `method` (`views.open`, or a post to a response_url) after the first
+    `after` of them, waiting for it: Bolt answers after the acknowledgement."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        opened = slack.standin.calls_to("views.open")[counts[0] :]
-        told = slack.standin.response_posts()[counts[1] :]
-        if opened or told:
-            return opened, told
+        calls = (
+            slack.standin.response_posts()
+            if method == "response_url"
+            else slack.standin.calls_to(method)
+        )
+        if len(calls) > after:
+            return calls[after]
         time.sleep(0.02)
-    raise AssertionError("the button was answered with nothing")
+    raise AssertionError(f"no {method} came")
 
 
 def test_every_button_and_its_form_on_slack(plan: int, slack: SlackHarness) -> None:
     runtime = slack.runtime
     for button, value in harvest_buttons(runtime).items():
         before = _recorded(runtime)
-        counts = (len(slack.standin.calls_to("views.open")), len(slack.standin.response_posts()))
+        told = len(slack.standin.response_posts())
+        opened = len(slack.standin.calls_to("views.open"))
         click = slack.sim.block_action(button, value, LEAD_11F, channel_id="C_BOARD")
         assert click.status == 200, (button, click.text)
-        opened, told = _wait_for_new(slack, counts)
         purpose = _form_opened_by(button)
         if purpose is None:
-            assert told and not FAILED.search(_shown(told[0].params)), button
+            answer = _wait_for(slack, "response_url", told)
+            assert not FAILED.search(_shown(answer.params)), button
             assert _recorded(runtime) > before, f"{button} changed nothing"
             continue
-        view = opened[0].json_param("view")
+        view = _wait_for(slack, "views.open", opened).json_param("view")
         assert view["callback_id"] == form_callback(purpose), button
         saved = slack.sim.view_submission(
             view["callback_id"], _slack_state(view), LEAD_11F, view["private_metadata"]
         )
         assert saved.status == 200 and not saved.body, (button, saved.text)
         assert _recorded(runtime) > before, f"{purpose} saved nothing"
+        # the confirmation, told after the acknowledgement, before the next button
+        confirmation = _wait_for(slack, "response_url", told)
+        assert not FAILED.search(_shown(confirmation.params)), purpose
 
 
 def _teams_submission(card: dict[str, Any]) -> dict[str, Any]:

@@ -162,7 +162,7 @@ def test_map_priorities_for_the_tracker_column(demo: Runtime, console: Console) 
     """What the importer calls with a row's "Strategic priority" names."""
     console("priority add Early identification of need")
     with unit_of_work(demo.sessions) as session:
-        plan = current_plan(session, demo.clock())
+        plan = current_plan(session, demo.clock(), create=True)
         action = session.scalars(select(Action).where(Action.ref == "11F")).one()
         chosen = priority_service.map_priorities(
             session, plan.id, action, ["early identification of NEED", "Preparing for adulthood"]
@@ -181,7 +181,7 @@ def test_map_priorities_for_the_tracker_column(demo: Runtime, console: Console) 
         pytest.raises(NotFound, match="No priority “Wellbeing”"),
         unit_of_work(demo.sessions) as session,
     ):
-        plan = current_plan(session, demo.clock())
+        plan = current_plan(session, demo.clock(), create=True)
         action = session.scalars(select(Action).where(Action.ref == "11F")).one()
         priority_service.map_priorities(session, plan.id, action, ["P1", "Wellbeing"], create=False)
     assert counts(demo) == before

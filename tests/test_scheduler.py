@@ -69,7 +69,7 @@ def add_board(
 ) -> BoardMeeting:
     with unit_of_work(runtime.sessions) as session:
         board = BoardMeeting(
-            plan_id=current_plan(session, NOW).id,
+            plan_id=current_plan(session, NOW, create=True).id,
             name="SEND Improvement Board",
             starts_at=starts_at,
             channel_id=channel,
@@ -93,7 +93,7 @@ def subscribe(
     with unit_of_work(runtime.sessions) as session:
         session.add(
             Subscription(
-                plan_id=current_plan(session, NOW).id,
+                plan_id=current_plan(session, NOW, create=True).id,
                 channel_id=channel,
                 address=console_address() if channel == "console" else slack_channel(channel),
                 weekday=weekday,

@@ -32,7 +32,7 @@ def subscribe(runtime: Runtime, channel: str, weekday: int, at: str, since: date
     with unit_of_work(runtime.sessions) as session:
         session.add(
             Subscription(
-                plan_id=current_plan(session, datetime(2026, 1, 1, tzinfo=UTC)).id,
+                plan_id=current_plan(session, datetime(2026, 1, 1, tzinfo=UTC), create=True).id,
                 channel_id=channel,
                 address=console_address(channel),
                 weekday=weekday,

@@ -47,7 +47,7 @@ def test_concurrent_tick_processes_deliver_each_occurrence_once(
         first.digest_hours_before = 96
         session.add(
             Subscription(
-                plan_id=current_plan(session, NOW).id,
+                plan_id=current_plan(session, NOW, create=True).id,
                 channel_id="C0WEEKLY",
                 address=Address(platform="slack", conversation="C0WEEKLY"),
                 weekday=0,

@@ -31,7 +31,7 @@ def standin() -> Iterator[SlackStandIn]:
 
 def add_action(runtime: Runtime, ref: str, *leads: str) -> None:
     with unit_of_work(runtime.sessions) as session:
-        plan = current_plan(session, NOW)
+        plan = current_plan(session, NOW, create=True)
         workstream, _ = get_or_create_workstream(session, plan, "Graduated Response")
         session.add(
             Action(
@@ -45,7 +45,7 @@ def add_action(runtime: Runtime, ref: str, *leads: str) -> None:
             )
         )
         session.flush()
-        ctx = Ctx(session, Caller(ADMIN, source="import"), runtime.settings, NOW)
+        ctx = Ctx.open(session, Caller(ADMIN, source="import"), runtime.settings, NOW)
         # named as a plan file names them: people not yet known become leads
         assign(ctx, ref, list(leads), known=False)
 
@@ -85,7 +85,8 @@ def test_leads_named_by_email_become_slack_users(runtime: Runtime, standin: Slac
         ["U0SAM", None, "U0NAMELESS"], key=str
     )
     with runtime.sessions() as session:
-        assert [p.email for p in unresolved_people(session)] == ["nobody@council.example"]
+        plan = current_plan(session, NOW)
+        assert [p.email for p in unresolved_people(session, plan.id)] == ["nobody@council.example"]
 
     # Answers are cached for the life of the process: a second pass asks Slack nothing new.
     asked = len(standin.calls)

@@ -16,6 +16,7 @@ from bot.plans.read import ParsedPlan, PlanRow
 from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
 from bot.services.imports import apply_plan
+from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
 from bot.store.models import Action, BoardMeeting, FollowUp, Identity, Person, Update
 from tests.conftest import ADMIN, NOW, READER
@@ -67,12 +68,9 @@ def plan_of_500() -> ParsedPlan:
 @pytest.fixture
 def big_plan(runtime: Runtime) -> Runtime:
     with unit_of_work(runtime.sessions) as session:
-        ctx = Ctx(
-            session=session,
-            caller=Caller(user_id="import", source="import"),
-            settings=runtime.settings,
-            now=NOW - timedelta(days=400),
-        )
+        then = NOW - timedelta(days=400)
+        current_plan(session, then, create=True)
+        ctx = Ctx.open(session, Caller(user_id="import", source="import"), runtime.settings, then)
         apply_plan(ctx, plan_of_500(), "big.csv")
         note = "Progress <!channel> " + words(400)
         session.execute(update(Action).values(last_note=note[:2900], last_update_at=NOW))

@@ -61,16 +61,18 @@ def help_(ctx: Ctx, args: str) -> Reply:
                 reply.para(*usage, plain(f" — {c.summary}"))
     examples = [e for c in COMMANDS.values() for e in c.examples]
     reply.para(bold("Examples: "), plain(" · ".join(examples)))
+    # help answers where no plan does yet (a new workspace, an empty database)
+    plan = ctx.scope.plan
     reply.para(
         plain(
             "Refs and words are not case-sensitive (2a.3 = 2A.3). RAG: "
-            + ", ".join(r.value for r in Rag.scale(ctx.plan.rag_scale))
+            + ", ".join(r.value for r in Rag.scale(plan.rag_scale if plan else 3))
             + ", optionally after `RAG` (`RAG amber`, `Green:`). "
             "Statuses: not started, in progress, complete, signed off, halted. " + STATUS_RULE
         )
     )
-    if ctx.is_admin:
-        missing = unresolved_people(ctx.session)
+    if ctx.is_admin and plan is not None:
+        missing = unresolved_people(ctx.session, plan.id)
         if missing:
             names = ", ".join(p.email or p.name for p in missing[:30])
             more = f" and {len(missing) - 30} more" if len(missing) > 30 else ""

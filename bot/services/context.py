@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.domain import Forbidden
 from bot.services import people
 from bot.services.people import Who
-from bot.services.plans import plan_for_chat, plan_named
+from bot.services.plans import NO_PLAN_YET, NoPlan, plan_for_chat, plan_named
 from bot.store.models import Person, Plan
 
 T = TypeVar("T")
@@ -97,28 +97,91 @@ class Caller:
         )
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which plan a request speaks to, who is asking and what they may do: resolved once, when
+    its unit of work begins, and never changed. Resolving it reads and writes nothing else:
+    a plan is never made by reading, and a person only on their first change (`Ctx.person`)."""
+
+    # the plan, or None with why none answers here (said when a command needs one)
+    plan: Plan | None
+    no_plan: str | None
+    # the person behind the caller, when known
+    person_id: int | None
+    is_admin: bool
+
+
+def resolve_scope(session: Session, caller: Caller, settings: Settings, now: datetime) -> Scope:
+    try:
+        if caller.plan_slug or caller.platform == people.CONSOLE or not caller.workspace:
+            plan: Plan | None = plan_named(session, caller.plan_slug, now)
+        else:
+            plan = plan_for_chat(session, caller.platform, caller.workspace, caller.channel_id, now)
+        no_plan = None
+    except NoPlan as none:
+        plan, no_plan = None, str(none)
+    if caller.person_id is not None:
+        person = session.get(Person, caller.person_id)
+    else:
+        person = people.find(session, caller.who)
+    return Scope(
+        plan=plan,
+        no_plan=no_plan,
+        person_id=person.id if person else None,
+        is_admin=_is_admin(settings, caller, person),
+    )
+
+
+def _is_admin(settings: Settings, caller: Caller, person: Person | None) -> bool:
+    """WSOA_ADMINS names programme managers by user id (any platform) or e-mail."""
+    admins = settings.admins
+    if caller.user_id in admins:
+        return True
+    emails = {a.lower() for a in admins if "@" in a}
+    if not emails:
+        return False
+    email = caller.email or (person.email if person else None)
+    return email is not None and email.lower() in emails
+
+
 @dataclass
 class Ctx:
+    """One unit of work: its session, who asked and in what scope (`Ctx.open` resolves it)."""
+
     session: Session
     caller: Caller
     settings: Settings
     # when the unit of work began: what "today", "overdue" and "stale" are measured from
     now: datetime
+    scope: Scope
     # the running clock, for a change's time once its lock is held (commit order)
     clock: Callable[[], datetime] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        session: Session,
+        caller: Caller,
+        settings: Settings,
+        now: datetime,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Ctx:
+        scope = resolve_scope(session, caller, settings, now)
+        return cls(session, caller, settings, now, scope, clock)
 
     def moment(self) -> datetime:
         return self.clock() if self.clock is not None else self.now
 
-    @memo
+    @property
     def plan(self) -> Plan:
-        """The plan this request speaks to, read once per unit of work."""
-        caller = self.caller
-        if caller.plan_slug or caller.platform == people.CONSOLE or not caller.workspace:
-            return plan_named(self.session, caller.plan_slug, self.now)
-        return plan_for_chat(
-            self.session, caller.platform, caller.workspace, caller.channel_id, self.now
-        )
+        """The plan this request speaks to; a refusal saying why when none does."""
+        if self.scope.plan is None:
+            raise NoPlan(self.scope.no_plan or NO_PLAN_YET)
+        return self.scope.plan
+
+    @property
+    def is_admin(self) -> bool:
+        return self.scope.is_admin
 
     @property
     def channel(self) -> str:
@@ -137,9 +200,9 @@ class Ctx:
     @memo
     def known_person(self) -> Person | None:
         """The person behind the caller, if they are known; creates nothing."""
-        if self.caller.person_id is not None:
-            return self.session.get(Person, self.caller.person_id)
-        return people.find(self.session, self.caller.who)
+        if self.scope.person_id is None:
+            return None
+        return self.session.get(Person, self.scope.person_id)
 
     @memo
     def person(self) -> Person:
@@ -151,18 +214,6 @@ class Ctx:
         found = people.identify(self.session, self.caller.who)
         self.__dict__["known_person"] = found
         return found
-
-    @memo
-    def is_admin(self) -> bool:
-        """WSOA_ADMINS names programme managers by user id (any platform) or e-mail."""
-        admins = self.settings.admins
-        if self.caller.user_id in admins:
-            return True
-        emails = {a.lower() for a in admins if "@" in a}
-        if not emails:
-            return False
-        email = self.caller.email or (self.known_person.email if self.known_person else None)
-        return email is not None and email.lower() in emails
 
     @property
     def today(self) -> date:

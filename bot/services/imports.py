@@ -93,7 +93,7 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     in_file = {row.ref for row in parsed.rows}
     report.not_in_file = sorted(set(existing) - in_file, key=ref_sort_key)
     ctx.session.flush()
-    report.unlinked_leads = [p.email or p.name for p in unresolved_people(ctx.session)]
+    report.unlinked_leads = [p.email or p.name for p in unresolved_people(ctx.session, ctx.plan.id)]
     return report
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.addresses import Address
 from bot.domain import Invalid
-from bot.store.models import Answer, FollowUp, Identity, Person, Update, action_leads
+from bot.store.models import Action, Answer, FollowUp, Identity, Person, Update, action_leads
 
 # The platform of someone acting at a terminal: they act as whoever `--user` names.
 CONSOLE = "console"
@@ -309,12 +309,18 @@ def _name_from_email(email: str) -> str:
     return " ".join(part.capitalize() for part in re.split(r"[._\-]+", local) if part) or email
 
 
-def unresolved_people(session: Session) -> list[Person]:
-    """Leads with no chat account yet: they cannot be mentioned or reminded."""
+def unresolved_people(session: Session, plan_id: int) -> list[Person]:
+    """The plan's leads with no chat account yet: they cannot be mentioned or reminded. Only
+    this plan's: another partnership's people are never named to this one."""
+    leads = (
+        select(action_leads.c.person_id)
+        .join(Action, Action.id == action_leads.c.action_id)
+        .where(Action.plan_id == plan_id)
+    )
     return list(
         session.scalars(
             select(Person)
-            .where(~Person.identities.any(Identity.platform != CONSOLE))
+            .where(Person.id.in_(leads), ~Person.identities.any(Identity.platform != CONSOLE))
             .order_by(Person.name)
         ).unique()
     )

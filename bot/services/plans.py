@@ -3,7 +3,8 @@ each plan's workstreams.
 
 A chat request reaches its plan through a binding of (platform, workspace or tenant, channel):
 a channel's binding wins over its workspace's. A database holding one plan serves everyone
-with it, bound or not; the first plan is made on first use.
+with it, bound or not. Reading never makes a plan: the first is made by an import, the demo or
+`wsoa plan create`.
 """
 
 from __future__ import annotations
@@ -34,9 +35,15 @@ def _slugs(session: Session) -> str:
     return ", ".join(p.slug for p in all_plans(session)) or "none yet"
 
 
-def current_plan(session: Session, now: datetime) -> Plan:
-    """The plan of a database that holds one (made on first use). With several, the caller
-    must say which: `plan_named`, `plan_for_chat`."""
+NO_PLAN_YET = (
+    "There is no plan here yet. A programme manager loads one from the partnership's tracker "
+    "with `wsoa import FILE` (or tries the bot with `wsoa demo`)."
+)
+
+
+def current_plan(session: Session, now: datetime, *, create: bool = False) -> Plan:
+    """The plan of a database that holds one; with `create` (an import, the demo), made when
+    it holds none. With several, the caller must say which: `plan_named`, `plan_for_chat`."""
     plans = session.scalars(select(Plan).order_by(Plan.id).limit(2)).all()
     if len(plans) > 1:
         raise NoPlan(
@@ -44,16 +51,19 @@ def current_plan(session: Session, now: datetime) -> Plan:
         )
     if plans:
         return plans[0]
+    if not create:
+        raise NoPlan(NO_PLAN_YET)
     plan = Plan(slug=DEFAULT_SLUG, name=DEFAULT_PLAN_NAME, created_at=now)
     session.add(plan)
     session.flush()
     return plan
 
 
-def plan_named(session: Session, slug: str | None, now: datetime) -> Plan:
-    """`--plan SLUG`, or the only plan when none is named."""
+def plan_named(session: Session, slug: str | None, now: datetime, *, create: bool = False) -> Plan:
+    """`--plan SLUG`, or the only plan when none is named (made, with `create`, when the
+    database holds none)."""
     if not slug:
-        return current_plan(session, now)
+        return current_plan(session, now, create=create)
     plan = session.scalars(select(Plan).where(Plan.slug == slug.strip().lower())).first()
     if plan is None:
         raise NoPlan(f"No plan “{slug}”. Plans: {_slugs(session)}. `wsoa plan create` adds one.")
@@ -77,7 +87,9 @@ def plan_for_chat(
         return session.get_one(Plan, best[0].plan_id)
     try:
         return current_plan(session, now)
-    except NoPlan:
+    except NoPlan as none:
+        if str(none) == NO_PLAN_YET:
+            raise
         raise NoPlan(
             "This workspace is not linked to a plan yet. A programme manager links it with "
             "`wsoa plan bind SLUG` at the server."
