@@ -334,6 +334,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.kpi_files import measure_sheets
     from bot.services.plans import plan_named
 
+    if args.output is not None and str(args.output) == "-":
+        args.output = None  # `-o -`: standard output, as a file name would be
     fmt: str = args.format or (args.output.suffix.lstrip(".") if args.output else "csv")
     if fmt not in FORMATS:
         raise UserError(f"Cannot export as “{fmt}”: use --format csv, xlsx or md.")

@@ -79,6 +79,20 @@ def test_console_reads_commands_from_stdin_as_a_user(tmp_path: Path) -> None:
     assert "Signed off 2A.3" in result.stdout
 
 
+def test_an_export_to_dash_goes_to_standard_output(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'plan.db'}"
+    plan = Path(__file__).parent / "fixtures" / "plans" / "council_tracker_semicolon.csv"
+    assert run(["import", str(plan)], tmp_path, WSOA_DATABASE_URL=db).returncode == 0
+    result = run(["export", "-o", "-"], tmp_path, WSOA_DATABASE_URL=db)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].lower().startswith("ref,") and "2A.3" in result.stdout
+    assert not (tmp_path / "-").exists()
+    as_markdown = run(["export", "--format", "md", "-o", "-"], tmp_path, WSOA_DATABASE_URL=db)
+    assert as_markdown.returncode == 0 and "| 2A.3 |" in as_markdown.stdout.replace(
+        "|2A.3|", "| 2A.3 |"
+    )
+
+
 @pytest.mark.parametrize("args", [["frobnicate"], ["tick", "--at", "yesterday"]])
 def test_bad_arguments_are_refused(tmp_path: Path, args: list[str]) -> None:
     result = run(args, tmp_path)

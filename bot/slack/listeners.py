@@ -1,4 +1,4 @@
-"""The Slack surface: `/wsoa`, the Update and Answer buttons, their forms, and App Home.
+"""The Slack surface: `/wsoa`, every button and form of the core's table, and App Home.
 
 Every listener goes through the command registry or the services, exactly as the console does,
 so Slack adds no rules of its own: it turns Replies into Block Kit and forms back into calls.
