@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.domain import UserError, nearest
+from bot.domain import UserError, looks_like_ref, nearest
 from bot.replies import Reply, code, plain, say
 from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
@@ -65,6 +65,9 @@ def execute(runtime: Runtime, caller: Caller, text: str) -> Reply:
     """Run one `/wsoa` command in one transaction. A UserError rolls back and becomes the answer;
     anything unexpected rolls back, is logged with a reference, and the caller gets an apology."""
     verb, args = split_verb(text)
+    if verb not in COMMANDS and looks_like_ref(verb) and "update" in COMMANDS:
+        # `11F amber pilot live`: a line that starts with a ref is an update, on every surface
+        verb, args = "update", text.strip()
     found = COMMANDS.get(verb)
     if found is None:
         close = nearest(verb, list(COMMANDS))
