@@ -65,6 +65,14 @@ class TooLate(UserError):
         super().__init__(message)
 
 
+def acknowledged() -> None:
+    """The platform has had its answer: work done after this (a slow command's real answer)
+    keeps no one waiting, and no deadline binds it."""
+    deadline = _answer_by.get()
+    if deadline is not None:
+        deadline.answered = True
+
+
 @contextmanager
 def answering_by(at: float) -> Iterator[Deadline]:
     """Work done inside (in this thread, or in threads started through a

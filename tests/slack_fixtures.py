@@ -49,6 +49,17 @@ class SlackHarness:
         assert isinstance(body, dict), result.text
         return body
 
+    def answer_after(self, text: str, user_id: str, channel_id: str = "C_BOARD") -> dict[str, Any]:
+        """A slow command (`boardpack`): acknowledged at once with a word that it is coming,
+        its answer posted to the command's response_url after; that answer's payload."""
+        acknowledged = self.reply(text, user_id, channel_id)
+        assert acknowledged.get("text", "").startswith("Working on it"), acknowledged
+        name = self.sim.last_response_name
+        [later] = self.standin.wait_for(f"response_url:{name}")
+        params = later.params
+        assert isinstance(params, dict)
+        return params
+
     def updates(self) -> int:
         with self.runtime.sessions() as session:
             return session.scalar(select(func.count()).select_from(Update)) or 0

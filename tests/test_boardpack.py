@@ -378,12 +378,12 @@ def test_the_rag_timeline() -> None:
 def test_boardpack_and_summary_by_priority_over_a_signed_slack_request(
     demo: Runtime, slack: SlackHarness
 ) -> None:
-    body = slack.reply("boardpack", ADMIN)
+    body = slack.answer_after("boardpack", ADMIN)
     said = str(body)
     assert "Board pack for B-2 SEND Operational Leads" in said
     assert "SHA-256" in said
     assert snapshots(demo) == 1
-    refused = str(slack.reply("boardpack", READER))
+    refused = str(slack.answer_after("boardpack", READER))
     assert "Only programme managers" in refused
     assert snapshots(demo) == 1
     slack.reply("priority add Timely EHCPs", ADMIN)

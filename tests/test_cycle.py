@@ -374,7 +374,7 @@ def test_a_commands_files_are_uploaded_after_its_answer(
     demo: Runtime, patient: None, slack: SlackHarness
 ) -> None:
     """`boardpack` answers privately, so its file goes to the caller's direct messages."""
-    answer = slack.reply("boardpack", ADMIN)
+    answer = slack.answer_after("boardpack", ADMIN)
     assert "Board pack for" in said(answer)
     [completed] = slack.standin.wait_for("files.completeUploadExternal")
     [opened] = slack.standin.calls_to("conversations.open")

@@ -17,6 +17,7 @@ from bot.services.context import Ctx
     "boardpack [BOARD]",
     "the board's highlight report as a Word document (the next board, or a past one's kept pack)",
     ["boardpack", "boardpack B-3"],
+    slow=True,
 )
 def boardpack(ctx: Ctx, args: str) -> Reply:
     pack = produce(ctx, args)

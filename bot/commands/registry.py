@@ -27,6 +27,9 @@ class Command:
     examples: list[str] = field(default_factory=list)
     # shown under "for programme managers" in help
     admin: bool = False
+    # may take longer than a platform waits for its acknowledgement (a document to build):
+    # a surface that must answer within seconds answers first and sends this after
+    slow: bool = False
 
 
 COMMANDS: dict[str, Command] = {}
@@ -39,6 +42,7 @@ def command(
     examples: list[str] | None = None,
     *,
     admin: bool = False,
+    slow: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         COMMANDS[verb] = Command(
@@ -48,6 +52,7 @@ def command(
             examples=examples or [],
             handler=handler,
             admin=admin,
+            slow=slow,
         )
         return handler
 
@@ -59,6 +64,15 @@ def split_verb(text: str) -> tuple[str, str]:
     if not parts:
         return "help", ""
     return parts[0].lower(), parts[1] if len(parts) > 1 else ""
+
+
+def is_slow(text: str) -> bool:
+    """Whether `text` is a command that may outlast a platform's wait for its acknowledgement."""
+    found = COMMANDS.get(split_verb(text)[0])
+    return found is not None and found.slow
+
+
+WORKING = "Working on it: the answer follows here in a moment."
 
 
 def execute(runtime: Runtime, caller: Caller, text: str) -> Reply:

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.commands import execute, interactions
-from bot.commands.registry import apology, new_reference
+from bot.commands.registry import WORKING, apology, is_slow, new_reference
 from bot.commands.reports import answer_plain
 from bot.domain import UserError
 from bot.render.blockkit import (
@@ -30,8 +30,8 @@ from bot.render.blockkit import (
     notice_modal,
     read_form_values,
 )
-from bot.replies import Form, FormSubmission, say
-from bot.runtime import Runtime
+from bot.replies import Form, FormSubmission, Reply, say
+from bot.runtime import Runtime, acknowledged
 from bot.services.context import Caller
 from bot.services.forms import FieldError
 from bot.slack.home import publish_home
@@ -116,6 +116,12 @@ def run_wsoa_command(
     """Answer in the acknowledgement itself: commands take milliseconds, and an answer there
     needs no scope and works in any channel, the bot a member of it or not."""
     text = str(command.get("text") or "")
+    if is_slow(text):
+        # A document takes longer than Slack waits: answered first, the reply sent after.
+        ack(response_type="ephemeral", text=WORKING)
+        acknowledged()
+        answer_later(client, command, caller, runtime, execute(runtime, caller, text))
+        return
     reply = execute(runtime, caller, text)
     if reply.form is not None:
         ack()
@@ -131,6 +137,25 @@ def run_wsoa_command(
     if reply.files:
         # After the acknowledgement (an upload takes longer than Slack waits): to the channel
         # for a reply the channel sees, else to the caller's direct messages.
+        channel = command.get("channel_id") if reply.visibility == "channel" else None
+        upload_files(client, channel or direct_channel(client, caller.user_id), reply.files)
+    if reply.changed_own_work:
+        publish_home(runtime, client, caller)
+
+
+def answer_later(
+    client: WebClient, command: dict[str, Any], caller: Caller, runtime: Runtime, reply: Reply
+) -> None:
+    """A slow command's reply, after its acknowledgement: through the command's response_url,
+    for the channel or the caller as the reply says, then its files."""
+    payload = message(reply)
+    response_url = command.get("response_url")
+    if reply.visibility == "channel" and response_url:
+        hook = WebhookClient(response_url, timeout=10, retry_handlers=client.retry_handlers)
+        hook.send_dict({"response_type": "in_channel", "replace_original": False, **payload})
+    else:
+        tell_privately(client, ReplyTo(caller.user_id, response_url), payload)
+    if reply.files:
         channel = command.get("channel_id") if reply.visibility == "channel" else None
         upload_files(client, channel or direct_channel(client, caller.user_id), reply.files)
     if reply.changed_own_work:
