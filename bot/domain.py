@@ -144,6 +144,7 @@ _STATUS_WORDS: dict[str, Status] = {s.value: s for s in Status} | {
     "wip": Status.IN_PROGRESS,
     "completed": Status.COMPLETE,
     "done": Status.COMPLETE,
+    "finished": Status.COMPLETE,
     "objective met": Status.COMPLETE,
     "signed-off": Status.SIGNED_OFF,
     "signedoff": Status.SIGNED_OFF,

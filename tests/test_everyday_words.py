@@ -1,5 +1,6 @@
 """Everyday words: a line that starts with a ref is an update, at the console, in a signed
-Slack request and in Teams alike, as it already was in a personal chat."""
+Slack request and in Teams alike, as it already was in a personal chat; "done", "finished" and
+"completed" set the status as "complete" does."""
 
 from __future__ import annotations
 
@@ -30,3 +31,13 @@ def test_a_line_starting_with_a_ref_is_an_update_in_slack(
     answer = json.dumps(slack.reply("11F amber: pilot live", LEAD_11F), ensure_ascii=False)
     assert "Updated 11F" in answer
     assert slack.updates() == before + 1
+
+
+def test_done_sets_the_status_at_the_console_and_in_slack(
+    demo: Runtime, console: Console, slack: SlackHarness
+) -> None:
+    answer = console("update 11F green: done", user=LEAD_11F)
+    assert "Status: in progress → complete" in answer and "Note: done" in answer
+    said = json.dumps(slack.reply("12B Finished: all plans issued", LEAD_11F), ensure_ascii=False)
+    assert "in progress → complete" in said
+    assert "all plans issued" in said

@@ -83,7 +83,7 @@ def test_help_is_one_row_per_command_within_slack_limits(console: Console) -> No
     out = console("help", user=READER)
     for c in COMMANDS.values():
         assert out.count(c.summary) == 1, c.verb
-    assert "A status counts when it comes right after the RAG" in out
+    assert "counts when it comes right after the RAG" in out
 
 
 @pytest.mark.parametrize("user", [READER, ADMIN])

@@ -59,6 +59,12 @@ pytestmark = pytest.mark.usefixtures("demo")
         ),
         ("11F in progress meetings held", None, None, "in progress meetings held"),
         ("11F Greenwich pilot agreed", None, None, "Greenwich pilot agreed"),
+        # Everyday words for finished work set the status; alone, they are the note too.
+        ("11F green: done", Rag.GREEN, Status.COMPLETE, "done"),
+        ("11F Done: evaluation published", None, Status.COMPLETE, "evaluation published"),
+        ("11F finished", None, Status.COMPLETE, "finished"),
+        ("11F amber completed - report to board", Rag.AMBER, Status.COMPLETE, "report to board"),
+        ("11F done the audit of case files", None, None, "done the audit of case files"),
     ],
 )
 def test_updates_as_people_write_them(
@@ -89,7 +95,7 @@ def test_five_point_words_need_a_five_point_plan() -> None:
     [
         ("11F rag: purple pilot", "“purple” is not a RAG rating"),
         ("11F RAG soon", "“soon” is not a RAG rating"),
-        ("11F status finished well", "“finished” is not a status"),
+        ("11F status sorted well", "“sorted” is not a status"),
         ("11F Green:", "Add a note"),
     ],
 )

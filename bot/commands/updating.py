@@ -25,8 +25,9 @@ UPDATE_USAGE = "update REF [RAG] [STATUS:] NOTE"
 # of the five written (1) right after the RAG rating, (2) followed by `:`, `-`, `,` or `;`, or
 # (3) after the word `status`. Anything else is the note, and the reply says so.
 STATUS_RULE = (
-    "A status counts when it comes right after the RAG, is followed by `:` `-` or `,`, "
-    "or is written `status complete`; otherwise it is part of the note."
+    "A status (or done, finished, completed, which mean complete) counts when it comes right "
+    "after the RAG, is followed by `:` `-` or `,`, or is written `status complete`; otherwise "
+    "it is part of the note."
 )
 
 _END = r"(?=$|[\s:,;.!\-\u2013\u2014])"
@@ -40,9 +41,13 @@ _RAG_WORD = re.compile(
     re.IGNORECASE,
 )
 _STATUS_WORD = re.compile(
-    r"^(not[\s_\-]+started|in[\s_\-]+progress|complete|signed[\s_\-]+off|halted)" + _END,
+    r"^(not[\s_\-]+started|in[\s_\-]+progress|complete|signed[\s_\-]+off|halted"
+    r"|done|completed|finished)" + _END,
     re.IGNORECASE,
 )
+# Everyday words for finished work: they set the status as `complete` does, and alone they are
+# also the note (`update 11F green: done`).
+_FINISHED = frozenset({"done", "completed", "finished"})
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ def parse_update(args: str, scale: int = 3) -> ParsedUpdate:
             word = _STATUS_WORD.match(rest)
             if word:
                 after = rest[word.end() :]
-                found = Status.canonical(word.group(1))
+                found = Status.canonical(word.group(1)) or Status.COMPLETE
                 counts = (
                     rag is not None
                     or not after.strip()
@@ -124,6 +129,8 @@ def parse_update(args: str, scale: int = 3) -> ParsedUpdate:
                 )
                 if counts:
                     status, rest = found, _SEPARATOR.sub("", after, count=1)
+                    if not rest.strip() and word.group(1).lower() in _FINISHED:
+                        rest = word.group(1)
                     continue
                 status_in_note = found
         break
