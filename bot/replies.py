@@ -109,6 +109,7 @@ class ButtonId(StrEnum):
     NO_CHANGE = "wsoa_no_change"
     REPORT = "wsoa_report_open"
     RECORD_FIGURE = "wsoa_kpi_record_open"
+    CONFIRM_SIGNOFF = "wsoa_signoff_confirm"
 
 
 class FormPurpose(StrEnum):

@@ -70,7 +70,7 @@ def test_console_reads_commands_from_stdin_as_a_user(tmp_path: Path) -> None:
     result = run(
         ["console", "--user", "UPM"],
         tmp_path,
-        stdin="/wsoa list amber\n\n# a comment\nsignoff 2A.3 done\n",
+        stdin="/wsoa list amber\n\n# a comment\nsignoff 2A.3 confirm done\n",
         WSOA_DATABASE_URL=db,
         WSOA_ADMINS="UPM",
     )

@@ -35,6 +35,6 @@ def test_admins_may_be_named_by_email_in_any_case(demo, console) -> None:  # typ
         update={"admins": frozenset({"Sophie.Carrington@DEMO.example"})}
     )
     # Her Slack id is no longer listed: her e-mail makes her an admin, at the console by either.
-    assert "Signed off 11F" in console("signoff 11F Objective met", user="U0DEMOPM")
+    assert "Signed off 11F" in console("signoff 11F confirm Objective met", user="U0DEMOPM")
     assert "Only programme managers" in console("signoff 12B Objective met", user="U0DEMO05")
     assert "Closed FU" in console("followup close FU-1", user="sophie.carrington@demo.example")

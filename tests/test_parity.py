@@ -167,22 +167,24 @@ def _buttons(reply: Reply) -> list[tuple[ButtonId, str]]:
     ]
 
 
-def harvest_buttons(runtime: Runtime) -> dict[ButtonId, str]:
-    """One value for each button, taken from the replies that offer it: an update's Undo, the
-    Update and Answer of `show`, a measure's Record a figure, a check-in's No change and
-    Update. The lead of 11F presses them, as they would."""
+def harvest_buttons(runtime: Runtime) -> dict[ButtonId, tuple[str, bool]]:
+    """One value for each button, taken from the replies that offer it, and whether it was
+    offered to the programme manager (else to the lead of 11F), who presses it: an update's
+    Undo, the Update and Answer of `show`, a measure's Record a figure, a check-in's No change
+    and Update, the Sign off of a red action's sign-off."""
     lead = Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL, source="console")
     admin = Caller(user_id=ADMIN, channel_id=CONSOLE_CHANNEL, source="console")
     execute(runtime, admin, "followup add 11F How many SENCOs have been trained?")
     execute(runtime, admin, "kpi edit K1 owner U0DEMO05")
-    found: dict[ButtonId, str] = {}
+    found: dict[ButtonId, tuple[str, bool]] = {}
     for caller, line in (
         (lead, "update 11F amber Parity check"),
         (lead, "show 11F"),
         (lead, "kpi show K1"),
+        (admin, "signoff 12C Objective met"),
     ):
         for button, value in _buttons(execute(runtime, caller, line)):
-            found.setdefault(button, value)
+            found.setdefault(button, (value, caller is admin))
     execute(runtime, admin, "board add 2027-01-20 14:00 SEND Operational Group --reporting")
     with runtime.sessions() as session:
         board = session.scalars(select(BoardMeeting).where(BoardMeeting.reporting)).first()
@@ -193,7 +195,7 @@ def harvest_buttons(runtime: Runtime) -> dict[ButtonId, str]:
         assert board is not None
         checkin = checkin_reply(runtime.settings, board, person, mine)
     for button, value in _buttons(checkin):
-        found.setdefault(button, value)
+        found.setdefault(button, (value, False))
     return found
 
 
@@ -253,11 +255,12 @@ def _wait_for(slack: SlackHarness, method: str, after: int) -> Any:
 
 def test_every_button_and_its_form_on_slack(plan: int, slack: SlackHarness) -> None:
     runtime = slack.runtime
-    for button, value in harvest_buttons(runtime).items():
+    for button, (value, by_admin) in harvest_buttons(runtime).items():
         before = _recorded(runtime)
         told = len(slack.standin.response_posts())
         opened = len(slack.standin.calls_to("views.open"))
-        click = slack.sim.block_action(button, value, LEAD_11F, channel_id="C_BOARD")
+        presser = ADMIN if by_admin else LEAD_11F
+        click = slack.sim.block_action(button, value, presser, channel_id="C_BOARD")
         assert click.status == 200, (button, click.text)
         purpose = _form_opened_by(button)
         if purpose is None:
@@ -314,10 +317,11 @@ def test_every_button_and_its_form_on_teams(
     url = standin.service_url
     # Alison's first message links her Teams identity to the lead named by her e-mail.
     post(served.url, message("mine", url, aad=ALISON_AAD, user="29:alison", personal=True))
-    for button, value in harvest_buttons(runtime).items():
+    for button, (value, by_admin) in harvest_buttons(runtime).items():
         before = _recorded(runtime)
         pressed = {"action": {"type": "Action.Execute", "verb": button, "data": {"value": value}}}
-        body = invoke("adaptiveCard/action", pressed, url, aad=ALISON_AAD, user="29:alison")
+        aad, user = (PM_AAD, "29:pm") if by_admin else (ALISON_AAD, "29:alison")
+        body = invoke("adaptiveCard/action", pressed, url, aad=aad, user=user)
         status, raw = post(served.url, body)
         answer = json.loads(raw)
         assert status == 200 and not FAILED.search(_shown(answer)), (button, raw[:300])

@@ -203,7 +203,10 @@ def test_history_signoff_and_assign(demo: Runtime, slack: SlackHarness) -> None:
     history = slack.reply("history 11F", READER)
     assert "Case conferences extended to two secondaries" in json.dumps(history)
 
-    signed = slack.reply("signoff 2B Objective met, signed off by SEND Ops", ADMIN)
+    # 2B is overdue: confirmed first, then signed off
+    asked = slack.reply("signoff 2B Objective met, signed off by SEND Ops", ADMIN)
+    assert "2B is overdue" in said(asked)
+    signed = slack.reply("signoff 2B confirm Objective met, signed off by SEND Ops", ADMIN)
     assert "Signed off 2B" in said(signed)
     refused = slack.reply("signoff 2A.3 Not mine", LEAD_11F)
     assert "programme managers" in said(refused)

@@ -627,7 +627,7 @@ WRITES = [
     "priority add Inclusion in mainstream schools",
     "map 11F P1",
     f"assign 12B {ALISON_AAD}",
-    "signoff 12B Objective met: panel agreed",
+    "signoff 12B confirm Objective met: panel agreed",
     "followup add 11F How many schools are in the pilot?",
     "followup list open",
     "escalate",

@@ -72,6 +72,11 @@ def _undo(runtime: Runtime, caller: Caller, value: str) -> Reply:
     return execute(runtime, caller, undo_clicked(value))
 
 
+def _confirm_signoff(runtime: Runtime, caller: Caller, value: str) -> Reply:
+    # the value is `REF confirm NOTE`, as typed
+    return execute(runtime, caller, f"signoff {value}")
+
+
 BUTTONS: dict[ButtonId, ButtonEntry] = {
     entry.id: entry
     for entry in (
@@ -110,6 +115,12 @@ BUTTONS: dict[ButtonId, ButtonEntry] = {
             "opens the form for a measure's figure (`kpi record KPI`)",
             "the measure's owner, admins",
             _typed("kpi record"),
+        ),
+        ButtonEntry(
+            ButtonId.CONFIRM_SIGNOFF,
+            "signs off an action that is red, not started or overdue (`signoff REF confirm NOTE`)",
+            "admins",
+            _confirm_signoff,
         ),
     )
 }

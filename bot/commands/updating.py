@@ -292,20 +292,48 @@ def undo(ctx: Ctx, args: str) -> Reply:
     "signoff",
     "signoff REF NOTE",
     "objective met: signs the action off",
-    ["signoff 1A Objective met – signed off by SEND Ops"],
+    ["signoff 1A Objective met – signed off by SEND Ops", "signoff 11F confirm Objective met"],
     admin=True,
 )
 def signoff(ctx: Ctx, args: str) -> Reply:
-    parts = args.split(None, 1)
-    if len(parts) < 2:
+    ref, _, rest = args.strip().partition(" ")
+    first, _, after = rest.strip().partition(" ")
+    confirmed = first.lower() == "confirm"
+    note = (after if confirmed else rest).strip()
+    if not ref or not note:
         raise Invalid(
             "Sign off needs the ref and a note: `signoff 1A Objective met, evidence in board pack`."
         )
-    update = action_service.sign_off(ctx, parts[0], parts[1])
+    try:
+        update = action_service.sign_off(ctx, ref, note, confirmed=confirmed)
+    except action_service.SignOffNeedsConfirming as doubt:
+        return _confirm_signoff(doubt, f"{doubt.ref} confirm {note}")
     action = ctx.session.get_one(Action, update.action_id)
-    return Reply(summary=f"Signed off {action.ref}").para(
-        bold(f"Signed off {action.ref}"), plain(f" ({shorten(action.title, 80)}).")
+    reply = Reply(summary=f"Signed off {action.ref}").para(
+        bold(f"Signed off {action.ref}"),
+        plain(f" ({shorten(action.title, 80)}). "),
+        plain("Undo within 15 minutes: the button, or "),
+        code(f"{ctx.prefix}undo {action.ref}"),
+        plain("."),
     )
+    undo = Button(label="Undo", action_id=ButtonId.UNDO, value=str(update.id))
+    return reply.add(Buttons(buttons=[undo]))
+
+
+def _confirm_signoff(doubt: action_service.SignOffNeedsConfirming, args: str) -> Reply:
+    """A sign-off a board would question: why, and a button that confirms it (a note too long
+    for a button's value is confirmed by typing)."""
+    reply = Reply(summary=f"Sign off {doubt.ref}?").para(str(doubt))
+    if len(args) <= MAX_BUTTON_VALUE:
+        confirm = Button(
+            label=f"Sign off {doubt.ref}", action_id=ButtonId.CONFIRM_SIGNOFF, value=args
+        )
+        reply.add(Buttons(buttons=[confirm]))
+    return reply
+
+
+# A button's value travels with it (Slack takes 2,000 characters).
+MAX_BUTTON_VALUE = 2000
 
 
 @command(

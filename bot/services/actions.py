@@ -18,6 +18,7 @@ from bot.domain import (
     Rag,
     Status,
     UpdateKind,
+    UserError,
     clean_note,
     moment_text,
     nearest,
@@ -101,14 +102,49 @@ def record_update(ctx: Ctx, ref: str, change: Change) -> Update:
     )
 
 
-def sign_off(ctx: Ctx, ref: str, note: str) -> Update:
+class SignOffNeedsConfirming(UserError):
+    """A sign-off a board would question (the action is red, not started or overdue): said,
+    with the reasons, and done only when confirmed."""
+
+    def __init__(self, ref: str, reasons: list[str]) -> None:
+        super().__init__(
+            f"{ref} is {' and '.join(reasons)}: are you sure it is signed off? Nothing was "
+            f"signed off yet. Confirm with the button, or `signoff {ref} confirm NOTE`."
+        )
+        self.ref = ref
+        self.reasons = reasons
+
+
+# what `undo` takes back: a progress update, and a sign-off made by mistake
+UNDOABLE = (UpdateKind.UPDATE, UpdateKind.SIGNOFF)
+
+
+def sign_off_doubts(ctx: Ctx, action: Action) -> list[str]:
+    """Why signing `action` off would surprise a board: red, not started, overdue."""
+    doubts = []
+    if action.rag == Rag.RED:
+        doubts.append("rated red")
+    if action.status == Status.NOT_STARTED:
+        doubts.append("not started")
+    if action.due is not None and action.due < ctx.today and not Status(action.status).is_closed:
+        doubts.append(f"overdue (due {action.due.isoformat()})")
+    return doubts
+
+
+def sign_off(ctx: Ctx, ref: str, note: str, *, confirmed: bool = False) -> Update:
+    """Objective met, signed off: an admin's. An action that is red, not started or overdue
+    is signed off only when `confirmed`."""
     ctx.require_admin("sign off an action")
     plan = ctx.plan
     action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
     if action.status == Status.SIGNED_OFF:
         raise Invalid(f"{action.ref} is already signed off.")
+    note = clean_note(note)
+    doubts = sign_off_doubts(ctx, action)
+    if doubts and not confirmed:
+        raise SignOffNeedsConfirming(action.ref, doubts)
     change = ActionChange(rag=Rag.GREEN, status=Status.SIGNED_OFF)
-    return write_change(ctx, action, UpdateKind.SIGNOFF, change, clean_note(note))
+    return write_change(ctx, action, UpdateKind.SIGNOFF, change, note)
 
 
 def assign(ctx: Ctx, ref: str, leads: Sequence[str], *, known: bool = True) -> Update:
@@ -162,7 +198,7 @@ def undoable_update(ctx: Ctx, ref: str | None, update_id: int | None) -> Update:
     stmt = select(Update).where(
         Update.plan_id == plan.id,
         Update.person_id == (person.id if person else -1),
-        Update.kind == UpdateKind.UPDATE,
+        Update.kind.in_(UNDOABLE),
         Update.at >= ctx.moment() - UNDO_WINDOW,
     )
     if ref is not None:
@@ -182,8 +218,10 @@ def undo(ctx: Ctx, target: Update) -> Update:
     action's latest change. The RAG and status before it are restored through the history
     writer, as an `undo` row (so the trail keeps both the update and its undoing)."""
     action = history_writer.lock(ctx.session, ctx.session.get_one(Action, target.action_id))
-    if target.kind != UpdateKind.UPDATE:
-        raise Invalid(f"Only a progress update can be undone; this was a {target.kind}.")
+    if target.kind not in UNDOABLE:
+        raise Invalid(
+            f"Only a progress update or a sign-off can be undone; this was a {target.kind}."
+        )
     person = ctx.known_person
     if target.person_id is None or person is None or target.person_id != person.id:
         raise Forbidden("Only the person who made an update can undo it. Nothing was undone.")
