@@ -41,3 +41,14 @@ def test_done_sets_the_status_at_the_console_and_in_slack(
     said = json.dumps(slack.reply("12B Finished: all plans issued", LEAD_11F), ensure_ascii=False)
     assert "in progress → complete" in said
     assert "all plans issued" in said
+
+
+def test_a_priority_whose_name_has_a_comma_is_mapped(demo: Runtime, console: Console) -> None:
+    console("priority add Timely, good quality EHC plans")
+    console("priority add Early identification of need")
+    assert "12B now maps to P1 Timely, good quality EHC plans" in console(
+        "map 12B Timely, good quality EHC plans"
+    )
+    both = console('map 12B "Timely, good quality EHC plans" P2')
+    assert "P1 Timely, good quality EHC plans, P2 Early identification of need" in both
+    assert "P2 Early" in console("map 12B “Early identification of need”")

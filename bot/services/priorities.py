@@ -100,17 +100,24 @@ def _unknown(word: str, priorities: Sequence[Priority]) -> NotFound:
     )
 
 
+_QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”')
+
+
 def split_words(text: str, priorities: Sequence[Priority]) -> list[str]:
-    """What `map REF …` names: a list separated by commas or semicolons, one whole name, or
-    keys and numbers separated by spaces (`P1 P3`, `1 3`)."""
+    """What `map REF …` names: one whole name (commas and all), names in quotes, a list
+    separated by commas or semicolons, or keys and numbers separated by spaces (`P1 P3`)."""
     text = text.strip()
     if not text:
         return []
-    if "," in text or ";" in text:
-        return [part.strip() for part in re.split(r"[,;]", text) if part.strip()]
     if match(priorities, text) is not None:
         return [text]
-    return text.split()
+    quoted = [a or b for a, b in _QUOTED.findall(text)]
+    rest = _QUOTED.sub(" ", text).strip()
+    if "," in rest or ";" in rest:
+        return quoted + [part.strip() for part in re.split(r"[,;]", rest) if part.strip()]
+    if rest and match(priorities, rest) is not None:
+        return [*quoted, rest]
+    return quoted + rest.split()
 
 
 def resolve(priorities: Sequence[Priority], words: Iterable[str]) -> list[Priority]:
