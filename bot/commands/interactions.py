@@ -204,8 +204,8 @@ def open_form(runtime: Runtime, caller: Caller, purpose: str, key: str) -> Form 
 
 
 def main_field(purpose: str) -> str:
-    entry = FORMS.get(FormPurpose(purpose)) if purpose in FORMS else None
-    return entry.main_field if entry else "note"
+    """The field a refusal that names none is shown beside."""
+    return FORMS[FormPurpose(purpose)].main_field if purpose in FORMS else "note"
 
 
 def submit(runtime: Runtime, caller: Caller, submission: FormSubmission) -> Reply:
