@@ -7,6 +7,7 @@ and charts can be drawn from several threads at once.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,9 +48,11 @@ def trend_chart(
     actuals: Series,
     trajectory: Series,
     target: tuple[date, float],
+    gap_days: int | None = None,
 ) -> TrendChart:
     """Actual figures (solid, with markers) against the trajectory (dashed) and the target
-    (a marked point, with a dotted line across)."""
+    (a marked point, with a dotted line across). Where two figures are more than `gap_days`
+    apart the line breaks: no line is drawn across periods that have no figure."""
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -70,9 +73,10 @@ def trend_chart(
         linestyle="none",
         label="Target",
     )
+    drawn = _broken(actuals, gap_days)
     (actual_line,) = axes.plot(
-        _days(actuals),
-        [v for _, v in actuals],
+        _days(drawn),
+        [v for _, v in drawn],
         marker="o",
         color=ACTUAL_COLOUR,
         linewidth=2,
@@ -106,8 +110,23 @@ def _days(series: Series) -> NDArray[np.float64]:
     return np.asarray(mdates.date2num([d for d, _ in series]), dtype=np.float64)
 
 
+def _broken(series: Series, gap_days: int | None) -> Series:
+    """`series` with a missing value (NaN, which matplotlib does not join) between two points
+    more than `gap_days` apart."""
+    out: Series = []
+    for point in series:
+        if out and gap_days is not None and (point[0] - out[-1][0]).days > gap_days:
+            out.append((out[-1][0] + (point[0] - out[-1][0]) / 2, math.nan))
+        out.append(point)
+    return out
+
+
 def _series(line: Line2D) -> Series:
-    """A drawn line's points back as (date, value)."""
+    """A drawn line's points back as (date, value), without the breaks."""
     data = line.get_data(orig=False)
     xs, ys = np.asarray(data[0], dtype=np.float64), np.asarray(data[1], dtype=np.float64)
-    return [(mdates.num2date(float(x)).date(), float(y)) for x, y in zip(xs, ys, strict=True)]
+    return [
+        (mdates.num2date(float(x)).date(), float(y))
+        for x, y in zip(xs, ys, strict=True)
+        if not math.isnan(y)
+    ]

@@ -335,20 +335,43 @@ def judgement_text(standing: Standing) -> str:
     )
 
 
+def months_between(earlier: date, later: date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def expected_months(measure: Measure) -> int:
+    """How many months apart a measure's figures are meant to be: its frequency, if it says
+    quarterly or annual (or yearly), else a month."""
+    words = (measure.frequency or "").lower()
+    if "quarter" in words:
+        return 3
+    if "annual" in words or "year" in words:
+        return 12
+    return 1
+
+
 def change_text(standing: Standing) -> str:
-    change, previous = standing.change, standing.previous
-    if change is None or previous is None:
+    change, previous, latest = standing.change, standing.previous, standing.latest
+    if change is None or previous is None or latest is None:
         return "first figure" if standing.latest else "–"
     unit = standing.measure.unit
+    # a figure compared with one long before says so: the periods between have none
+    apart = months_between(previous.period, latest.period)
+    gap = (
+        f", {apart} months earlier (no figures between)"
+        if apart > expected_months(standing.measure)
+        else ""
+    )
     if math.isclose(change, 0, abs_tol=1e-9):
-        return f"no change since {period_text(previous.period)}"
+        return f"no change since {period_text(previous.period)}{gap}"
     sign = "+" if change > 0 else "−"
     better = (change > 0) == (standing.measure.better == "higher")
     amount = value_text(abs(change), "number") + (
         " points" if unit == "%" else f" {unit}" if unit in ("days", "weeks") else ""
     )
     return (
-        f"{sign}{amount} since {period_text(previous.period)} ({'better' if better else 'worse'})"
+        f"{sign}{amount} since {period_text(previous.period)}{gap} "
+        f"({'better' if better else 'worse'})"
     )
 
 

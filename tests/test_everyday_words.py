@@ -1,11 +1,14 @@
 """Everyday words: a line that starts with a ref is an update, at the console, in a signed
 Slack request and in Teams alike, as it already was in a personal chat; "done", "finished" and
-"completed" set the status as "complete" does."""
+"completed" set the status as "complete" does; a priority's name may hold a comma; a measure's
+change across missing months says so, and its chart does not join them."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 
+from bot.charts import _broken
 from bot.runtime import Runtime
 from tests.conftest import LEAD_11F, Console
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401
@@ -52,3 +55,21 @@ def test_a_priority_whose_name_has_a_comma_is_mapped(demo: Runtime, console: Con
     both = console('map 12B "Timely, good quality EHC plans" P2')
     assert "P1 Timely, good quality EHC plans, P2 Early identification of need" in both
     assert "P2 Early" in console("map 12B “Early identification of need”")
+
+
+def test_a_change_across_missing_months_says_so_and_its_chart_breaks(
+    demo: Runtime, console: Console
+) -> None:
+    console(
+        "kpi add Tribunal appeals; %; lower is better; baseline 2.1% at 2025-03-31; "
+        "target 1.5% by 2027-03-31"
+    )
+    console("kpi record K1 2.0 2025-11")
+    console("kpi record K1 3.0 2026-10")
+    shown = console("kpi show K1")
+    assert "+1 points since Nov 2025, 11 months earlier (no figures between)" in shown, shown
+    # figures a month apart are joined; across the missing months the line breaks
+    points = [(date(2025, 10, 31), 1.9), (date(2025, 11, 30), 2.0), (date(2026, 10, 31), 3.0)]
+    drawn = _broken(points, 31)
+    assert len(drawn) == 4 and drawn[2][1] != drawn[2][1]  # a NaN between Nov and Oct
+    assert _broken(points[:2], 31) == points[:2]

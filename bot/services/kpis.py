@@ -24,6 +24,7 @@ from bot.impact import (
     check_period,
     check_value,
     default_period,
+    expected_months,
     judge,
     latest_text,
     measure_key,
@@ -459,5 +460,7 @@ def chart_of(standing: Standing) -> tuple[TrendChart, str]:
         actuals=[(month_end(f.period), f.value) for f in standing.figures],
         trajectory=[(p.on, p.value) for p in points],
         target=(measure.target_date, measure.target_value),
+        # a month-end to the next is at most 31 days; a missing period leaves more
+        gap_days=expected_months(measure) * 31,
     )
     return chart, alt_text(standing)
