@@ -339,15 +339,24 @@ def months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
+# How many months apart a measure's figures are meant to be, by what its frequency says; the
+# first pattern that matches counts, so half-termly is not termly and biannual is not annual.
+_HALF_YEAR = r"bi[\s\-]*annual|semi[\s\-]*annual|half[\s\-]*year|(six|6)[\s\-]*month|twice a year"
+_FREQUENCY_MONTHS = (
+    (re.compile(r"half[\s\-]*term"), 2),
+    (re.compile(r"term"), 4),
+    (re.compile(_HALF_YEAR), 6),
+    (re.compile(r"quarter"), 3),
+    (re.compile(r"annual|year"), 12),
+    (re.compile(r"bi[\s\-]*month|(two|2)[\s\-]*month"), 2),
+)
+
+
 def expected_months(measure: Measure) -> int:
-    """How many months apart a measure's figures are meant to be: its frequency, if it says
-    quarterly or annual (or yearly), else a month."""
+    """How many months apart a measure's figures are meant to be: as its frequency says
+    (termly, quarterly, biannual, annual…), else a month."""
     words = (measure.frequency or "").lower()
-    if "quarter" in words:
-        return 3
-    if "annual" in words or "year" in words:
-        return 12
-    return 1
+    return next((months for pattern, months in _FREQUENCY_MONTHS if pattern.search(words)), 1)
 
 
 def change_text(standing: Standing) -> str:

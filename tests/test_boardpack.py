@@ -16,7 +16,7 @@ from docx import Document
 from docx.document import Document as DocumentObject
 from docx.oxml.ns import qn
 from docx.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.boardpack.document import MEDIA_TYPE
 from bot.commands import execute
@@ -29,7 +29,7 @@ from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.services.history import ActionChange, Author
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
-from bot.store.models import Action, BoardMeeting, BoardPackSnapshot, Update
+from bot.store.models import Action, BoardMeeting, BoardPackSnapshot, Plan, Update
 from tests.conftest import ADMIN, LEAD_11F, NOW, READER, Clock, Console
 from tests.kpi_fixtures import (
     ACTUALS,
@@ -537,3 +537,19 @@ def test_a_lead_who_asks_for_escalation_puts_the_action_on_the_list(
     before = console("history 12A.1")
     assert refused in console("escalate 12A.1 Noted again")
     assert console("history 12A.1") == before
+
+
+def test_rag_by_priority_on_a_five_point_plan_adds_up(demo: Runtime, console: Console) -> None:
+    with unit_of_work(demo.sessions) as session:
+        session.execute(update(Plan).values(rag_scale=5))
+        session.execute(update(Action).where(Action.ref == "12B").values(rag="amber/green"))
+    console("priority add Timely EHCPs")
+    console("map 12B P1")
+    console("map 11F P1")
+    grid = rows(table_after(opened(ask(demo, "boardpack B-1")), "RAG by priority"))
+    header = grid[0]
+    ratings = ["Red", "Red/Amber", "Amber", "Amber/Green", "Green", "Not rated"]
+    assert header == ["Priority", *ratings, "Actions"]
+    p1 = next(r for r in grid if r[0].startswith("P1"))
+    counts = [int(n) for n in p1[1:-1]]
+    assert sum(counts) == int(p1[-1]) == 2 and p1[header.index("Amber/Green")] == "1"

@@ -68,6 +68,14 @@ def test_a_change_across_missing_months_says_so_and_its_chart_breaks(
     console("kpi record K1 3.0 2026-10")
     shown = console("kpi show K1")
     assert "+1 points since Nov 2025, 11 months earlier (no figures between)" in shown, shown
+    # a termly measure's figures a term apart are consecutive: no gap is claimed
+    console(
+        "kpi add Attendance of pupils with an EHCP; %; higher is better; baseline 88% at "
+        "2025-09-30; target 92% by 2027-07-31; termly"
+    )
+    console("kpi record K2 89 2026-03")
+    console("kpi record K2 90 2026-07")
+    assert "+1 points since Mar 2026 (better)" in console("kpi show K2")
     # figures a month apart are joined; across the missing months the line breaks
     points = [(date(2025, 10, 31), 1.9), (date(2025, 11, 30), 2.0), (date(2026, 10, 31), 3.0)]
     drawn = _broken(points, 31)

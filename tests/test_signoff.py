@@ -55,3 +55,10 @@ def test_confirm_in_slack_with_the_button(demo: Runtime, slack: SlackHarness) ->
     [told] = slack.standin.wait_for(f"response_url:{slack.sim.last_response_name}")
     assert "Signed off 12C" in json.dumps(told.params, ensure_ascii=False)
     assert state(demo, "12C") == ("green", "signed off")
+
+
+def test_a_note_on_the_next_line_is_the_note(demo: Runtime, console: Console) -> None:
+    asked = console("signoff 12C\nObjective met, evidence in the pack")
+    assert "12C is rated red" in asked
+    done = console("signoff 12C confirm\nObjective met, evidence in the pack")
+    assert "Signed off 12C" in done

@@ -64,6 +64,8 @@ pytestmark = pytest.mark.usefixtures("demo")
         ("11F Done: evaluation published", None, Status.COMPLETE, "evaluation published"),
         ("11F finished", None, Status.COMPLETE, "finished"),
         ("11F amber completed - report to board", Rag.AMBER, Status.COMPLETE, "report to board"),
+        # …but after a RAG, prose that opens with one of them is a note
+        ("11F green completed the audit", Rag.GREEN, None, "completed the audit"),
         ("11F done the audit of case files", None, None, "done the audit of case files"),
     ],
 )

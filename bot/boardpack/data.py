@@ -119,6 +119,8 @@ class PackData:
     # the flagged actions' latest highlight reports, by action id
     reports: dict[int, Highlight] = field(default_factory=dict)
     measures: list[Standing] = field(default_factory=list)
+    # three- or five-point: the columns of its rating tables
+    rag_scale: int = 3
 
 
 def gather(
@@ -139,6 +141,7 @@ def gather(
     ]
     _, escalate = escalation_service.for_escalation(session, plan.id, at, timeline)
     return PackData(
+        rag_scale=plan.rag_scale,
         plan_name=plan.name,
         board=board,
         at=at,

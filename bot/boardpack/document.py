@@ -29,6 +29,7 @@ from bot.boardpack.chart import rag_chart
 from bot.boardpack.data import ActionRow, PackData
 from bot.domain import day_text, moment_text
 from bot.impact import Standing, latest_text, target_text, value_text
+from bot.presenters import rag_columns
 from bot.services.kpis import chart_of
 
 LANGUAGE = "en-GB"
@@ -435,11 +436,12 @@ def _priorities(doc: DocumentObject, data: PackData) -> None:
         doc.add_paragraph("The plan has no strategic priorities yet.")
         return
     doc.add_heading("RAG by priority", level=2)
+    columns = rag_columns(data.rag_scale)
     rows = []
     for p, t in matrix.by_priority():
         label = f"{p.key} {p.name}" if p else "Not mapped to a priority"
-        rows.append([label, *(str(n) for n in (t.red, t.amber, t.green, t.unrated, t.total))])
-    table(doc, ["Priority", "Red", "Amber", "Green", "Not rated", "Actions"], rows)
+        rows.append([label, *(str(t.of(rag)) for _, rag in columns), str(t.total)])
+    table(doc, ["Priority", *(label for label, _ in columns), "Actions"], rows)
     doc.add_heading("Workstreams × priorities", level=2)
     doc.add_paragraph(
         "Actions in each workstream serving each priority, with their ratings in words. "

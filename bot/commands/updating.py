@@ -25,9 +25,9 @@ UPDATE_USAGE = "update REF [RAG] [STATUS:] NOTE"
 # of the five written (1) right after the RAG rating, (2) followed by `:`, `-`, `,` or `;`, or
 # (3) after the word `status`. Anything else is the note, and the reply says so.
 STATUS_RULE = (
-    "A status (or done, finished, completed, which mean complete) counts when it comes right "
-    "after the RAG, is followed by `:` `-` or `,`, or is written `status complete`; otherwise "
-    "it is part of the note."
+    "A status counts when it comes right after the RAG, is followed by `:` `-` or `,`, or is "
+    "written `status complete`; done, finished and completed mean complete when followed by "
+    "`:` `-` or `,`, or alone; otherwise it is part of the note."
 )
 
 _END = r"(?=$|[\s:,;.!\-\u2013\u2014])"
@@ -120,8 +120,11 @@ def parse_update(args: str, scale: int = 3) -> ParsedUpdate:
             if word:
                 after = rest[word.end() :]
                 found = Status.canonical(word.group(1)) or Status.COMPLETE
+                everyday = word.group(1).lower() in _FINISHED
                 counts = (
-                    rag is not None
+                    # after the RAG a status counts; "done" and friends open prose too often
+                    # ("completed the audit"), so they count only alone or before punctuation
+                    (rag is not None and not everyday)
                     or not after.strip()
                     or _PUNCT_AFTER.match(after)
                     or _RAG_WORD.match(after.lstrip())
@@ -129,7 +132,7 @@ def parse_update(args: str, scale: int = 3) -> ParsedUpdate:
                 )
                 if counts:
                     status, rest = found, _SEPARATOR.sub("", after, count=1)
-                    if not rest.strip() and word.group(1).lower() in _FINISHED:
+                    if not rest.strip() and everyday:
                         rest = word.group(1)
                     continue
                 status_in_note = found
@@ -296,8 +299,9 @@ def undo(ctx: Ctx, args: str) -> Reply:
     admin=True,
 )
 def signoff(ctx: Ctx, args: str) -> Reply:
-    ref, _, rest = args.strip().partition(" ")
-    first, _, after = rest.strip().partition(" ")
+    # any whitespace separates the words: a note may start on the next line
+    ref, rest = [*args.split(None, 1), "", ""][:2]
+    first, after = [*rest.split(None, 1), "", ""][:2]
     confirmed = first.lower() == "confirm"
     note = (after if confirmed else rest).strip()
     if not ref or not note:
