@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from bot.commands import execute
-from bot.commands.registry import apology, new_reference
+from bot.commands.registry import failure_apology
 from bot.render.text import render_text
 from bot.replies import Reply
 from bot.runtime import Runtime
 from bot.services.context import CONSOLE_CHANNEL, Caller
-
-log = logging.getLogger(__name__)
 
 
 def run_line(runtime: Runtime, user_id: str, line: str, plan: str | None = None) -> str:
@@ -30,9 +27,7 @@ def rendered(reply: Reply) -> str:
     try:
         return render_text(reply)
     except Exception:
-        reference = new_reference()
-        log.exception("a reply could not be rendered as text (reference %s)", reference)
-        return render_text(apology(reference))
+        return render_text(failure_apology("rendering a reply as text"))
 
 
 def reply_for(runtime: Runtime, user_id: str, line: str, plan: str | None = None) -> Reply:

@@ -79,7 +79,7 @@ def execute(runtime: Runtime, caller: Caller, text: str) -> Reply:
     """Run one `/wsoa` command in one transaction. A UserError rolls back and becomes the answer;
     anything unexpected rolls back, is logged with a reference, and the caller gets an apology."""
     verb, args = split_verb(text)
-    if verb not in COMMANDS and looks_like_ref(verb) and "update" in COMMANDS:
+    if verb not in COMMANDS and looks_like_ref(verb):
         # `11F amber pilot live`: a line that starts with a ref is an update, on every surface
         verb, args = "update", text.strip()
     found = COMMANDS.get(verb)
@@ -106,9 +106,15 @@ def answered(run: Callable[[], Reply], what: str) -> Reply:
     except UserError as refusal:
         return say(str(refusal))
     except Exception:
-        reference = new_reference()
-        log.exception("command failed (reference %s): %s", reference, what)
-        return apology(reference, rolled_back=True)
+        return failure_apology(f"command {what}", rolled_back=True)
+
+
+def failure_apology(what: str, *, rolled_back: bool = False) -> Reply:
+    """Called while an exception is being handled: logs it with its traceback and a new
+    reference, and gives the apology that quotes the reference."""
+    reference = new_reference()
+    log.exception("%s failed (reference %s)", what, reference)
+    return apology(reference, rolled_back=rolled_back)
 
 
 def new_reference() -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bot.domain import day_text
-from bot.render.layout import more_text, rag_symbol
+from bot.render.layout import more_text, rag_symbol, status_word
 from bot.render.limits import cut_inside, shorten
 from bot.replies import (
     ActionLine,
@@ -339,7 +339,7 @@ def _action_line(line: ActionLine) -> str:
     if line.due is not None:
         text += f" · due {day_text(line.due)}"
     if line.status:
-        text += f" · {_fit(line.status, STATUS_CHARS)}"
+        text += f" · {_fit(status_word(line.status), STATUS_CHARS)}"
     if line.note:
         text += f"\n> {_fit(line.note, NOTE_PREVIEW_CHARS)}"
     return text

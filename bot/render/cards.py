@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.domain import MAX_NOTE_CHARS, Rag, day_text
-from bot.render.layout import Tone, more_text, rag_label, rag_tone
+from bot.render.layout import Tone, more_text, rag_label, rag_tone, status_word
 from bot.render.limits import shorten
 from bot.replies import (
     ActionLine,
@@ -314,7 +314,7 @@ def _action_line(line: ActionLine) -> Node:
     if line.due is not None:
         facts.append(f"due {day_text(line.due)}")
     if line.status:
-        facts.append(_fit(line.status, STATUS_CHARS))
+        facts.append(_fit(status_word(line.status), STATUS_CHARS))
     if facts:
         inlines.append(_run(" — " + " · ".join(facts), isSubtle=True))
     items: list[Node] = [_rich(inlines)]

@@ -67,7 +67,7 @@ def _action_line(item: ActionLine, rag_width: int) -> str:
     if item.due:
         facts.append(f"due {day_text(item.due)}")
     if item.status:
-        facts.append(item.status)
+        facts.append(layout.status_word(item.status))
     rag = item.rag.value if item.rag else ""
     line = f"  {item.ref:<{REF_WIDTH}} {rag:<{rag_width}} {item.title}"
     if facts:

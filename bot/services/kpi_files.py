@@ -117,6 +117,8 @@ def apply_measures(ctx: Ctx, parsed: ParsedMeasures) -> MeasuresReport:
             by_key[measure.key] = measure
             report.created.append(measure.short_id)
         else:
+            # locked before anything is read from it: the "old" of each change is the latest
+            measure = measure_history.locked(ctx, measure)
             changes = []
             if row.name != measure.name:
                 changes.append(measure_history.record(ctx, measure, "name", measure.name, row.name))

@@ -27,6 +27,10 @@ class NoPlan(UserError):
     """The request names, or reaches, no plan this database holds."""
 
 
+class NoPlanYet(NoPlan):
+    """The database holds no plan at all."""
+
+
 def all_plans(session: Session) -> list[Plan]:
     return list(session.scalars(select(Plan).order_by(Plan.slug)))
 
@@ -52,7 +56,7 @@ def current_plan(session: Session, now: datetime, *, create: bool = False) -> Pl
     if plans:
         return plans[0]
     if not create:
-        raise NoPlan(NO_PLAN_YET)
+        raise NoPlanYet(NO_PLAN_YET)
     plan = Plan(slug=DEFAULT_SLUG, name=DEFAULT_PLAN_NAME, created_at=now)
     session.add(plan)
     session.flush()
@@ -87,9 +91,9 @@ def plan_for_chat(
         return session.get_one(Plan, best[0].plan_id)
     try:
         return current_plan(session, now)
-    except NoPlan as none:
-        if str(none) == NO_PLAN_YET:
-            raise
+    except NoPlanYet:
+        raise
+    except NoPlan:
         raise NoPlan(
             "This workspace is not linked to a plan yet. A programme manager links it with "
             "`wsoa plan bind SLUG` at the server."

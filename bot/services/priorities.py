@@ -237,22 +237,6 @@ class Tally:
     def of(self, rag: Rag | None) -> int:
         return self.ratings[rag]
 
-    @property
-    def red(self) -> int:
-        return self.of(Rag.RED)
-
-    @property
-    def amber(self) -> int:
-        return self.of(Rag.AMBER)
-
-    @property
-    def green(self) -> int:
-        return self.of(Rag.GREEN)
-
-    @property
-    def unrated(self) -> int:
-        return self.of(None)
-
     def add(self, rag: str | None, status: str, n: int) -> None:
         self.ratings[Rag.lookup(rag) if rag else None] += n
         if status in CLOSED:
@@ -269,8 +253,8 @@ class Tally:
         if not self.total:
             return "0"
         parts = [f"{self.of(rag)} {rag.value}" for rag in _WORST_FIRST if self.of(rag)]
-        if self.unrated:
-            parts.append(f"{self.unrated} not rated")
+        if self.of(None):
+            parts.append(f"{self.of(None)} not rated")
         return f"{self.total} ({', '.join(parts)})"
 
     @property

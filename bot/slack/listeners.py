@@ -134,13 +134,7 @@ def run_wsoa_command(
         blocks=payload["blocks"],
         response_type="in_channel" if reply.visibility == "channel" else "ephemeral",
     )
-    if reply.files:
-        # After the acknowledgement (an upload takes longer than Slack waits): to the channel
-        # for a reply the channel sees, else to the caller's direct messages.
-        channel = command.get("channel_id") if reply.visibility == "channel" else None
-        upload_files(client, channel or direct_channel(client, caller.user_id), reply.files)
-    if reply.changed_own_work:
-        publish_home(runtime, client, caller)
+    after_answer(client, command, caller, runtime, reply)
 
 
 def answer_later(
@@ -155,6 +149,15 @@ def answer_later(
         hook.send_dict({"response_type": "in_channel", "replace_original": False, **payload})
     else:
         tell_privately(client, ReplyTo(caller.user_id, response_url), payload)
+    after_answer(client, command, caller, runtime, reply)
+
+
+def after_answer(
+    client: WebClient, command: dict[str, Any], caller: Caller, runtime: Runtime, reply: Reply
+) -> None:
+    """What follows a command's answer: its files (an upload takes longer than Slack waits), to
+    the channel for a reply the channel sees, else to the caller's direct messages; and their
+    Home tab when their own work changed."""
     if reply.files:
         channel = command.get("channel_id") if reply.visibility == "channel" else None
         upload_files(client, channel or direct_channel(client, caller.user_id), reply.files)

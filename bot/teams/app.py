@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.commands.registry import apology, new_reference
+from bot.commands.registry import failure_apology
 from bot.render import cards
 from bot.replies import Reply
 from bot.teams.connector import Connector, ConnectorError
@@ -257,9 +257,7 @@ def _or_apology(run: Callable[[], Reply], what: str) -> Reply:
     try:
         return run()
     except Exception:
-        reference = new_reference()
-        log.exception("Teams %s failed (reference %s)", what, reference)
-        return apology(reference)
+        return failure_apology(f"Teams {what}")
 
 
 @dataclass
@@ -355,9 +353,7 @@ class TeamsBot:
         try:
             posts = plan_answer(reply, ref)
         except Exception:
-            reference = new_reference()
-            log.exception("Teams reply could not be rendered (reference %s)", reference)
-            posts = plan_answer(apology(reference), ref)
+            posts = plan_answer(failure_apology("rendering a Teams reply"), ref)
         for post in posts:
             conversation_id = post.conversation_id
             if post.personal_for is not None:

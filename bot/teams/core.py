@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.addresses import Address
 from bot.commands import execute, interactions
-from bot.commands.registry import apology, new_reference
+from bot.commands.registry import failure_apology
 from bot.commands.reports import answer_plain
 from bot.domain import UserError
 from bot.render import cards
@@ -172,9 +172,7 @@ class TeamsCore:
             main = interactions.main_field(info.purpose)
             return self._again(caller, submission, {main: str(refusal)})
         except Exception:
-            reference = new_reference()
-            log.exception("Teams form %s failed (reference %s)", info.purpose, reference)
-            return FormAnswer(reply=apology(reference, rolled_back=True))
+            return FormAnswer(reply=failure_apology(f"Teams form {info.purpose}", rolled_back=True))
 
     def _again(
         self, caller: Caller, submission: FormSubmission, errors: dict[str, str]

@@ -32,7 +32,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.commands.registry import apology, new_reference
+from bot.commands.registry import failure_apology
 from bot.config import Settings
 from bot.domain import UserError
 from bot.http.app import Part
@@ -135,13 +135,12 @@ class MessagesRoute:
         try:
             answer = await anyio.to_thread.run_sync(self._handle, activity, deadline)
         except Exception:
-            reference = new_reference()
-            log.exception("Teams activity failed (reference %s)", reference)
+            sorry = failure_apology("Teams activity")
             # Still 200: an activity answered with an error may be delivered again, and a
             # command that did its work must not run twice.
             if activity.get("type") != "invoke":
                 return Response(status_code=200)
-            answer = cards.invoke_message(apology(reference).summary)
+            answer = cards.invoke_message(sorry.summary)
         if answer is None:
             return Response(status_code=200)
         return JSONResponse(answer, status_code=200)
