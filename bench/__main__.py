@@ -44,6 +44,7 @@ from bench.report import (
 )
 from bench.teams import teams_report
 from bot.config import Settings
+from bot.domain import Surface
 from bot.services.context import Caller
 from tests.slack_standin import SlackStandIn
 
@@ -325,7 +326,7 @@ def run_size(
         latencies = measure_rounds(bot, floor_client, plan, opts.requests, opts.seed + 1)
         say("  counting SQL statements and timing the digest in-process")
         settings = Settings(WSOA_DATABASE_URL=database_url, WSOA_ADMINS=f"{ADMIN_USER},{LEAD_USER}")
-        caller = Caller(user_id=LEAD_USER, channel_id=BOARD_CHANNEL, source="slack")
+        caller = Caller(user_id=LEAD_USER, channel_id=BOARD_CHANNEL, source=Surface.SLACK)
         ref = plan.lead_refs[0]
         in_process = measure_in_process(
             settings,

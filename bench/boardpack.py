@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 from bot.boardpack.data import gather
 from bot.boardpack.document import build_docx
 from bot.config import Settings
+from bot.domain import Surface
 from bot.runtime import Runtime
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
@@ -68,7 +69,7 @@ def measure_boardpack(
                         name="Benchmark board",
                         starts_at=now + timedelta(days=7),
                         channel_id="bench",
-                        created_by="bench",
+                        source=Surface.SLACK,
                         created_at=now,
                     )
                     data = build_docx(gather(session, plan, board, now, runtime.settings.tz))

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, insert, select, text
 
 from bot.config import Settings
-from bot.domain import Status, ref_sort_key
+from bot.domain import Status, Surface, ref_sort_key
 from bot.runtime import Runtime
 from bot.store.models import (
     Action,
@@ -246,7 +246,7 @@ def _load(
     per_action = _update_counts(rng, n_actions, n_updates)
     update_rows = _UpdateRows(conn)
     for action, count in zip(plan_actions, per_action, strict=True):
-        _history(rng, action, count, now, admin_id, slack_of, update_rows)
+        _history(rng, action, count, now, admin_id, update_rows)
     lead_refs = tuple(
         a.ref
         for a in plan_actions
@@ -263,14 +263,14 @@ def _load(
         conn.execute(insert(action_leads), batch)
     update_rows.flush_all()
 
-    followups, answers = _followups(rng, plan_actions, now, slack_of)
+    followups, answers = _followups(rng, plan_actions, now, admin_id)
     if followups:
         conn.execute(insert(FollowUp), followups)
     if answers:
         conn.execute(insert(Answer), answers)
     boards = _boards(today, now)
     conn.execute(insert(BoardMeeting), boards)
-    measures, figures = _measures(conn, rng, today, now, plan_actions, n_people, slack_of)
+    measures, figures = _measures(conn, rng, today, now, plan_actions, n_people)
     return {
         "actions": n_actions,
         "updates": update_rows.count,
@@ -374,7 +374,6 @@ def _history(
     count: int,
     now: datetime,
     admin_id: int,
-    slack_of: dict[int, str],
     rows: _UpdateRows,
 ) -> None:
     """The action's `created` row and `count - 1` progress updates, oldest first; the action
@@ -383,9 +382,8 @@ def _history(
     rows.add(
         action_id=action.id,
         at=action.created_at,
-        by="import",
         person_id=None,
-        source="import",
+        source=Surface.IMPORT,
         kind="created",
         rag_from=None,
         rag_to=initial_rag,
@@ -435,9 +433,8 @@ def _history(
         rows.add(
             action_id=action.id,
             at=at,
-            by=slack_of[person_id],
             person_id=person_id,
-            source="slack",
+            source=Surface.SLACK,
             kind="signoff" if final and status == Status.SIGNED_OFF.value else "update",
             rag_from=action.rag,
             rag_to=rag,
@@ -473,7 +470,7 @@ def _action_row(rng: random.Random, action: _Action, today: date) -> dict[str, A
 
 
 def _followups(
-    rng: random.Random, actions: Sequence[_Action], now: datetime, slack_of: dict[int, str]
+    rng: random.Random, actions: Sequence[_Action], now: datetime, admin_id: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """About one follow-up per ten actions, mostly about an action, some about a pillar; about
     half answered, and some of those closed."""
@@ -490,9 +487,9 @@ def _followups(
             "workstream_id": about.workstream_id if on_workstream else None,
             "question": rng.choice(QUESTIONS),
             "raised_at": raised,
-            "raised_by": ADVISER_USER,
+            "source": "slack",
             "closed_at": None,
-            "closed_by": None,
+            "closed_by_person_id": None,
         }
         at = raised
         for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
@@ -502,14 +499,14 @@ def _followups(
                     "id": len(answers) + 1,
                     "followup_id": i,
                     "at": at,
-                    "by": slack_of[about.lead_ids[0]],
                     "person_id": about.lead_ids[0],
+                    "source": "slack",
                     "text": rng.choice(NOTES).format(n=rng.randint(2, 95)),
                 }
             )
             if rng.random() < 0.3:
                 row["closed_at"] = at + (now - at) * rng.uniform(0.1, 0.5)
-                row["closed_by"] = ADMIN_USER
+                row["closed_by_person_id"] = admin_id
                 break
         followups.append(row)
     return followups, answers
@@ -528,7 +525,7 @@ def _boards(today: date, now: datetime) -> list[dict[str, Any]]:
                 "starts_at": starts,
                 "channel_id": BOARD_CHANNEL,
                 "digest_hours_before": 48,
-                "created_by": ADMIN_USER,
+                "source": "slack",
                 "created_at": now - timedelta(days=30),
                 "removed_at": None,
             }
@@ -563,7 +560,6 @@ def _measures(
     now: datetime,
     plan_actions: Sequence[_Action],
     n_people: int,
-    slack_of: dict[int, str],
 ) -> tuple[int, int]:
     """One measure for every 50 actions (at least four, at most MAX_MEASURES), each evidencing
     a workstream and two actions, with a figure a month for the last MEASURE_MONTHS months:
@@ -615,7 +611,6 @@ def _measures(
                         "period": period,
                         "value": value + attempt,
                         "recorded_at": recorded,
-                        "by": slack_of[owner],
                         "person_id": owner,
                         "source": "slack",
                         "note": "Corrected after validation" if attempt else None,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.config import Settings
 from bot.console import run_console, run_line
-from bot.domain import UserError
+from bot.domain import Surface, UserError
 from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
 from bot.store.db import unit_of_work, upgrade
@@ -220,7 +220,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         parsed = read_plan(args.file)
     runtime = Runtime.start(settings)
     try:
-        caller = Caller(user_id="import", source="import", plan_slug=args.plan)
+        caller = Caller(user_id="import", source=Surface.IMPORT, plan_slug=args.plan)
         with runtime.work(caller, making_plan=True) as ctx:
             report = apply_plan(ctx, parsed, args.file.name)
             measures_report = _apply_measures(ctx, measures)
@@ -278,7 +278,7 @@ def _apply_measures(ctx: Ctx, measures: ParsedMeasures | None) -> MeasuresReport
 def _import_measures_only(settings: Settings, measures: ParsedMeasures, name: str) -> int:
     runtime = Runtime.start(settings)
     try:
-        with runtime.work(Caller(user_id="import", source="import"), making_plan=True) as ctx:
+        with runtime.work(Caller(user_id="import", source=Surface.IMPORT), making_plan=True) as ctx:
             report = _apply_measures(ctx, measures)
     finally:
         runtime.close()
@@ -389,7 +389,7 @@ def cmd_boardpack(settings: Settings, args: argparse.Namespace) -> int:
     # Whoever runs the terminal command already holds the database: they act as an admin.
     runtime = Runtime.start(settings.model_copy(update={"admins": settings.admins | {"terminal"}}))
     try:
-        caller = Caller(user_id="terminal", source="console", plan_slug=args.plan)
+        caller = Caller(user_id="terminal", source=Surface.TERMINAL, plan_slug=args.plan)
         with runtime.work(caller) as ctx:
             pack = produce(ctx, args.board)
             kept = pack.snapshot

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from bot.commands import execute
 from bot.commands.registry import failure_apology
+from bot.domain import Surface
 from bot.render.text import render_text
 from bot.replies import Reply
 from bot.runtime import Runtime
@@ -39,7 +40,7 @@ def reply_for(runtime: Runtime, user_id: str, line: str, plan: str | None = None
     caller = Caller(
         user_id=user_id,
         channel_id=CONSOLE_CHANNEL,
-        source="console",
+        source=Surface.CONSOLE,
         email=user_id.lower() if "@" in user_id else None,
         plan_slug=plan,
     )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.addresses import console_address
 from bot.config import Settings
-from bot.domain import Rag, Status, UpdateKind, normalise_ref, ref_sort_key
+from bot.domain import Rag, Status, Surface, UpdateKind, normalise_ref, ref_sort_key
 from bot.impact import month_end
 from bot.plans.dates import parse_due
 from bot.plans.kpi_read import read_yaml_measures
@@ -55,6 +55,9 @@ def load_demo(session: Session, now: datetime, tz: Any, *, measures: bool = True
         # The demo's people are Slack users of an unnamed workspace (filled in on first contact).
         add_identity(session, person, Who(platform="slack", external_id=p["slack_user_id"]))
         people[p["slack_user_id"]] = person
+
+    def person_id(user_id: str) -> int | None:
+        return people[user_id].id if user_id in people else None
 
     def ago(days: int) -> datetime:
         return now - timedelta(days=days)
@@ -100,7 +103,7 @@ def load_demo(session: Session, now: datetime, tz: Any, *, measures: bool = True
                 UpdateKind.CREATED,
                 created,
                 note="Imported from the Written Statement of Action",
-                author=Author(by="import", source="import"),
+                author=Author(source=Surface.IMPORT),
                 at=action.created_at,
             )
             for u in sorted(updates, key=lambda u: -u["days_ago"]):
@@ -116,8 +119,8 @@ def load_demo(session: Session, now: datetime, tz: Any, *, measures: bool = True
             workstream_id=about.id if about else None,
             question=f["question"],
             raised_at=ago(f["days_ago"]),
-            raised_by=f["raised_by"],
-            raised_by_person_id=people[f["raised_by"]].id if f["raised_by"] in people else None,
+            raised_by_person_id=person_id(f["raised_by"]),
+            source=Surface.SLACK,
         )
         session.add(followup)
         session.flush()
@@ -126,14 +129,14 @@ def load_demo(session: Session, now: datetime, tz: Any, *, measures: bool = True
                 Answer(
                     followup_id=followup.id,
                     at=ago(answer["days_ago"]),
-                    by=answer["by"],
-                    person_id=people[answer["by"]].id if answer["by"] in people else None,
+                    person_id=person_id(answer["by"]),
+                    source=Surface.SLACK,
                     text=answer["text"],
                 )
             )
         if f.get("closed"):
             followup.closed_at = ago(min(a["days_ago"] for a in f["answers"]))
-            followup.closed_by = f["raised_by"]
+            followup.closed_by_person_id = person_id(f["raised_by"])
 
     for b in data.get("boards", []):
         local_day: date = today + timedelta(days=b["in_days"])
@@ -146,7 +149,8 @@ def load_demo(session: Session, now: datetime, tz: Any, *, measures: bool = True
                 starts_at=starts,
                 channel_id=CONSOLE_CHANNEL,
                 address=console_address(CONSOLE_CHANNEL),
-                created_by=data["console_user"],
+                created_by_person_id=person_id(data["console_user"]),
+                source=Surface.CONSOLE,
                 created_at=now,
             )
         )
@@ -173,7 +177,7 @@ def _demo_update(
         UpdateKind.SIGNOFF if signs_off else UpdateKind.UPDATE,
         ActionChange(rag=Rag(u["rag"]) if u.get("rag") else None, status=status),
         note=u["note"],
-        author=Author(by=u["by"], source="slack", person_id=person.id if person else None),
+        author=Author(source=Surface.SLACK, person_id=person.id if person else None),
         at=at,
     )
 
@@ -204,7 +208,7 @@ def _demo_measures(session: Session, items: list[dict[str, Any]], now: datetime,
     parsed = read_yaml_measures(absolute)
     ctx = Ctx.open(
         session,
-        Caller(user_id="import", source="import"),
+        Caller(user_id="import", source=Surface.IMPORT),
         Settings.model_construct(timezone=str(tz)),
         now,
     )

@@ -180,6 +180,35 @@ class UpdateKind(StrEnum):
         return self in (UpdateKind.UPDATE, UpdateKind.SIGNOFF, UpdateKind.NOTE)
 
 
+class Surface(StrEnum):
+    """Where a change came from. A person acts through a chat or the console; the bot's own
+    tooling (a plan file imported, a command at the terminal, the scheduler) acts for no one,
+    and its rows name no person."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    CONSOLE = "console"
+    IMPORT = "import"
+    TERMINAL = "terminal"
+    SCHEDULER = "scheduler"
+    # carried over from before the surface was recorded, and not knowable
+    UNKNOWN = "unknown"
+
+    @property
+    def has_person(self) -> bool:
+        """Whether a person stands behind what comes from here."""
+        return self not in (Surface.IMPORT, Surface.TERMINAL, Surface.SCHEDULER)
+
+    @property
+    def label(self) -> str:
+        """Who acted, when no person did: how history and exports name it."""
+        return {
+            Surface.IMPORT: "import",
+            Surface.TERMINAL: "terminal",
+            Surface.SCHEDULER: "the bot",
+        }.get(self, "unknown")
+
+
 MAX_NOTE_CHARS = 3000
 MAX_REF_CHARS = 20
 

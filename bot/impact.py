@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from bot.domain import Invalid, clean_note
+from bot.domain import Invalid, Surface, clean_note
 from bot.plans.dates import parse_due
 from bot.privacy import find_personal_data
 from bot.store.models import Measure
@@ -232,7 +232,9 @@ class Actual(Protocol):
     @property
     def recorded_at(self) -> datetime: ...
     @property
-    def by(self) -> str: ...
+    def person_id(self) -> int | None: ...
+    @property
+    def source(self) -> Surface: ...
     @property
     def note(self) -> str | None: ...
 

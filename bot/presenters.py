@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import Rag, UpdateKind, day_text, moment_text
+from bot.domain import Rag, Surface, UpdateKind, day_text, moment_text
 from bot.render.layout import rag_word
 from bot.replies import ActionLine, ActionList, Span, Table, mention, plain
 from bot.services.history import field_changes
@@ -18,10 +18,16 @@ def person_span(person: Person | Lead) -> Span:
     return mention(person.label, person.id, person.handles)
 
 
-def author_span(person_id: int | None, fallback: str, people: dict[int, Person]) -> Span:
-    """Who did something: the person when known, else the name the record was made under."""
+def actor_label(person: Person | None, source: Surface) -> str:
+    """Who did something, in words: the person, or what acted for no one (an import)."""
+    return person.label if person is not None else source.label
+
+
+def author_span(person_id: int | None, source: Surface, people: dict[int, Person]) -> Span:
+    """Who did something: the person (mentioned where the surface can), or what acted for no
+    one."""
     person = people.get(person_id) if person_id is not None else None
-    return person_span(person) if person is not None else plain(fallback)
+    return person_span(person) if person is not None else plain(source.label)
 
 
 def rag_of(action: Action) -> Rag | None:

@@ -11,11 +11,13 @@ from bot.boardpack.data import gather
 from bot.boardpack.document import MEDIA_TYPE, build_docx
 from bot.commands.reports import checkin_reply, participation_reply
 from bot.config import Settings
+from bot.domain import Surface
 from bot.presenters import shorten, when
 from bot.replies import Attachment, Reply, bold, code, plain
 from bot.services import checkins, kpis
 from bot.services.digests import DigestFor, build_digest, build_lead_reminder
 from bot.services.escalations import NEWLY_RED, for_escalation
+from bot.services.history import Author
 from bot.store.models import (
     ADMIN_NOTICE,
     BOARD_DIGEST,
@@ -159,7 +161,7 @@ def board_pack(
         board,
         content,
         filename=f"board-pack-{day.isoformat()}-B{board.id}.docx",
-        by="scheduler",
+        by=Author(source=Surface.SCHEDULER),
         at=at,
     )
     return Attachment(

@@ -12,13 +12,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, create_engine, event, make_url, select, text
+from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.console import run_line
 from bot.demo import load_demo
 from bot.runtime import Runtime
 from bot.store.db import ensure_schema, make_engine, session_factory, unit_of_work
+from bot.store.models import Identity
 
 PG_URL = os.environ.get("WSOA_TEST_DATABASE_URL")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
@@ -213,3 +215,8 @@ def count_statements(runtime: Runtime) -> Callable[[Callable[[], object]], int]:
         return counter.count
 
     return measure
+
+
+def person_of(session: Session, user_id: str) -> int:
+    """The person behind a platform user id: who history rows made by them name."""
+    return session.scalars(select(Identity.person_id).where(Identity.external_id == user_id)).one()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import openpyxl
 
+from bot.domain import Surface
 from bot.plans.kpi_read import read_measures
 from bot.runtime import Runtime
 from bot.services.context import Caller
@@ -119,7 +120,7 @@ def write_workbook(path: Path, sheets: dict[str, Sequence[Sequence[object]]]) ->
 def load_measures(runtime: Runtime, path: Path) -> MeasuresReport:
     parsed = read_measures(path)
     assert parsed is not None, f"{path.name} holds no measures"
-    with runtime.work(Caller(user_id="import", source="import")) as ctx:
+    with runtime.work(Caller(user_id="import", source=Surface.IMPORT)) as ctx:
         return apply_measures(ctx, parsed)
 
 

@@ -17,7 +17,7 @@ from bot.cli import main
 from bot.runtime import Runtime
 from bot.store.db import alembic_config, make_engine, unit_of_work, upgrade
 from bot.store.models import Answer, AnswerRedaction, BoardPackSnapshot, Update
-from tests.conftest import ADMIN, LEAD_11F, READER, Console
+from tests.conftest import ADMIN, LEAD_11F, READER, Console, person_of
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (the `slack` fixture)
 
 SLIPPED = "Met Zebedee Quorn's mum about Zebedee's transport"
@@ -67,13 +67,14 @@ def test_an_admin_redacts_an_answer_and_the_trail_says_who_when_why(
         every = " ".join(session.scalars(select(Answer.text)))
     assert "Zebedee" not in every
     [row] = redactions(runtime)
-    assert (row.label, row.reason, row.by, row.source) == (
+    with runtime.sessions() as session:
+        admin = person_of(session, ADMIN)
+    assert (row.label, row.reason, row.person_id, row.source) == (
         "FU-3/1",
         "named a pupil",
-        ADMIN,
+        admin,
         "console",
     )
-    assert row.person_id is not None
 
     listed = console("followup list 11F", user=READER)
     assert "Zebedee" not in listed

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bench.generate import ADMIN_USER, LEAD_USER, WORKSTREAMS, GeneratedPlan, generate
 from bot.commands import execute
 from bot.config import Settings
+from bot.domain import Surface
 from bot.render.text import render_text
 from bot.replies import Table
 from bot.runtime import Runtime
@@ -41,7 +42,7 @@ def bench_runtime(database_url: str, plan: GeneratedPlan) -> Iterator[Runtime]:
 
 
 def run(runtime: Runtime, text: str, user: str = LEAD_USER) -> str:
-    return render_text(execute(runtime, Caller(user_id=user, source="slack"), text))
+    return render_text(execute(runtime, Caller(user_id=user, source=Surface.SLACK), text))
 
 
 def test_sizes_and_shape(plan: GeneratedPlan, bench_runtime: Runtime) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 
 from bot.boardpack.document import MEDIA_TYPE
 from bot.commands import execute
-from bot.domain import Rag, UpdateKind
+from bot.domain import Rag, Surface, UpdateKind
 from bot.replies import Reply
 from bot.runtime import Runtime
 from bot.services import checkins, history, kpis
@@ -29,7 +29,7 @@ from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.services.history import ActionChange, Author
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
-from bot.store.models import Action, BoardMeeting, BoardPackSnapshot, Plan, Update
+from bot.store.models import Action, BoardMeeting, BoardPackSnapshot, Identity, Plan, Update
 from tests.conftest import ADMIN, LEAD_11F, NOW, READER, Clock, Console
 from tests.kpi_fixtures import (
     ACTUALS,
@@ -99,7 +99,7 @@ def add_past_boards(runtime: Runtime) -> None:
                     name=name,
                     starts_at=NOW - timedelta(days=days),
                     channel_id=CONSOLE_CHANNEL,
-                    created_by=ADMIN,
+                    source=Surface.SLACK,
                     created_at=NOW - timedelta(days=100),
                 )
             )
@@ -231,7 +231,7 @@ def test_what_changed_since_the_previous_board(demo: Runtime, console: Console) 
                 UpdateKind.EDIT,
                 change,
                 note="overdue-tracker.xlsx: edited",
-                author=Author(by="import", source="import"),
+                author=Author(source=Surface.IMPORT),
                 at=NOW,
             )
     doc = opened(ask(demo, "boardpack"))
@@ -254,7 +254,13 @@ def test_each_pack_is_kept_and_a_started_board_gets_exactly_its_pack(
     assert f"SHA-256 {digest}" in text and "B-2 SEND Operational Leads" in text
     with unit_of_work(demo.sessions) as session:
         kept = session.scalars(select(BoardPackSnapshot)).one()
-        assert (kept.sha256, kept.size, kept.created_by) == (digest, len(data), ADMIN)
+        assert (kept.sha256, kept.size, kept.source) == (digest, len(data), Surface.CONSOLE)
+        assert (
+            kept.created_by_person_id
+            == session.scalars(
+                select(Identity.person_id).where(Identity.external_id == ADMIN)
+            ).one()
+        )
         assert kept.board_id == 2 and kept.created_at == NOW
         assert kept.content == data
 

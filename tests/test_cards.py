@@ -12,7 +12,7 @@ import pytest
 
 from bot.commands import updating
 from bot.commands.registry import execute
-from bot.domain import Rag, Status
+from bot.domain import Rag, Status, Surface
 from bot.render import cards
 from bot.replies import (
     ActionLine,
@@ -390,7 +390,7 @@ def test_any_reply_fits(seed: int) -> None:
 def replies_of(runtime: Runtime, commands: list[tuple[str, str]]) -> dict[str, Reply]:
     out = {}
     for user, text in commands:
-        caller = Caller(user_id=user, channel_id="19:abc@thread.tacv2", source="teams")
+        caller = Caller(user_id=user, channel_id="19:abc@thread.tacv2", source=Surface.TEAMS)
         out[text] = execute(runtime, caller, text)
     return out
 

@@ -24,6 +24,7 @@ from bot.boardpack.links import link_for
 from bot.commands.reports import checkin_reply
 from bot.config import Settings
 from bot.console import run_console, run_line
+from bot.domain import Surface
 from bot.http.app import build_http_app
 from bot.http.downloads import downloads
 from bot.http.server import start_in_thread
@@ -298,7 +299,8 @@ def test_a_whole_reporting_cycle_in_slack(demo: Runtime, clock: Clock, slack: Sl
         [kept] = session.scalars(
             select(BoardPackSnapshot).where(BoardPackSnapshot.board_id == board_id)
         ).all()
-        assert kept.sha256 == hashlib.sha256(pack).hexdigest() and kept.created_by == "scheduler"
+        assert kept.sha256 == hashlib.sha256(pack).hexdigest() and kept.source == Surface.SCHEDULER
+        assert kept.created_by_person_id is None
 
     # The programme manager's list, the morning of the deadline, once.
     run_tick(slack, clock, LIST_DUE.replace(hour=8))

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 
 from bot.addresses import Address
 from bot.config import Settings
-from bot.domain import ref_sort_key
+from bot.domain import Surface, ref_sort_key
 from bot.render.blockkit import message
 from bot.render.text import render_text
 from bot.runtime import Runtime
@@ -31,7 +31,7 @@ from bot.store.models import (
     action_leads,
 )
 from scheduler.deliveries import tick
-from tests.conftest import ADMIN, NOW
+from tests.conftest import NOW
 from tests.slack_standin import SlackStandIn
 
 WORDS = "graduated response toolkit uptake across secondary settings remains below target "
@@ -58,7 +58,7 @@ def load_plan(runtime: Runtime, actions: int, workstreams: int = 12) -> None:
                 starts_at=NOW + timedelta(days=1),
                 channel_id=CHANNEL,
                 address=Address(platform="slack", conversation=CHANNEL),
-                created_by=ADMIN,
+                source=Surface.SLACK,
                 created_at=NOW,
             )
         )
@@ -111,7 +111,6 @@ def add_actions(runtime: Runtime, count: int, start: int = 0) -> None:
                     "plan_id": plan.id,
                     "action_id": action_id,
                     "at": NOW - timedelta(hours=i % 150),
-                    "by": ADMIN,
                     "source": "slack",
                     "kind": "signoff" if i % 17 == 0 else "update",
                     "rag_from": "amber" if i % 4 == 0 else "red",
@@ -130,7 +129,7 @@ def add_actions(runtime: Runtime, count: int, start: int = 0) -> None:
                     "workstream_id": None if i % 2 else streams[i % len(streams)].id,
                     "question": "How many are over 30 week wait? " + WORDS * 2,
                     "raised_at": NOW - timedelta(days=i),
-                    "raised_by": ADMIN,
+                    "source": "slack",
                 }
                 for i in range(count // 5)
             ],

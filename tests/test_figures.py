@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.commands import COMMANDS
+from bot.domain import Surface
 from bot.render.blockkit import message
 from bot.render.text import render_text
 from bot.runtime import Runtime
@@ -91,7 +92,7 @@ def test_help_renders_whole_in_block_kit(demo: Runtime, user: str) -> None:
     from bot.commands import execute
     from bot.services.context import Caller
 
-    payload = message(execute(demo, Caller(user_id=user, source="slack"), "help"))
+    payload = message(execute(demo, Caller(user_id=user, source=Surface.SLACK), "help"))
     assert_message_within_limits(payload)
     text = "\n".join(str(b.get("text", {}).get("text", "")) for b in payload["blocks"])
     for c in COMMANDS.values():

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from bot.domain import Surface
 from bot.runtime import TOO_LATE, Runtime, TooLate, answering_by
 from bot.services.actions import Change, record_update
 from bot.services.context import Caller
@@ -97,7 +98,7 @@ def test_reads_answer_while_another_process_writes(demo: Runtime, slack: SlackHa
 
 
 def test_work_past_its_deadline_is_rolled_back_before_commit(demo: Runtime) -> None:
-    caller = Caller(user_id=LEAD_11F, source="slack")
+    caller = Caller(user_id=LEAD_11F, source=Surface.SLACK)
 
     def slow_update() -> None:
         with answering_by(time.monotonic() + 0.5), demo.work(caller) as ctx:
@@ -118,7 +119,7 @@ def count_updates(runtime: Runtime) -> int:
 
 def test_work_after_the_answer_is_no_longer_bound_by_the_deadline(demo: Runtime) -> None:
     # The Home tab refreshed after a command's acknowledgement keeps nobody waiting.
-    caller = Caller(user_id=LEAD_11F, source="slack")
+    caller = Caller(user_id=LEAD_11F, source=Surface.SLACK)
     before = count_updates(demo)
     with answering_by(time.monotonic() + 0.2) as deadline:
         deadline.answered = True

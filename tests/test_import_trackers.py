@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
-from bot.domain import Rag
+from bot.domain import Rag, Surface
 from bot.plans.read import ParsedPlan, read_plan
 from bot.plans.report import report_lines
 from bot.runtime import Runtime
@@ -32,7 +32,7 @@ TODAY = date(2026, 11, 14)
 
 def load(runtime: Runtime, path: Path) -> tuple[ParsedPlan, ImportReport, list[str]]:
     parsed = read_plan(path, today=TODAY)
-    with runtime.work(Caller(user_id="import", source="import"), making_plan=True) as ctx:
+    with runtime.work(Caller(user_id="import", source=Surface.IMPORT), making_plan=True) as ctx:
         report = apply_plan(ctx, parsed, path.name)
     return parsed, report, report_lines(path.name, parsed, report)
 

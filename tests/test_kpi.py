@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapper
 
 from bot import impact
 from bot.commands import execute
+from bot.domain import Surface
 from bot.render.text import render_text
 from bot.runtime import Runtime
 from bot.services import kpis
@@ -280,8 +281,7 @@ def test_the_digest_section_costs_the_same_few_statements_for_any_number_of_meas
                         period=date(2026, month, 1),
                         value=month,
                         recorded_at=NOW,
-                        by="import",
-                        source="import",
+                        source=Surface.IMPORT,
                     )
                 )
     assert count_statements(section) == few <= 5

@@ -17,7 +17,7 @@ from bot.services import kpis
 from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.store.db import unit_of_work
 from bot.store.models import Measure, MeasureEdit
-from tests.conftest import ADMIN, LEAD_11F, READER, Console
+from tests.conftest import ADMIN, LEAD_11F, READER, Console, person_of
 from tests.slack_fixtures import SlackHarness, text_of
 from tests.slack_fixtures import served_slack_app as served_slack_app
 
@@ -47,10 +47,10 @@ def test_an_admin_defines_a_measure_and_its_owner_records_a_figure(
     assert "Source: SEN2 return" in shown
     with unit_of_work(demo.sessions) as session:
         [edit] = session.scalars(select(MeasureEdit)).all()
-        assert (edit.field, edit.old, edit.by, edit.source) == (
+        assert (edit.field, edit.old, edit.person_id, edit.source) == (
             "created",
             None,
-            ADMIN,
+            person_of(session, ADMIN),
             "console",
         )
         assert (
@@ -238,7 +238,8 @@ def test_an_admin_changes_a_measure_and_its_history_keeps_old_and_new(
             "owner",
             "evidences",
         ]
-        assert all(e.by == ADMIN and e.source == "console" for e in edits)
+        admin = person_of(session, ADMIN)
+        assert all(e.person_id == admin and e.source == "console" for e in edits)
 
 
 @pytest.mark.parametrize(

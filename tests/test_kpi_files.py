@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
+from bot.domain import Surface
 from bot.runtime import Runtime
 from bot.store.db import unit_of_work
 from bot.store.models import Action, Measure, MeasureActual, MeasureEdit
@@ -211,7 +212,7 @@ def test_export_writes_measures_and_actuals_and_imports_back_unchanged(
         "2026-10",
         56,
         "'=Agency EP hours doubled",
-        "U0DEMO06",
+        "Tom Bramley",  # a person, never a platform id
     ] in actuals
     assert len(actuals) == 7
 
@@ -274,13 +275,14 @@ def test_a_moved_target_is_kept_in_the_measures_history(
         edits = session.scalars(select(MeasureEdit).order_by(MeasureEdit.id)).all()
         # each measure's definition as the first file gave it, then what the second moved
         defined = [e for e in edits if e.field == "created"]
-        assert len(defined) == len(MEASURES) and all(e.by == "import" for e in defined)
+        assert len(defined) == len(MEASURES) and all(e.person_id is None for e in defined)
+        assert {e.source for e in edits} == {Surface.IMPORT}
         assert defined[0].new == (
             "%, higher is better; baseline 50% at 2026-09-30; target 86.5% by 2027-09-30"
         )
-        assert [(e.field, e.old, e.new, e.by) for e in edits if e.field != "created"] == [
-            ("target value", "86.5", "80", "import"),
-            ("target date", "2027-09-30", "2027-12-31", "import"),
+        assert [(e.field, e.old, e.new) for e in edits if e.field != "created"] == [
+            ("target value", "86.5", "80"),
+            ("target date", "2027-09-30", "2027-12-31"),
         ]
     shown = console("kpi show K1")
     assert "Target: 80% by 31 Dec 2027" in shown

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot import impact
-from bot.domain import Invalid
+from bot.domain import Invalid, Surface
 from bot.store.models import Measure, MeasureActual
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -31,7 +31,12 @@ def measure(better: str = "higher", trajectory: list[list[object]] | None = None
 
 def row(period: date, value: float, id_: int) -> MeasureActual:
     return MeasureActual(
-        id=id_, measure_id=1, period=period, value=value, recorded_at=AT, by="U1", source="console"
+        id=id_,
+        measure_id=1,
+        period=period,
+        value=value,
+        recorded_at=AT,
+        source=Surface.CONSOLE,
     )
 
 

@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.commands.interactions import submit
+from bot.domain import Surface
 from bot.replies import FormSubmission
 from bot.runtime import Runtime
 from bot.services import measure_history
 from bot.services.context import CONSOLE_CHANNEL, Caller
 from bot.store.models import MeasureActual, MeasureEdit
-from tests.conftest import ADMIN, Console
+from tests.conftest import ADMIN, Console, person_of
 from tests.kpi_fixtures import load_demo_measures
 
 WRITERS = ("created", "set_fields", "record", "add_figure")
@@ -57,7 +58,7 @@ def test_every_way_in_goes_through_the_one_writer(
     assert "target" in console("kpi edit K1 target 80% by 2027-06-30")
     submit(
         demo,
-        Caller(user_id=ADMIN, channel_id=CONSOLE_CHANNEL, source="console"),
+        Caller(user_id=ADMIN, channel_id=CONSOLE_CHANNEL, source=Surface.CONSOLE),
         FormSubmission(
             purpose="kpi_record", key="K2", values={"figure": "40", "period": "Oct 2026"}
         ),
@@ -69,5 +70,10 @@ def test_every_way_in_goes_through_the_one_writer(
     with demo.sessions() as session:
         figures = session.scalars(select(MeasureActual).order_by(MeasureActual.id)).all()
         edits = session.scalars(select(MeasureEdit).order_by(MeasureEdit.id)).all()
+        admin = person_of(session, ADMIN)
     assert {f.source for f in figures} == {"import", "console"}
-    assert [e.field for e in edits if e.by == ADMIN] == ["created", "target value", "target date"]
+    assert [e.field for e in edits if e.person_id == admin] == [
+        "created",
+        "target value",
+        "target date",
+    ]

@@ -24,7 +24,7 @@ from bot.commands.registry import is_slow
 from bot.commands.reports import checkin_reply
 from bot.console import run_line
 from bot.demo import load_demo
-from bot.domain import Rag
+from bot.domain import Rag, Surface
 from bot.http.server import RunningServer, start_in_thread
 from bot.render import cards
 from bot.render.blockkit import form_callback
@@ -172,8 +172,8 @@ def harvest_buttons(runtime: Runtime) -> dict[ButtonId, tuple[str, bool]]:
     offered to the programme manager (else to the lead of 11F), who presses it: an update's
     Undo, the Update and Answer of `show`, a measure's Record a figure, a check-in's No change
     and Update, the Sign off of a red action's sign-off."""
-    lead = Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL, source="console")
-    admin = Caller(user_id=ADMIN, channel_id=CONSOLE_CHANNEL, source="console")
+    lead = Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL, source=Surface.CONSOLE)
+    admin = Caller(user_id=ADMIN, channel_id=CONSOLE_CHANNEL, source=Surface.CONSOLE)
     execute(runtime, admin, "followup add 11F How many SENCOs have been trained?")
     execute(runtime, admin, "kpi edit K1 owner U0DEMO05")
     found: dict[ButtonId, tuple[str, bool]] = {}

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from bot.addresses import Address, console_address
 from bot.config import Settings
+from bot.domain import Surface
 from bot.runtime import Runtime
 from bot.senders import senders_of
 from bot.serve import run_tick
@@ -75,7 +76,7 @@ def add_board(
             channel_id=channel,
             address=console_address() if channel == "console" else slack_channel(channel),
             digest_hours_before=hours,
-            created_by=ADMIN,
+            source=Surface.SLACK,
             created_at=NOW - timedelta(days=30),
         )
         session.add(board)
@@ -98,7 +99,7 @@ def subscribe(
                 address=console_address() if channel == "console" else slack_channel(channel),
                 weekday=weekday,
                 time=wall_time.fromisoformat(at),
-                created_by=ADMIN,
+                source=Surface.SLACK,
                 changed_at=since,
             )
         )

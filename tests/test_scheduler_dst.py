@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.addresses import console_address
+from bot.domain import Surface
 from bot.runtime import Runtime
 from bot.senders import ConsoleSender
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
 from bot.store.models import Delivery, Subscription
 from scheduler.deliveries import tick
-from tests.conftest import ADMIN
 
 LONDON = ZoneInfo("Europe/London")
 STEP = timedelta(hours=1)
@@ -37,7 +37,7 @@ def subscribe(runtime: Runtime, channel: str, weekday: int, at: str, since: date
                 address=console_address(channel),
                 weekday=weekday,
                 time=time.fromisoformat(at),
-                created_by=ADMIN,
+                source=Surface.SLACK,
                 changed_at=since,
             )
         )

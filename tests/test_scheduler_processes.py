@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.addresses import Address
+from bot.domain import Surface
 from bot.runtime import Runtime
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
@@ -52,7 +53,7 @@ def test_concurrent_tick_processes_deliver_each_occurrence_once(
                 address=Address(platform="slack", conversation="C0WEEKLY"),
                 weekday=0,
                 time=time(9, 0),
-                created_by=ADMIN,
+                source=Surface.SLACK,
                 changed_at=NOW - timedelta(days=30),
             )
         )

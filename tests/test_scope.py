@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.console import run_line
+from bot.domain import Surface
 from bot.plans.read import read_plan
 from bot.runtime import Runtime
 from bot.services.context import Caller
@@ -61,7 +62,7 @@ def test_one_plans_help_never_names_another_plans_leads(runtime: Runtime, tmp_pa
         for slug in files:
             create_plan(session, slug, slug.title(), NOW)
     for slug, path in files.items():
-        caller = Caller(user_id="import", source="import", plan_slug=slug)
+        caller = Caller(user_id="import", source=Surface.IMPORT, plan_slug=slug)
         with runtime.work(caller) as ctx:
             report = apply_plan(ctx, read_plan(path), path.name)
         assert report.unlinked_leads == [{"torbay": "Alice Smart", "thurrock": "Bob Lee"}[slug]]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from bot.domain import ref_sort_key
+from bot.domain import Surface, ref_sort_key
 from bot.runtime import Runtime
 from bot.services.actions import assign
 from bot.services.context import Caller, Ctx
@@ -45,7 +45,7 @@ def add_action(runtime: Runtime, ref: str, *leads: str) -> None:
             )
         )
         session.flush()
-        ctx = Ctx.open(session, Caller(ADMIN, source="import"), runtime.settings, NOW)
+        ctx = Ctx.open(session, Caller(ADMIN, source=Surface.IMPORT), runtime.settings, NOW)
         # named as a plan file names them: people not yet known become leads
         assign(ctx, ref, list(leads), known=False)
 

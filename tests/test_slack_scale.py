@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.addresses import Address
-from bot.domain import Rag, Status
+from bot.domain import Rag, Status, Surface
 from bot.plans.read import ParsedPlan, PlanRow
 from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
@@ -70,7 +70,9 @@ def big_plan(runtime: Runtime) -> Runtime:
     with unit_of_work(runtime.sessions) as session:
         then = NOW - timedelta(days=400)
         current_plan(session, then, create=True)
-        ctx = Ctx.open(session, Caller(user_id="import", source="import"), runtime.settings, then)
+        ctx = Ctx.open(
+            session, Caller(user_id="import", source=Surface.IMPORT), runtime.settings, then
+        )
         apply_plan(ctx, plan_of_500(), "big.csv")
         note = "Progress <!channel> " + words(400)
         session.execute(update(Action).values(last_note=note[:2900], last_update_at=NOW))
@@ -85,9 +87,8 @@ def big_plan(runtime: Runtime) -> Runtime:
                 plan_id=busy.plan_id,
                 action_id=busy.id,
                 at=NOW - timedelta(hours=300 - i),
-                by=BIG_LEAD,
                 person_id=big_lead.id,
-                source="slack",
+                source=Surface.SLACK,
                 kind="update",
                 rag_from="amber",
                 rag_to="red" if i % 2 else "amber",
@@ -106,7 +107,7 @@ def big_plan(runtime: Runtime) -> Runtime:
                 action_id=action_id,
                 question=f"Question {i}: " + words(300),
                 raised_at=NOW - timedelta(days=i),
-                raised_by=ADMIN,
+                source=Surface.SLACK,
             )
             for i, action_id in enumerate([busy.id, *led])
         )
@@ -117,7 +118,7 @@ def big_plan(runtime: Runtime) -> Runtime:
                 starts_at=NOW + timedelta(days=10),
                 channel_id="C_BOARD",
                 address=Address(platform="slack", conversation="C_BOARD"),
-                created_by=ADMIN,
+                source=Surface.SLACK,
                 created_at=NOW,
             )
         )

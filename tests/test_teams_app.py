@@ -25,6 +25,7 @@ from microsoft_teams.api.auth.cloud_environment import PUBLIC
 
 from bot.commands.registry import execute
 from bot.config import Settings
+from bot.domain import Surface
 from bot.http.app import build_http_app
 from bot.render import cards
 from bot.replies import ButtonId, Reply, say
@@ -231,7 +232,9 @@ class Served:
 def run_command(runtime: Runtime) -> Any:
     def on_command(info: CommandInfo) -> Reply:
         user = AAD.get(info.ref.aad_object_id or "", "U0STRANGER")
-        caller = Caller(user_id=user, channel_id=info.ref.base_conversation_id, source="teams")
+        caller = Caller(
+            user_id=user, channel_id=info.ref.base_conversation_id, source=Surface.TEAMS
+        )
         return execute(runtime, caller, info.text)
 
     return on_command
@@ -441,7 +444,7 @@ def test_production_verifies_every_request(demo: Runtime, standin: TeamsStandIn)
 
 def caller_of(info: Any) -> Caller:
     user = AAD.get(info.ref.aad_object_id or "", "U0STRANGER")
-    return Caller(user_id=user, channel_id=info.ref.base_conversation_id, source="teams")
+    return Caller(user_id=user, channel_id=info.ref.base_conversation_id, source=Surface.TEAMS)
 
 
 def run_button(runtime: Runtime) -> Any:

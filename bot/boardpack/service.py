@@ -18,6 +18,7 @@ from bot.boardpack.document import build_docx
 from bot.domain import NotFound
 from bot.presenters import when
 from bot.services.context import Ctx
+from bot.services.history import Author
 from bot.store.models import BoardMeeting, BoardPackSnapshot
 
 
@@ -85,7 +86,7 @@ def produce(ctx: Ctx, board_text: str = "") -> Pack:
         board,
         content,
         filename=filename_for(ctx, board),
-        by=ctx.caller.user_id,
+        by=Author(source=ctx.caller.source, person_id=ctx.actor_id),
         at=ctx.now,
     )
     return Pack(board=board, snapshot=kept, content=content, fresh=True, figures=figures)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
+from bot.services.history import Author
 from bot.store.models import BoardMeeting, BoardPackSnapshot
 
 
@@ -24,14 +25,15 @@ def keep(
     data: bytes,
     *,
     filename: str,
-    by: str,
+    by: Author,
     at: datetime,
 ) -> BoardPackSnapshot:
     snapshot = BoardPackSnapshot(
         plan_id=board.plan_id,
         board_id=board.id,
         created_at=at,
-        created_by=by,
+        created_by_person_id=by.person_id,
+        source=by.source,
         filename=filename,
         sha256=sha256(data),
         size=len(data),

@@ -6,10 +6,11 @@ from bot.boardpack.document import MEDIA_TYPE
 from bot.boardpack.service import produce
 from bot.commands.registry import command
 from bot.domain import Invalid, day_text
-from bot.presenters import when
+from bot.presenters import actor_label, when
 from bot.replies import Attachment, Reply, Table, bold, code, plain
 from bot.services import escalations as escalation_service
 from bot.services.context import Ctx
+from bot.store.models import Person
 
 
 @command(
@@ -41,10 +42,12 @@ def boardpack(ctx: Ctx, args: str) -> Reply:
             plain(" gives back exactly this file."),
         )
     else:
+        maker = ctx.session.get(Person, kept.created_by_person_id or 0)
+        who = actor_label(maker, kept.source)
         reply.para(
             bold(f"The pack {meeting} was given. "),
             plain(
-                f"Made {when(kept.created_at, ctx.settings.tz)} by {kept.created_by}; "
+                f"Made {when(kept.created_at, ctx.settings.tz)} by {who}; "
                 f"pack #{kept.id}, SHA-256 {kept.sha256}."
             ),
         )

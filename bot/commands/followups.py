@@ -6,7 +6,7 @@ import re
 
 from bot.commands.registry import command
 from bot.domain import MAX_NOTE_CHARS, Invalid, looks_like_ref
-from bot.presenters import author_span, shorten, when
+from bot.presenters import actor_label, author_span, shorten, when
 from bot.replies import Form, FormField, Reply, bold, plain
 from bot.runtime import Runtime
 from bot.services import followups as followup_service
@@ -147,14 +147,13 @@ def _listing(ctx: Ctx, which: str) -> Reply:
             label = followup_service.answer_label(f.id, number)
             redacted = redactions.get(a.id)
             if redacted is not None:
-                by = people.get(redacted.person_id or 0)
-                name = by.name if by is not None else redacted.by
+                name = actor_label(people.get(redacted.person_id or 0), redacted.source)
                 text = f"[redacted by {name} on {when(redacted.at, tz)}]"
             else:
                 text = a.text
             reply.para(
                 plain(f"↳ {label} · {when(a.at, tz)} "),
-                author_span(a.person_id, a.by, people),
+                author_span(a.person_id, a.source, people),
                 plain(f": {text}"),
             )
     return reply

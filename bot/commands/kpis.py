@@ -12,7 +12,7 @@ from bot.commands.kpi_add import ADD_USAGE, EDIT_USAGE, kpi_add, kpi_edit
 from bot.commands.kpi_form import figure_reply, open_figure_form
 from bot.commands.registry import command
 from bot.domain import Invalid, UserError, day_text
-from bot.presenters import person_span, when
+from bot.presenters import actor_label, person_span, when
 from bot.replies import (
     Attachment,
     Button,
@@ -28,8 +28,8 @@ from bot.services import kpis
 from bot.services.context import Ctx
 from bot.services.kpi_define import evidence_text
 from bot.services.measure_history import CREATED, change_text
-from bot.services.people import people_by_handle
-from bot.store.models import MeasureActual
+from bot.services.people import people_by_id
+from bot.store.models import MeasureActual, MeasureEdit
 
 USAGE = [
     "kpi list",
@@ -172,17 +172,16 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
     if evidence:
         reply.para(bold("Evidences: "), plain(evidence))
     changes = kpis.edits(ctx.session, measure)
-    people = people_by_handle(ctx.session, {e.by for e in changes})
+    people = people_by_id(ctx.session, {e.person_id for e in changes if e.person_id})
     created = next((e for e in changes if e.field == CREATED), None)
     changes = [e for e in changes if e.field != CREATED]
 
-    def who(handle: str) -> str:
-        found = people.get(handle)
-        return found.label if found else handle
+    def who(edit: MeasureEdit) -> str:
+        return actor_label(people.get(edit.person_id or 0), edit.source)
 
     if created is not None:
         reply.para(
-            bold("Defined: "), plain(f"{when(created.at, ctx.settings.tz)} by {who(created.by)}")
+            bold("Defined: "), plain(f"{when(created.at, ctx.settings.tz)} by {who(created)}")
         )
     if changes:
         reply.para(
@@ -190,7 +189,7 @@ def kpi_show(ctx: Ctx, args: str) -> Reply:
             plain(
                 "; ".join(
                     f"{day_text(e.at.astimezone(ctx.settings.tz).date())} {change_text(e)} "
-                    f"({who(e.by)})"
+                    f"({who(e)})"
                     for e in changes
                 )
             ),
@@ -220,7 +219,7 @@ def _figures_table(
     ctx: Ctx, reply: Reply, rows: list[MeasureActual], standing: impact.Standing
 ) -> None:
     unit = standing.measure.unit
-    people = people_by_handle(ctx.session, {r.by for r in rows})
+    people = people_by_id(ctx.session, {r.person_id for r in rows if r.person_id})
     current = {f.row.id for f in standing.figures}
     reply.add(
         Table(
@@ -230,7 +229,7 @@ def _figures_table(
                     impact.period_text(r.period) + ("" if r.id in current else " (replaced)"),
                     impact.value_text(r.value, unit),
                     when(r.recorded_at, ctx.settings.tz),
-                    people[r.by].label if r.by in people else r.by,
+                    actor_label(people.get(r.person_id or 0), r.source),
                     r.note or "",
                 ]
                 for r in rows

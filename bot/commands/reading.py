@@ -11,6 +11,7 @@ from bot.commands.updating import STATUS_RULE
 from bot.domain import Invalid, Rag
 from bot.presenters import (
     action_list,
+    actor_label,
     author_span,
     counts_table,
     describe_change,
@@ -245,15 +246,14 @@ def _update_paragraph(
         *([plain(f"#{u.id} ")] if numbered else []),
         bold(when(u.at, ctx.settings.tz)),
         plain(" "),
-        author_span(u.person_id, u.by, people) if u.source != "import" else plain("import"),
+        author_span(u.person_id, u.source, people),
     ]
     if changes:
         spans.append(plain(" · " + "; ".join(changes)))
     if u.note:
         spans.append(plain(f" · {u.note}"))
     if redacted is not None:
-        by = people.get(redacted.person_id or 0)
-        name = by.name if by is not None else redacted.by
+        name = actor_label(people.get(redacted.person_id or 0), redacted.source)
         spans.append(plain(f" · [redacted by {name} on {when(redacted.at, ctx.settings.tz)}]"))
     return Paragraph(spans=spans)
 

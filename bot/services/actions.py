@@ -26,6 +26,7 @@ from bot.domain import (
     ref_sort_key,
 )
 from bot.plans.dates import parse_due  # the tracker reader's wordings: one rule for both
+from bot.presenters import actor_label
 from bot.services import history as history_writer
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
@@ -162,7 +163,7 @@ def assign(ctx: Ctx, ref: str, leads: Sequence[str], *, known: bool = True) -> U
 
 
 def author_of(ctx: Ctx) -> Author:
-    return Author(by=ctx.caller.user_id, source=ctx.caller.source, person_id=ctx.person.id)
+    return Author(source=ctx.caller.source, person_id=ctx.actor_id)
 
 
 def write_change(
@@ -279,7 +280,7 @@ def _restore_latest_note(session: Session, action: Action, undone: Update) -> No
 
 def _who(session: Session, update: Update) -> str:
     person = session.get(Person, update.person_id) if update.person_id else None
-    return person.label if person else update.by
+    return actor_label(person, update.source)
 
 
 def _minutes(window: timedelta) -> str:

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.domain import Surface
 from bot.impact import period_text, value_text
 from bot.services.followups import about
 from bot.services.history import field_changes
-from bot.services.people import people_by_handle
 from bot.store.models import (
     Action,
     Answer,
@@ -34,8 +34,6 @@ from bot.store.models import (
 AUDIT_COLUMNS = ("When", "Who", "Action", "Kind", "Field", "Old", "New", "Note", "Source")
 # Rows read from the database at a time: a plan with 200,000 updates is streamed, not loaded.
 BATCH = 2000
-# Who made changes no person made.
-NOBODY = {"import": "import", "system": "the bot"}
 
 
 @dataclass(frozen=True)
@@ -140,25 +138,18 @@ def _answer_redaction_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterat
 
 
 def _measure_edit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
-    # A plan's measures change a few times a year: read whole, their people found by the
-    # platform id each edit keeps.
+    # A plan's measures change a few times a year: read whole.
     edits = session.execute(
-        select(MeasureEdit, Measure.short_id)
+        select(MeasureEdit, Measure.short_id, Person.id, Person.name, Person.email)
         .join(Measure, Measure.id == MeasureEdit.measure_id)
+        .outerjoin(Person, Person.id == MeasureEdit.person_id)
         .where(Measure.plan_id == plan.id)
         .order_by(MeasureEdit.at, MeasureEdit.id)
     ).all()
-    people = people_by_handle(session, {edit.by for edit, _ in edits})
-    for edit, short_id in edits:
-        person = people.get(edit.by)
+    for edit, short_id, person_id, name, email in edits:
         yield AuditRow(
             when=edit.at.astimezone(tz),
-            who=_who(
-                edit.source,
-                person.id if person else None,
-                person.name if person else None,
-                person.email if person else None,
-            ),
+            who=_who(edit.source, person_id, name, email),
             action=short_id,
             kind="measure",
             field=edit.field,
@@ -196,12 +187,9 @@ def _figure_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRo
         figures[month] = value
 
 
-def _who(source: str, person_id: int | None, name: str | None, email: str | None) -> str:
+def _who(source: Surface, person_id: int | None, name: str | None, email: str | None) -> str:
     if person_id is not None:
         if name and email:
             return f"{name} <{email}>"
         return name or email or f"person {person_id}"
-    if source in NOBODY:
-        return NOBODY[source]
-    # A change recorded before people were kept: the platform's id is no name to an inspector.
-    return f"unknown ({source})"
+    return source.label

@@ -156,7 +156,8 @@ def add(
         digest_hours_before=DEFAULT_DIGEST_HOURS,
         reporting=reporting,
         checkin_days=DEFAULT_CHECKIN_DAYS,
-        created_by=ctx.caller.user_id,
+        created_by_person_id=ctx.actor_id,
+        source=ctx.caller.source,
         created_at=ctx.now,
     )
     ctx.session.add(board)
@@ -262,7 +263,8 @@ def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:
             plan_id=ctx.plan.id,
             channel_id=channel,
             address=ctx.address,
-            created_by=ctx.caller.user_id,
+            created_by_person_id=ctx.actor_id,
+            source=ctx.caller.source,
             weekday=weekday,
             time=time(hour, minute),
             changed_at=ctx.now,

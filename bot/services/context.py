@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.addresses import Address, console_address
 from bot.config import Settings
-from bot.domain import Forbidden
+from bot.domain import Forbidden, Surface
 from bot.services import people
 from bot.services.people import Who
 from bot.services.plans import NO_PLAN_YET, NoPlan, plan_for_chat, plan_named
@@ -64,8 +64,8 @@ class Caller:
     # whatever `--user` says (a user id on any platform, or an e-mail)
     user_id: str
     channel_id: str | None = None
-    # where the request came from: slack, teams, console, import, system
-    source: str = "console"
+    # the surface the request came through
+    source: Surface = Surface.CONSOLE
     name: str | None = None
     # the platform (slack, teams, console) and its workspace or tenant
     platform: str = "console"
@@ -214,6 +214,12 @@ class Ctx:
         found = people.identify(self.session, self.caller.who)
         self.__dict__["known_person"] = found
         return found
+
+    @property
+    def actor_id(self) -> int | None:
+        """Who a change is recorded as made by: the person behind the caller, or no one when
+        the bot's own tooling acts (an import, a terminal command)."""
+        return self.person.id if self.caller.source.has_person else None
 
     @property
     def today(self) -> date:

@@ -72,8 +72,8 @@ def add(ctx: Ctx, target: str, question: str) -> FollowUp:
         workstream_id=workstream.id if workstream else None,
         question=question,
         raised_at=ctx.now,
-        raised_by=ctx.caller.user_id,
-        raised_by_person_id=ctx.person.id,
+        raised_by_person_id=ctx.actor_id,
+        source=ctx.caller.source,
     )
     ctx.session.add(followup)
     ctx.session.flush()
@@ -127,8 +127,8 @@ def answer(ctx: Ctx, text_id: str, text: str) -> Answer:
     reply = Answer(
         followup_id=followup.id,
         at=ctx.now,
-        by=ctx.caller.user_id,
-        person_id=ctx.person.id,
+        person_id=ctx.actor_id,
+        source=ctx.caller.source,
         text=clean_note(text, "answer"),
     )
     ctx.session.add(reply)
@@ -142,7 +142,7 @@ def close(ctx: Ctx, text_id: str) -> FollowUp:
     if followup.closed_at is not None:
         raise Invalid(f"{label(followup)} is already closed.")
     followup.closed_at = ctx.now
-    followup.closed_by = ctx.caller.user_id
+    followup.closed_by_person_id = ctx.actor_id
     return followup
 
 

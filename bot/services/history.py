@@ -21,17 +21,16 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, SessionTransaction, lazyload
 
-from bot.domain import Rag, Status, UpdateKind
+from bot.domain import Rag, Status, Surface, UpdateKind
 from bot.store.db import lock_row
 from bot.store.models import Action, Person, Update, Workstream
 
 
 @dataclass(frozen=True)
 class Author:
-    """Who made a change, and through what (slack, console, import, system)."""
+    """Who made a change (no one, for an import), and through what."""
 
-    by: str
-    source: str
+    source: Surface
     person_id: int | None = None
 
 
@@ -146,7 +145,6 @@ def _write(
         plan_id=action.plan_id,
         action_id=action.id,
         at=at,
-        by=author.by,
         person_id=author.person_id,
         source=author.source,
         kind=kind,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from bot.domain import FIVE_POINT_RAGS, Rag, Status, UpdateKind, UserError, ref_sort_key
+from bot.domain import FIVE_POINT_RAGS, Rag, Status, Surface, UpdateKind, UserError, ref_sort_key
 from bot.plans.leads import is_named_only
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
 from bot.services import history, priorities
@@ -97,7 +97,7 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     return report
 
 
-IMPORT = Author(by="import", source="import")
+IMPORT = Author(source=Surface.IMPORT)
 
 
 def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
@@ -205,7 +205,11 @@ def _notes_already_imported(ctx: Ctx, plan: Plan) -> dict[int, list[str]]:
     found = ctx.session.execute(
         select(Update.action_id, Update.note)
         .join(Action, Action.id == Update.action_id)
-        .where(Action.plan_id == plan.id, Update.source == "import", Update.kind == UpdateKind.NOTE)
+        .where(
+            Action.plan_id == plan.id,
+            Update.source == Surface.IMPORT,
+            Update.kind == UpdateKind.NOTE,
+        )
     )
     noted: dict[int, list[str]] = {}
     for action_id, note in found:

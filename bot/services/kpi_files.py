@@ -18,11 +18,12 @@ from bot import impact
 from bot.domain import UserError, normalise_ref
 from bot.plans.kpi_read import CellProblem, MeasureRow, ParsedMeasures
 from bot.plans.kpi_write import Cell, MeasureSheets
+from bot.presenters import actor_label
 from bot.privacy import find_personal_data
 from bot.services import kpis, measure_history
 from bot.services.context import Ctx
 from bot.services.kpi_define import definition_text
-from bot.services.people import resolve_lead
+from bot.services.people import people_by_id, resolve_lead
 from bot.services.plans import match_workstream, workstreams
 from bot.store.models import Action, Measure, Plan, Workstream
 
@@ -242,6 +243,9 @@ def measure_sheets(session: Session, plan: Plan, tz: ZoneInfo) -> MeasureSheets:
     """The export's Measures and Actuals rows: each period's current figure (the history of
     corrections is in the store, and `kpi show`)."""
     found = kpis.standings(session, plan.id, actions=True)
+    people = people_by_id(
+        session, {f.row.person_id for s in found for f in s.figures if f.row.person_id}
+    )
     measures: list[list[Cell]] = []
     actuals: list[list[Cell]] = []
     judged: list[tuple[str, str]] = []
@@ -279,7 +283,7 @@ def measure_sheets(session: Session, plan: Plan, tz: ZoneInfo) -> MeasureSheets:
                     f.value,
                     f.row.note,
                     f.row.recorded_at.astimezone(tz).replace(tzinfo=None, microsecond=0),
-                    f.row.by,
+                    actor_label(people.get(f.row.person_id or 0), f.row.source),
                 ]
             )
     return MeasureSheets(measures=measures, actuals=actuals, judged=judged)

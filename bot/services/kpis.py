@@ -153,7 +153,16 @@ def _current_figures(with_since: bool) -> Select[Any]:
     )
 
 
-_FIGURE_COLUMNS = ("measure_id", "id", "period", "value", "recorded_at", "by", "note")
+_FIGURE_COLUMNS = (
+    "measure_id",
+    "id",
+    "period",
+    "value",
+    "recorded_at",
+    "person_id",
+    "source",
+    "note",
+)
 
 
 def _figures(plan_id: int | BindParameter[int]) -> Select[Any]:

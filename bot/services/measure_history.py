@@ -40,18 +40,13 @@ def locked(ctx: Ctx, measure: Measure) -> Measure:
     return found
 
 
-def _by(ctx: Ctx) -> tuple[str, str]:
-    return ctx.caller.user_id, ctx.caller.source
-
-
 def record(ctx: Ctx, measure: Measure, name: str, old: object, new: object) -> MeasureEdit:
     """One field of `measure` changed (or, for CREATED, its definition as added): its row."""
-    by, source = _by(ctx)
     row = MeasureEdit(
         measure_id=measure.id,
         at=ctx.now,
-        by=by,
-        source=source,
+        person_id=ctx.actor_id,
+        source=ctx.caller.source,
         field=name,
         old=edit_text(old),
         new=edit_text(new),
@@ -94,16 +89,13 @@ def add_figure(
         .order_by(MeasureActual.id.desc())
         .limit(1)
     ).first()
-    by, source = _by(ctx)
-    person = ctx.person if source != "import" else None
     actual = MeasureActual(
         measure_id=measure.id,
         period=period,
         value=value,
         recorded_at=ctx.now,
-        by=by,
-        person_id=person.id if person else None,
-        source=source,
+        person_id=ctx.actor_id,
+        source=ctx.caller.source,
         note=note,
     )
     ctx.session.add(actual)

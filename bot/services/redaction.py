@@ -158,8 +158,7 @@ def redact_answer(
         answer_id=target.id,
         label=label,
         at=ctx.moment(),
-        by=ctx.caller.user_id,
-        person_id=ctx.person.id,
+        person_id=ctx.actor_id,
         source=ctx.caller.source,
         reason=reason,
     )

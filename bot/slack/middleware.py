@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import BoltContext
 
 from bot.addresses import Address
+from bot.domain import Surface
 from bot.runtime import Runtime
 from bot.services.context import Caller
 
@@ -32,7 +33,7 @@ def caller_of(context: BoltContext, body: Mapping[str, Any]) -> Caller | None:
     return Caller(
         user_id=user_id,
         channel_id=channel,
-        source="slack",
+        source=Surface.SLACK,
         name=_handle(body),
         platform="slack",
         workspace=workspace,

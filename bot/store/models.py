@@ -34,7 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
 from bot.addresses import CONVERSATION_CHARS, Address
-from bot.domain import Rag, Status, UpdateKind
+from bot.domain import Rag, Status, Surface, UpdateKind
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -270,12 +270,9 @@ class Update(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
     at: Mapped[datetime] = mapped_column(index=True)
-    # who, as the platform named them ("import" and "system" for no one); person_id is who,
-    # and what rules and history go by
-    by: Mapped[str] = mapped_column(String(255))
+    # who made the change; None when no person did (`source` says what did: an import…)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    # slack, console, import, system
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     kind: Mapped[UpdateKind] = mapped_column(words_of(UpdateKind, 20), default=UpdateKind.UPDATE)
     rag_from: Mapped[Rag | None] = mapped_column(words_of(Rag, 20))
     rag_to: Mapped[Rag | None] = mapped_column(words_of(Rag, 20))
@@ -300,11 +297,11 @@ class FollowUp(Base):
     workstream_id: Mapped[int | None] = mapped_column(ForeignKey("workstreams.id"), index=True)
     question: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime]
-    # who raised it, as the platform named them, and the person
-    raised_by: Mapped[str] = mapped_column(String(255))
+    # who raised it, and through what
     raised_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
-    closed_by: Mapped[str | None] = mapped_column(String(255))
+    closed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
     action: Mapped[Action | None] = relationship(lazy="joined")
     workstream: Mapped[Workstream | None] = relationship(lazy="joined")
@@ -320,8 +317,8 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
     at: Mapped[datetime]
-    by: Mapped[str] = mapped_column(String(255))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     # empty once redacted (see AnswerRedaction): an answer is never stored empty otherwise
     text: Mapped[str] = mapped_column(Text)
 
@@ -341,9 +338,8 @@ class AnswerRedaction(Base):
     # the answer as people named it when it was redacted (FU-12/2)
     label: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime]
-    by: Mapped[str] = mapped_column(String(255))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     reason: Mapped[str | None] = mapped_column(Text)
 
 
@@ -358,7 +354,8 @@ class BoardMeeting(Base):
     channel_id: Mapped[str] = mapped_column(String(CONVERSATION_CHARS))
     address: Mapped[Address | None] = mapped_column(AddressColumn)
     digest_hours_before: Mapped[int] = mapped_column(Integer, default=48)
-    created_by: Mapped[str] = mapped_column(String(64))
+    created_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     created_at: Mapped[datetime]
     # removal is recorded, not deleted, so a claimed delivery can see the meeting went away
     removed_at: Mapped[datetime | None]
@@ -379,7 +376,8 @@ class Subscription(Base):
     weekday: Mapped[int] = mapped_column(Integer)  # Monday = 0
     time: Mapped[wall_time] = mapped_column(Time)  # wall-clock time in WSOA_TIMEZONE
     active: Mapped[bool] = mapped_column(default=True)
-    created_by: Mapped[str] = mapped_column(String(64))
+    created_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     changed_at: Mapped[datetime]
 
 
@@ -521,10 +519,9 @@ class MeasureActual(Base):
     period: Mapped[date] = mapped_column(Date)
     value: Mapped[float] = mapped_column(Float)
     recorded_at: Mapped[datetime] = mapped_column(index=True)
-    # who: a Slack user id, or "import"; person_id when known
-    by: Mapped[str] = mapped_column(String(64))
+    # who recorded it; None for a file imported at the terminal
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    source: Mapped[str] = mapped_column(String(20))  # slack, console, import
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -537,8 +534,8 @@ class MeasureEdit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
     at: Mapped[datetime]
-    by: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     field: Mapped[str] = mapped_column(String(30))
     old: Mapped[str | None] = mapped_column(Text)
     new: Mapped[str | None] = mapped_column(Text)
@@ -586,7 +583,8 @@ class BoardPackSnapshot(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     board_id: Mapped[int] = mapped_column(ForeignKey("board_meetings.id"))
     created_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(String(64))
+    created_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
     filename: Mapped[str] = mapped_column(String(200))
     # hex SHA-256 of `content`
     sha256: Mapped[str] = mapped_column(String(64))

@@ -18,7 +18,7 @@ from bot.addresses import Address
 from bot.commands import execute, interactions
 from bot.commands.registry import failure_apology
 from bot.commands.reports import answer_plain
-from bot.domain import UserError
+from bot.domain import Surface, UserError
 from bot.render import cards
 from bot.replies import FormSubmission, Reply, say
 from bot.runtime import Runtime
@@ -96,7 +96,7 @@ class TeamsCore:
         return Caller(
             user_id=(ref.aad_object_id or ref.user_id or "").lower(),
             channel_id=ref.channel_id or conversation,
-            source=PLATFORM,
+            source=Surface.TEAMS,
             name=ref.user_name,
             platform=PLATFORM,
             workspace=ref.tenant_id or "",
