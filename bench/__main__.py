@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+import bot.adapters  # noqa: F401  (each platform declares how it names and reaches people)
 from bench.boardpack import measure_boardpack
 from bench.generate import ADMIN_USER, BOARD_CHANNEL, LEAD_USER, GeneratedPlan, generate
 from bench.inprocess import measure_in_process

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import bot.adapters  # noqa: F401  (each platform declares how it names and reaches people)
 from bot.config import Settings
 from bot.console import run_console, run_line
 from bot.domain import Surface, UserError

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from bot.addresses import Address, console_address
 from bot.config import Settings
+from bot.platforms import address_for, handle_of, personal_address, why_unreachable
 from bot.services import boards, checkins, kpis, people
 from bot.services.context import CONSOLE_CHANNEL
-from bot.services.people import CONSOLE, Who, personal_address
+from bot.services.people import CONSOLE, Who
 from bot.store import queries
 from bot.store.models import (
     ABANDONED,
@@ -161,6 +162,7 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
     for person in queries.stale_leads(session, meeting.plan_id, stale_before):
         address = personal_address(person)
         user_id = address.conversation if address else None
+        unreachable = None if address else why_unreachable(person)
         found.append(
             Occurrence(
                 key=boards.reminder_key(meeting, user_id or f"person-{person.id}"),
@@ -172,8 +174,8 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
                 board_id=meeting.id,
                 person_id=person.id,
                 stale_before=stale_before,
-                unreachable=None if user_id else _why_unreachable(person),
-                tell_admins=user_id is None and _on_teams(person),
+                unreachable=unreachable.reason if unreachable else None,
+                tell_admins=unreachable is not None and unreachable.tell_admins,
             )
         )
     return found
@@ -231,23 +233,8 @@ def _personal(meeting: BoardMeeting, kind: str, person: Person, due: datetime) -
         board_id=meeting.id,
         person_id=person.id,
         plan_id=meeting.plan_id,
-        unreachable=None if user_id else _why_unreachable(person),
+        unreachable=None if address else why_unreachable(person).reason,
     )
-
-
-def _on_teams(person: Person) -> bool:
-    return any(identity.platform == "teams" for identity in person.identities)
-
-
-def _why_unreachable(person: Person) -> str:
-    if _on_teams(person):
-        # Teams opens a personal chat only for someone the bot has seen (their `29:` id and
-        # regional URL): a lead named by AAD id or e-mail who never installed the bot.
-        return (
-            f"{person.label} has not installed the bot in Teams, so no personal chat can be "
-            "opened: install it for them (docs/teams-setup.md, pre-installing for leads)"
-        )
-    return f"{person.label} has no chat account linked"
 
 
 def weekly_digests(
@@ -313,11 +300,8 @@ def _admin_address(session: Session, admin: str) -> Address | None:
     person = people.find(session, Who(platform=CONSOLE, external_id=admin))
     if person is not None:
         return personal_address(person)
-    handle = people.handle_of(admin)
-    if handle is None:
-        return None
-    platform, user_id = handle
-    return Address.model_validate({"platform": platform, "conversation": user_id})
+    handle = handle_of(admin)
+    return address_for(handle) if handle is not None else None
 
 
 def _address(stored: Address | None, conversation: str) -> Address | None:

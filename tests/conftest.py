@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session
 
+import bot.adapters  # noqa: F401  (each platform declares how it names and reaches people)
 from bot.config import Settings
 from bot.console import run_line
 from bot.demo import load_demo

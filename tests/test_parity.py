@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.commands import COMMANDS, execute, interactions
-from bot.commands.registry import is_slow
+from bot.commands.registry import WORKING, is_slow
 from bot.commands.reports import checkin_reply
 from bot.console import run_line
 from bot.demo import load_demo
@@ -151,6 +151,10 @@ def test_every_command_answers_in_teams(
         assert status == 200, line
         posted = [c for c in standin.calls[before:] if c.kind in ("send", "reply")]
         assert posted, f"no answer to {line!r}"
+        if is_slow(line):
+            # acknowledged at once ("Working on it"); the answer follows when it is made
+            assert any(WORKING in _shown(c.json) for c in posted), line
+            posted = _teams_answer_after(standin, before, line)
         for call in posted:
             assert not FAILED.search(_shown(call.json)), (line, _shown(call.json)[:300])
 
@@ -235,6 +239,18 @@ def _slack_state(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
             state = {"type": element["type"], "value": text}
         values[block["block_id"]] = {element["action_id"]: state}
     return values
+
+
+def _teams_answer_after(standin: TeamsStandIn, before: int, line: str) -> list[Any]:
+    """The posts after the first `before` calls, once one of them is more than the
+    acknowledgement of a slow command."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        posted = [c for c in standin.calls[before:] if c.kind in ("send", "reply")]
+        if any(c.json.get("attachments") and WORKING not in _shown(c.json) for c in posted):
+            return posted
+        time.sleep(0.02)
+    raise AssertionError(f"no answer followed the acknowledgement of {line!r}")
 
 
 def _wait_for(slack: SlackHarness, method: str, after: int) -> Any:

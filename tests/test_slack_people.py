@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from bot.console import run_line
 from bot.domain import Surface, ref_sort_key
 from bot.runtime import Runtime
 from bot.services.actions import assign
@@ -16,7 +17,7 @@ from bot.services.plans import current_plan, get_or_create_workstream
 from bot.slack.client import make_client
 from bot.slack.people import forget_slack_users, link_people
 from bot.store.db import unit_of_work
-from bot.store.models import Action, Person
+from bot.store.models import Action, BoardMeeting, FollowUp, Person, Update
 from tests.conftest import ADMIN, NOW
 from tests.slack_standin import SlackStandIn
 
@@ -123,3 +124,37 @@ def test_linking_stops_in_words_when_slack_refuses(runtime: Runtime, standin: Sl
 
     assert report.stopped == "Slack answered missing_scope"
     assert people(runtime)["sam@council.example"][0] is None
+
+
+def test_one_person_found_twice_keeps_everything_either_did(
+    runtime: Runtime, standin: SlackStandIn
+) -> None:
+    """Alison worked at the console by e-mail (an update, a follow-up raised and closed, a
+    board) and on Slack by user id (an update) before Slack said the two are
+    one: after linking, every row names the one person, and the other is gone."""
+    add_action(runtime, "12B", "alison@council.example")
+    admins = runtime.settings.admins | {"alison@council.example", "U0ALISON"}
+    runtime.settings = runtime.settings.model_copy(update={"admins": admins})
+    said = [
+        run_line(runtime, "alison@council.example", "update 12B amber Pilot live"),
+        run_line(runtime, "alison@council.example", "followup add 12B How many trained?"),
+        run_line(runtime, "alison@council.example", "followup close FU-1"),
+        run_line(runtime, "alison@council.example", "board add 2027-01-20 14:00 SEND Board"),
+        run_line(runtime, "U0ALISON", "update 12B green Trained"),
+    ]
+    assert not any("went wrong" in answer for answer in said), said
+    standin.add_user("U0ALISON", "alison@council.example", "Alison Whitfield")
+    client = make_client(runtime.settings.model_copy(update={"slack_api_url": standin.url}))
+    with unit_of_work(runtime.sessions) as session:
+        link_people(session, client)
+
+    with runtime.sessions() as session:
+        [alison] = [p for p in session.scalars(select(Person)).unique() if p.handle_on("slack")]
+        assert alison.email == "alison@council.example"
+        assert {p.id for p in session.scalars(select(Person)).unique()} == {alison.id}
+        updates = session.scalars(select(Update).where(Update.kind == "update")).all()
+        assert [u.person_id for u in updates] == [alison.id, alison.id]
+        followup = session.scalars(select(FollowUp)).one()
+        assert followup.raised_by_person_id == followup.closed_by_person_id == alison.id
+        board = session.scalars(select(BoardMeeting)).one()
+        assert board.created_by_person_id == alison.id

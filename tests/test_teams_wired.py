@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from bot.addresses import Address
+from bot.commands.registry import WORKING
 from bot.http.server import RunningServer, start_in_thread
 from bot.render import cards
 from bot.replies import Attachment, ButtonId, Reply
@@ -935,4 +937,33 @@ def test_a_board_pack_without_a_public_url_is_named_with_the_command(
     text = shown(sent)
     assert "board-pack.docx" in text and "@WSoA boardpack" in text
     assert "Action.OpenUrl" not in text and "/files/" not in text
+    check_posted(standin)
+
+
+def test_a_board_pack_is_acknowledged_at_once_and_posted_when_made(
+    served: RunningServer, standin: TeamsStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack can take longer than Teams waits for its 200: the message is answered at once
+    ("Working on it"), and the pack follows in the same thread when it is made."""
+    from bot.commands import boardpack as command_module
+
+    made = threading.Event()
+    real = command_module.produce
+
+    def slow_produce(*args: Any, **kwargs: Any) -> Any:
+        assert made.wait(20), "the test never let the pack be made"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(command_module, "produce", slow_produce)
+    url = standin.service_url
+    body = message("boardpack", url, aad=PM_AAD, user="29:pm", personal=True)
+    # Answered while the pack is still waiting to be made.
+    assert post(served.url, body)[0] == 200
+    [working] = standin.wait_for("send")
+    assert WORKING in shown(working)
+    made.set()
+    answered = standin.wait_for("send", count=2)
+    text = shown(answered[1])
+    assert "Board pack for B-" in text and "SHA-256" in text
+    assert answered[1].conversation_id == working.conversation_id == "a:personal-29:pm"
     check_posted(standin)

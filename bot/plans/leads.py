@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.platforms import handle_of
+
 _SEPARATORS = re.compile(r"\s*(?:[;,/&\r\n]|\band\b)\s*", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_SLACK_ID = re.compile(r"^(?:<@)?[UW][A-Z0-9]{2,}(?:\|[^>]*)?>?$")
 
 
 def split_leads(text: str) -> list[str]:
@@ -27,8 +28,9 @@ def is_email(text: str) -> bool:
 
 
 def is_named_only(text: str) -> bool:
-    """A lead given by name alone: no e-mail, no Slack ID, so nothing links it to anyone."""
-    return not is_email(text) and not _SLACK_ID.match(text)
+    """A lead given by name alone: no e-mail, no chat platform's user id, so nothing links it
+    to anyone."""
+    return not is_email(text) and handle_of(text) is None
 
 
 def _name_words(text: str) -> tuple[str, ...]:

@@ -12,23 +12,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Column, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.addresses import Address
 from bot.domain import Invalid
-from bot.store.models import Action, Answer, FollowUp, Identity, Person, Update, action_leads
+from bot.platforms import handle_of
+from bot.store.models import Action, Base, Identity, Person, action_leads
 
 # The platform of someone acting at a terminal: they act as whoever `--user` names.
 CONSOLE = "console"
 
-# How user ids look on each platform, for leads named in a plan or a command. A Slack user id
-# (or Slack's `<@U…|name>` mention form); a Teams user's AAD object id (a GUID).
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_AAD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -42,20 +37,6 @@ class Who:
     email: str | None = None
     name: str | None = None
     connector_id: str | None = None
-
-
-def handle_of(text: str) -> tuple[str, str] | None:
-    """(platform, user id) for a user id or mention as people type them: `U012AB`,
-    `<@U012AB|sam>`, or an AAD object id."""
-    text = text.strip()
-    match = _SLACK_MENTION.match(text)
-    if match:
-        return "slack", match.group(1)
-    if _SLACK_ID.match(text):
-        return "slack", text
-    if _AAD_ID.match(text):
-        return "teams", text.lower()
-    return None
 
 
 def is_email(text: str) -> bool:
@@ -115,9 +96,10 @@ def identify(session: Session, who: Who) -> Person:
         return _new_person(session, email=who.external_id.lower(), name=None)
     handle = handle_of(who.external_id) if who.platform == CONSOLE else None
     if handle is not None:
-        # At the console, a Slack or Teams user id means that platform's user.
-        platform, user_id = handle
-        return identify(session, Who(platform=platform, external_id=user_id, name=who.name))
+        # At the console, a chat platform's user id means that platform's user.
+        return identify(
+            session, Who(platform=handle.platform, external_id=handle.user_id, name=who.name)
+        )
     known = by_email(session, who.email) if who.email else None
     created = known is None
     if known is None:
@@ -230,8 +212,7 @@ def resolve_lead(session: Session, text: str) -> Person:
         raise Invalid("A lead is empty.")
     handle = handle_of(text)
     if handle is not None:
-        platform, user_id = handle
-        return identify(session, Who(platform=platform, external_id=user_id))
+        return identify(session, Who(platform=handle.platform, external_id=handle.user_id))
     if is_email(text):
         email = text.lower()
         return by_email(session, email) or _new_person(session, email=email, name=None)
@@ -261,22 +242,22 @@ def resolve_known_lead(session: Session, text: str) -> Person:
     """The person a command names as a lead, refusing anyone who cannot be found, so a typo
     (`assign 11F @nobdy`) never replaces real leads with someone who does not exist:
 
-    - a Slack mention (`<@U012AB|sam>`): Slack itself resolved it, so it is a real user, who may
+    - a mention the platform itself resolved (Slack's `<@U012AB|sam>`): a real user, who may
       not have used the bot yet;
     - an e-mail: accepted even when no one has it yet. It may be a future lead (the plan names
       them by e-mail too), linked when they first use the bot or Slack finds their e-mail;
     - a bare user id or a name (`@priya`): only someone already known.
     """
     text = " ".join(text.split())
-    if _SLACK_MENTION.match(text) or is_email(text):
-        return resolve_lead(session, text)
     handle = handle_of(text)
+    if (handle is not None and handle.vouched) or is_email(text):
+        return resolve_lead(session, text)
     if handle is not None:
-        platform, user_id = handle
-        identity = find_identity(session, Who(platform=platform, external_id=user_id))
+        identity = find_identity(session, Who(platform=handle.platform, external_id=handle.user_id))
         if identity is None:
             raise Invalid(
-                f"No one with the user id {user_id[:40]} has used the bot or is in the plan. "
+                f"No one with the user id {handle.user_id[:40]} has used the bot or is in the "
+                "plan. "
                 "Mention them with @ so the platform links them, or give their e-mail."
             )
         return session.get_one(Person, identity.person_id)
@@ -293,7 +274,7 @@ def resolve_known_lead(session: Session, text: str) -> Person:
     if not matches:
         raise Invalid(
             f"No one called “{text[:40]}” is known, so the leads were not changed. Mention "
-            "them with @ so Slack links them, or give their e-mail (someone not yet on the "
+            "them with @ so the platform links them, or give their e-mail (someone not yet on the "
             "bot becomes a lead by e-mail)."
         )
     if len(matches) > 1:
@@ -359,16 +340,15 @@ def merge(session: Session, person: Person, into: Person) -> None:
     session.execute(
         action_leads.update().where(action_leads.c.person_id == person.id).values(person_id=into.id)
     )
-    moves = [
-        update(Update).where(Update.person_id == person.id).values(person_id=into.id),
-        update(Answer).where(Answer.person_id == person.id).values(person_id=into.id),
-        update(FollowUp)
-        .where(FollowUp.raised_by_person_id == person.id)
-        .values(raised_by_person_id=into.id),
-        update(Identity).where(Identity.person_id == person.id).values(person_id=into.id),
-    ]
-    for statement in moves:
-        session.execute(statement.execution_options(synchronize_session=False))
+    # Every other row that names a person (history, answers, figures, boards, identities…),
+    # found from the schema so that a table added later is never left pointing at no one.
+    for column in _person_columns():
+        session.execute(
+            update(column.table)
+            .where(column == person.id)
+            .values({column.name: into.id})
+            .execution_options(synchronize_session=False)
+        )
     email, organisation = person.email, person.organisation
     session.execute(delete(Person).where(Person.id == person.id))
     # The unique e-mail moves only after the old row is gone.
@@ -380,24 +360,12 @@ def merge(session: Session, person: Person, into: Person) -> None:
     session.expire_all()
 
 
-def personal_address(person: Person) -> Address | None:
-    """Where to reach `person` privately: their personal chat on the first platform they were
-    linked on (for Slack, their user id as the conversation; for Teams, their Bot Connector id
-    in their tenant). None when they have no chat account."""
-    for identity in person.identities:
-        if identity.platform == "slack":
-            return Address(
-                platform="slack", workspace=identity.workspace, conversation=identity.external_id
-            )
-        if identity.platform == "teams":
-            if not (identity.connector_id and identity.service_url):
-                # Never seen through the bot (it was not installed for them): Teams cannot
-                # open a chat without their `29:` id and regional URL.
-                continue
-            return Address(
-                platform="teams",
-                workspace=identity.workspace,
-                conversation=identity.connector_id,
-                service_url=identity.service_url,
-            )
-    return None
+def _person_columns() -> list[Column[int]]:
+    people = Person.__table__.c.id
+    return [
+        column
+        for table in Base.metadata.sorted_tables
+        if table is not action_leads
+        for column in table.columns
+        if any(key.column is people for key in column.foreign_keys)
+    ]

@@ -19,13 +19,14 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.commands.registry import failure_apology
+from bot.commands.registry import WORKING, failure_apology, is_slow
 from bot.render import cards
-from bot.replies import Reply
+from bot.replies import Reply, say
 from bot.teams.connector import Connector, ConnectorError
 
 log = logging.getLogger(__name__)
@@ -289,11 +290,30 @@ class TeamsBot:
                 return None
             text, mentions = found
             info = CommandInfo(text=text or "help", ref=ref, mentions=mentions)
-            self.deliver(_or_apology(lambda: self.on_command(info), "command"), ref)
+            if is_slow(info.text):
+                # A document takes longer than Teams waits for its 200 (and an unanswered
+                # message comes again): answered now, the reply posted when it is made, on a
+                # thread of its own that no request deadline binds.
+                self.deliver(say(WORKING), ref)
+                threading.Thread(
+                    target=self._answer_later, args=(info,), name="teams-slow", daemon=True
+                ).start()
+                return None
+            self._answer(info)
             return None
         if kind == "invoke":
             return self.invoke(str(activity.get("name") or ""), _data(activity.get("value")), ref)
         return None
+
+    def _answer(self, info: CommandInfo) -> None:
+        self.deliver(_or_apology(lambda: self.on_command(info), "command"), info.ref)
+
+    def _answer_later(self, info: CommandInfo) -> None:
+        try:
+            self._answer(info)
+        except Exception:
+            # No request is left to fail: the connector's own retries are spent.
+            log.exception("a slow command's answer could not be posted to Teams")
 
     def invoke(self, name: str, value: Mapping[str, Any], ref: ConversationRef) -> dict[str, Any]:
         """Buttons and forms answer in the HTTP response: a card that replaces the one pressed,
