@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "file", type=Path, help="the plan file; `-` reads rows pasted from a spreadsheet on stdin"
     )
     load.add_argument("--plan", help=PLAN_HELP)
+    load.add_argument(
+        "--prefer-file",
+        action="store_true",
+        help="where a field changed both in the bot and in the file since the last import, "
+        "apply the file's (the bot's is kept otherwise)",
+    )
     load.set_defaults(handler=cmd_import)
 
     export = sub.add_parser("export", help="write the plan as csv, xlsx or Markdown")
@@ -207,6 +213,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from bot.plans.read import read_plan, read_plan_bytes
+    from bot.plans.report import report_lines
     from bot.services.imports import apply_plan
 
     measures = _read_measures(args.file)
@@ -223,30 +230,13 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         caller = Caller(user_id="import", source=Surface.IMPORT, plan_slug=args.plan)
         with runtime.work(caller, making_plan=True) as ctx:
-            report = apply_plan(ctx, parsed, args.file.name)
+            report = apply_plan(ctx, parsed, args.file.name, prefer_file=args.prefer_file)
             measures_report = _apply_measures(ctx, measures)
         links = _link_people(runtime) if settings.slack_bot_token else None
     finally:
         runtime.close()
-    print(f"Imported {args.file.name}:")
-    for note in parsed.notes:
-        print(f"  note: {note}")
-    if parsed.ignored_columns:
-        print(f"  columns not used: {', '.join(parsed.ignored_columns)}")
-    print(f"  created {len(report.created)}: {', '.join(report.created) or '-'}")
-    print(f"  changed {len(report.changed)}:")
-    for ref, fields in report.changed.items():
-        print(f"    {ref}: {', '.join(fields)}")
-    print(f"  unchanged {report.unchanged}")
-    if report.not_in_file:
-        print(
-            f"  kept, not in this file ({len(report.not_in_file)}): {', '.join(report.not_in_file)}"
-        )
-    if report.problems:
-        print(f"  could not read {len(report.problems)} rows (nothing loaded from them):")
-        for problem in report.problems:
-            ref = f" {problem.ref}" if problem.ref else ""
-            print(f"    row {problem.row}{ref}: {problem.reason}")
+    for line in report_lines(args.file.name, parsed, report):
+        print(line)
     if links is not None:
         for line in links:
             print(f"  {line}")

@@ -8,7 +8,7 @@ gives the first ones and "…and N more".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from bot.plans.read import ParsedPlan, RowProblem
@@ -19,6 +19,7 @@ class Applied(Protocol):
 
     created: list[str]
     changed: dict[str, list[str]]
+    kept: dict[str, list[str]]
     unchanged: int
     not_in_file: list[str]
     problems: list[RowProblem]
@@ -26,6 +27,9 @@ class Applied(Protocol):
     unlinked_leads: list[str]
     unmatched_leads: list[str]
     ratings_narrowed: list[str]
+
+    @property
+    def conflicts(self) -> Mapping[str, Sequence[object]]: ...
 
 
 def report_lines(filename: str, parsed: ParsedPlan, applied: Applied) -> list[str]:
@@ -37,6 +41,22 @@ def report_lines(filename: str, parsed: ParsedPlan, applied: Applied) -> list[st
     lines.append(f"  changed {len(applied.changed)}:")
     lines += [f"    {ref}: {', '.join(fields)}" for ref, fields in applied.changed.items()]
     lines.append(f"  unchanged {applied.unchanged}")
+    if applied.kept:
+        lines.append(
+            f"  kept as changed in the bot, the file's cell unchanged since the last import "
+            f"({len(applied.kept)}):"
+        )
+        lines += [f"    {ref}: {', '.join(fields)}" for ref, fields in applied.kept.items()]
+    if applied.conflicts:
+        lines.append(
+            f"  changed both in the bot and in the file since the last import "
+            f"({len(applied.conflicts)}; --prefer-file applies the file's):"
+        )
+        lines += [
+            f"    {ref}: {conflict}"
+            for ref, found in applied.conflicts.items()
+            for conflict in found
+        ]
     if applied.not_in_file:
         lines.append(
             f"  kept, not in this file ({len(applied.not_in_file)}): "

@@ -185,7 +185,7 @@ def _apply(action: Action, change: ActionChange, *, created: bool) -> list[Field
             action.measure = measure
     if change.due is not None:
         due, due_text = change.due
-        if moved("due", _due_words(action.due, action.due_text), _due_words(due, due_text)):
+        if moved("due", due_words(action.due, action.due_text), due_words(due, due_text)):
             action.due, action.due_text = due, due_text
     if change.workstream is not None:
         old_name = None if created else action.workstream.name
@@ -209,7 +209,7 @@ def _apply(action: Action, change: ActionChange, *, created: bool) -> list[Field
     return out
 
 
-def _due_words(due: date | None, text: str | None) -> str | None:
+def due_words(due: date | None, text: str | None) -> str | None:
     """A due date as history shows it: the date, with the timescale as written beside it."""
     if due is None:
         return text

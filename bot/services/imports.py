@@ -3,6 +3,13 @@
 A RAG or status change is recorded as an update from "import"; other changed fields (title,
 due date, leads…) as an "edit" update naming them, so the history shows every change.
 
+A re-import is a merge, never a silent overwrite. Each action keeps what the last import read
+of each field (`Action.imported`). A field whose cell changed since then is applied; a field
+changed only in the bot (a sign-off in chat) is kept; a field changed in both is a conflict,
+the bot's value kept unless the file is preferred. A blank cell clears nothing. Actions loaded
+before imports were remembered take the history's word: a field last set by an import is the
+import's, anything else was changed in the bot.
+
 What a tracker says in words is recorded too, once: its progress-update column and a status
 written as a sentence become a note from the import, and a sign-off sentence makes the status
 change a sign-off. A cell the reader could not read leaves that field as it was.
@@ -21,14 +28,34 @@ from bot.services import history, priorities
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
 from bot.services.people import resolve_leads, unresolved_people
-from bot.services.plans import DEFAULT_PLAN_NAME, get_or_create_workstream
+from bot.services.plans import DEFAULT_PLAN_NAME, get_or_create_workstream, workstream_key
 from bot.store.models import Action, Person, Plan, Priority, Update
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A field changed both in the bot and in the file since the last import."""
+
+    field: str
+    bot: str | None
+    file: str | None
+    # which one stands: "bot" unless the file was preferred
+    kept: str
+
+    def __str__(self) -> str:
+        bot, file = self.bot or "none", self.file or "none"
+        if self.kept == "bot":
+            return f"{self.field}: kept “{bot}” from the bot; the file says “{file}”"
+        return f"{self.field}: the file's “{file}” applied over the bot's “{bot}”"
 
 
 @dataclass
 class ImportReport:
     created: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
+    # fields changed in the bot since the last import, the file's cell unchanged: kept
+    kept: dict[str, list[str]] = field(default_factory=dict)
+    conflicts: dict[str, list[Conflict]] = field(default_factory=dict)
     unchanged: int = 0
     not_in_file: list[str] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
@@ -45,7 +72,9 @@ class OtherPlan(UserError):
     """The file is another partnership's plan: loading it would overwrite this one's actions."""
 
 
-def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
+def apply_plan(
+    ctx: Ctx, parsed: ParsedPlan, source_name: str, *, prefer_file: bool = False
+) -> ImportReport:
     plan = ctx.plan
     existing = {
         a.ref: a for a in ctx.session.scalars(select(Action).where(Action.plan_id == plan.id))
@@ -71,6 +100,7 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
     rows = _narrow_ratings(parsed.rows, report, plan.rag_scale)
     noted = _notes_already_imported(ctx, plan)
     note = f"Imported from {source_name}"
+    by_import = _last_set_by_import(ctx, [a for a in existing.values() if a.imported is None])
     for row in rows:
         action = existing.get(row.ref)
         if action is None:
@@ -80,7 +110,12 @@ def apply_plan(ctx: Ctx, parsed: ParsedPlan, source_name: str) -> ImportReport:
                 report.notes_recorded.append(row.ref)
             _map_priorities(ctx, action, row, note)
             continue
-        changes = _update(ctx, action, row, note)
+        merge = _merge(ctx, action, row, by_import.get(action.id, set()), prefer_file)
+        if merge.kept:
+            report.kept[row.ref] = merge.kept
+        if merge.conflicts:
+            report.conflicts[row.ref] = merge.conflicts
+        changes = _update(ctx, action, row, merge.apply, note)
         if _record_notes(ctx, action, row, noted):
             report.notes_recorded.append(row.ref)
             changes.append("note")
@@ -130,25 +165,145 @@ def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
     history.write(
         ctx.session, action, UpdateKind.CREATED, change, note=note, author=IMPORT, at=ctx.now
     )
+    action.imported = _values(action)
     return action
 
 
-def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
-    """Apply a row to an existing action. Blank RAG, status or leads cells, and cells the reader
-    could not read, leave them as they are: a tracker with an empty cell is not taken to mean
-    "clear the rating".
+# The fields a re-import merges, as text (what `Action.imported` keeps of each).
+MERGED = ("title", "measure", "due", "workstream", "leads", "rag", "status")
+
+
+def _values(action: Action) -> dict[str, str | None]:
+    """The action's merged fields as text: leads by person number, sorted."""
+    return {
+        "title": action.title,
+        "measure": action.measure,
+        "due": history.due_words(action.due, action.due_text),
+        "workstream": workstream_key(action.workstream.name),
+        "leads": ",".join(str(i) for i in sorted(p.id for p in action.leads)) or None,
+        "rag": action.rag.value if action.rag else None,
+        "status": action.status.value,
+    }
+
+
+@dataclass
+class Merge:
+    # the file's value for each field to apply
+    apply: ActionChange
+    kept: list[str]
+    conflicts: list[Conflict]
+
+
+def _merge(ctx: Ctx, action: Action, row: PlanRow, by_import: set[str], prefer_file: bool) -> Merge:
+    """What of `row` to apply to `action`, field by field, against what the last import read.
+    A blank cell or one the reader could not read says nothing, and changes nothing."""
+    unread = set(row.unread)
+    leads = resolve_leads(ctx.session, row.leads) if row.leads else None
+    said = ActionChange(
+        title=row.title,
+        measure=None if "measure" in unread or not row.measure else row.measure,
+        due=None
+        if "due" in unread or (row.due is None and not row.due_text)
+        else (row.due, row.due_text),
+        leads=leads,
+        rag=row.rag,
+        status=row.status,
+    )
+    file = {
+        "title": said.title,
+        "measure": said.measure,
+        "due": history.due_words(*said.due) if said.due else None,
+        "workstream": None if "workstream" in unread else workstream_key(row.workstream),
+        "leads": ",".join(str(i) for i in sorted(p.id for p in leads)) if leads else None,
+        "rag": row.rag.value if row.rag else None,
+        "status": row.status.value if row.status else None,
+    }
+    bot = _values(action)
+    last = action.imported
+    if last is None:
+        # Loaded before imports were remembered: what an import set last is the import's.
+        last = {name: bot[name] for name in by_import}
+    apply: dict[str, object] = {}
+    kept: list[str] = []
+    conflicts: list[Conflict] = []
+    for name in MERGED:
+        value = file[name]
+        if value is None or value == bot[name]:
+            continue
+        if name in last and value == last[name]:
+            kept.append(name)  # changed in the bot only
+            continue
+        applies = name in last and bot[name] == last[name]  # changed in the file only
+        if not applies:
+            shown: tuple[str | None, str | None] = (bot[name], value)
+            if name == "leads":
+                shown = (_names(action.leads), _names(leads or []))
+            conflicts.append(Conflict(name, *shown, kept="file" if prefer_file else "bot"))
+        if applies or prefer_file:
+            apply[name] = (
+                get_or_create_workstream(ctx.session, ctx.plan, row.workstream)[0]
+                if name == "workstream"
+                else getattr(said, name)
+            )
+    # What this import read becomes the last reading; a conflict the bot's value won stays one
+    # (named at every import) until someone settles it, in chat or with --prefer-file.
+    unsettled = {c.field for c in conflicts if c.kept == "bot"}
+    remembered = dict(action.imported or {})
+    remembered.update(
+        {name: value for name, value in file.items() if value is not None and name not in unsettled}
+    )
+    action.imported = remembered
+    return Merge(apply=ActionChange(**apply), kept=kept, conflicts=conflicts)  # type: ignore[arg-type]
+
+
+def _names(people: list[Person]) -> str | None:
+    return ", ".join(p.label for p in people) or None
+
+
+def _last_set_by_import(ctx: Ctx, actions: list[Action]) -> dict[int, set[str]]:
+    """For actions loaded before imports were remembered: the fields whose latest change (or
+    whose value when created) came from an import."""
+    if not actions:
+        return {}
+    last: dict[int, dict[str, bool]] = {}
+    rows = ctx.session.execute(
+        select(
+            Update.action_id,
+            Update.source,
+            Update.changes,
+            Update.rag_from,
+            Update.rag_to,
+            Update.status_from,
+            Update.status_to,
+            Update.kind,
+        )
+        .where(Update.action_id.in_([a.id for a in actions]))
+        .order_by(Update.at, Update.id)
+    )
+    for action_id, source, changes, rag_from, rag_to, status_from, status_to, kind in rows:
+        fields = {str(c.get("field")) for c in changes or []}
+        if changes is None:  # rows from before fields were recorded
+            fields |= {"rag"} if rag_from != rag_to else set()
+            fields |= {"status"} if status_from != status_to else set()
+        if kind == UpdateKind.CREATED:
+            fields |= set(MERGED)
+        seen = last.setdefault(action_id, {})
+        for name in fields & set(MERGED):
+            seen[name] = source == Surface.IMPORT
+    return {action_id: {n for n, ours in seen.items() if ours} for action_id, seen in last.items()}
+
+
+def _update(ctx: Ctx, action: Action, row: PlanRow, merged: ActionChange, note: str) -> list[str]:
+    """Apply what the merge took from a row to an existing action.
 
     Two history rows at most: an edit (title, measure, due, workstream, leads, with their old
     values) and an update (RAG or status, which counts as progress)."""
-    unread = set(row.unread)
-    workstream, _ = get_or_create_workstream(ctx.session, ctx.plan, row.workstream)
-    leads = resolve_leads(ctx.session, row.leads) if row.leads else None
     edit = ActionChange(
-        title=row.title,
-        measure=None if "measure" in unread else row.measure or "",
-        due=None if "due" in unread else (row.due, row.due_text),
-        workstream=None if "workstream" in unread else workstream,
-        leads=leads,
+        title=merged.title,
+        measure=merged.measure,
+        due=merged.due,
+        workstream=merged.workstream,
+        leads=merged.leads,
     )
     written = history.write_if_changed(
         ctx.session,
@@ -161,12 +316,12 @@ def _update(ctx: Ctx, action: Action, row: PlanRow, note: str) -> list[str]:
     )
     edits = [c.field for c in history.field_changes(written)] if written else []
     # A move to signed off that the tracker states as a sign-off is recorded as one.
-    signs_off = row.status is Status.SIGNED_OFF and action.status != Status.SIGNED_OFF
+    signs_off = merged.status is Status.SIGNED_OFF and action.status != Status.SIGNED_OFF
     moved = history.write_if_changed(
         ctx.session,
         action,
         UpdateKind.SIGNOFF if signs_off else UpdateKind.UPDATE,
-        ActionChange(rag=row.rag, status=row.status),
+        ActionChange(rag=merged.rag, status=merged.status),
         note=note,
         author=IMPORT,
         at=ctx.now,

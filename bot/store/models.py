@@ -241,6 +241,9 @@ class Action(Base):
     created_at: Mapped[datetime]
     last_update_at: Mapped[datetime | None] = mapped_column(index=True)
     last_note: Mapped[str | None] = mapped_column(Text)
+    # what the last import read of each field, as text (bot/services/imports.py): a re-import
+    # applies only the cells that changed since, and keeps what was changed in the bot
+    imported: Mapped[dict[str, str | None] | None] = mapped_column(JSON)
 
     # An outer join: when an action is itself joined in (a follow-up's), an inner one nests
     # and makes SQLite join every action to its workstream first.
