@@ -39,15 +39,16 @@ class BoardPackFigure:
 
 
 def measure_boardpack(
-    database_url: str, actions: int, now: datetime | None = None
+    database_url: str, actions: int, now: datetime | None = None, tries: int = TRIES
 ) -> BoardPackFigure:
+    """The best of `tries` builds (a test that counts statements needs one)."""
     now = now or datetime.now(UTC)
     runtime = Runtime.start(Settings(WSOA_DATABASE_URL=database_url))
     best = float("inf")
     statements: list[Any] = []
     size = 0
     try:
-        for _ in range(TRIES):
+        for _ in range(tries):
             statements.clear()
 
             def count(*args: Any) -> None:

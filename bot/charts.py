@@ -1,7 +1,8 @@
 """Charts as PNG bytes: plain functions over plain data, for chat replies and board packs.
 
 Matplotlib's object API with the Agg canvas: no pyplot, so no global figure state, no display,
-and charts can be drawn from several threads at once.
+and charts can be drawn from several threads at once. Matplotlib is imported when a chart is
+first drawn: it takes a second, which every `wsoa` command would otherwise wait for.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import io
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-import matplotlib.dates as mdates
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from matplotlib.lines import Line2D
 
 WIDTH_INCHES = 8.0
 HEIGHT_INCHES = 4.5
@@ -53,6 +54,10 @@ def trend_chart(
     """Actual figures (solid, with markers) against the trajectory (dashed) and the target
     (a marked point, with a dotted line across). Where two figures are more than `gap_days`
     apart the line breaks: no line is drawn across periods that have no figure."""
+    import matplotlib.dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -107,6 +112,8 @@ def trend_chart(
 
 def _days(series: Series) -> NDArray[np.float64]:
     """Dates as matplotlib's day numbers: what its date axis plots."""
+    import matplotlib.dates as mdates
+
     return np.asarray(mdates.date2num([d for d, _ in series]), dtype=np.float64)
 
 
@@ -123,6 +130,8 @@ def _broken(series: Series, gap_days: int | None) -> Series:
 
 def _series(line: Line2D) -> Series:
     """A drawn line's points back as (date, value), without the breaks."""
+    import matplotlib.dates as mdates
+
     data = line.get_data(orig=False)
     xs, ys = np.asarray(data[0], dtype=np.float64), np.asarray(data[1], dtype=np.float64)
     return [

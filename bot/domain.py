@@ -96,6 +96,18 @@ _RAG_WORDS = {
 }
 FIVE_POINT_RAGS = frozenset({Rag.RED_AMBER, Rag.AMBER_GREEN})
 
+# BRAG: councils rate finished work Blue. Counts, digests, board packs and charts rate a
+# finished action (complete or signed off) Complete, a rating of its own beside the RAG ones.
+COMPLETE = "complete"
+# A rating as counted: a Rag, COMPLETE, or None for not rated.
+Rating = Rag | str | None
+
+
+def rating_of(rag: Rag | str | None, status: Status | str) -> Rating:
+    """How an action is counted: Complete when finished, else its RAG (None: not rated)."""
+    finished = Status(status).is_finished if isinstance(status, str) else status.is_finished
+    return COMPLETE if finished else (Rag(rag) if rag else None)
+
 
 class Status(StrEnum):
     NOT_STARTED = "not started"
@@ -127,6 +139,11 @@ class Status(StrEnum):
     @property
     def is_closed(self) -> bool:
         return self in (Status.COMPLETE, Status.SIGNED_OFF, Status.HALTED)
+
+    @property
+    def is_finished(self) -> bool:
+        """Done: rated Complete (BRAG's blue) in every count, whatever its RAG last was."""
+        return self in (Status.COMPLETE, Status.SIGNED_OFF)
 
 
 # Trackers write statuses many ways; these are the ones the seeds' papers use.

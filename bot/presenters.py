@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import Rag, Surface, UpdateKind, day_text, moment_text
+from bot.domain import COMPLETE, Rag, Rating, Surface, UpdateKind, day_text, moment_text
+from bot.render import layout
 from bot.render.layout import rag_word
 from bot.replies import ActionLine, ActionList, Span, Table, mention, plain
 from bot.services.history import field_changes
@@ -71,10 +72,14 @@ def action_list(
     )
 
 
-def rag_columns(scale: int) -> list[tuple[str, Rag | None]]:
+def rag_columns(scale: int) -> list[tuple[str, Rating]]:
     """The rating columns of a count table for a three- or five-point plan, worst first, then
-    not rated: together they partition the actions."""
-    return [(rag_word(r), r) for r in Rag.scale(scale)] + [(rag_word(None), None)]
+    Complete (finished actions, BRAG's blue) and not rated: together they partition the
+    actions."""
+    return [(rag_word(r), r) for r in Rag.scale(scale)] + [
+        (layout.COMPLETE_WORD, COMPLETE),
+        (rag_word(None), None),
+    ]
 
 
 def counts_table(counts: Sequence[WorkstreamCounts], scale: int, name_limit: int = 200) -> Table:

@@ -15,6 +15,13 @@ from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (t
 pytestmark = pytest.mark.usefixtures("demo")
 
 
+def lead_of(runtime: Runtime, ref: str, person: Person) -> None:
+    with runtime.sessions() as session, session.begin():
+        session.add(person)
+        action = session.scalars(select(Action).where(Action.ref == ref)).one()
+        action.leads.append(person)
+
+
 def leads_and_counts(runtime: Runtime, ref: str) -> tuple[list[str], int, int]:
     with runtime.sessions() as session:
         action = session.scalars(select(Action).where(Action.ref == ref)).unique().one()
@@ -47,9 +54,12 @@ def test_a_mention_an_email_and_a_known_name_are_accepted(
 ) -> None:
     out = console("assign 11F <@U0DEMO01|helen> future.lead@council.example", user=ADMIN)
     assert "Leads: Helen Marlow, Future Lead" in out
-    with runtime.sessions() as session, session.begin():
-        session.add(Person(name="Priya", email=None))
+    # A name is someone this plan knows: here, the lead of another of its actions.
+    lead_of(runtime, "12B", Person(name="Priya", email=None))
     assert "Leads: Priya (were: " in console("assign 11F @priya", user=ADMIN)
-    with runtime.sessions() as session, session.begin():
-        session.add(Person(name="Priya", email="priya@ccg.example"))
+    lead_of(runtime, "12C", Person(name="Priya", email="priya@ccg.example"))
     assert "2 people are called “@priya”" in console("assign 11F @priya", user=ADMIN)
+    # Someone of that name whom this plan does not know is no one to it.
+    with runtime.sessions() as session, session.begin():
+        session.add(Person(name="Zainab", email=None))
+    assert "No one called “@zainab”" in console("assign 11F @zainab", user=ADMIN)

@@ -20,6 +20,7 @@ from bot.replies import Table
 from bot.runtime import Runtime
 from bot.services.context import Caller
 from bot.store.models import Action, BoardMeeting, FollowUp, Person, Update, action_leads
+from bot.store.queries import FINISHED
 from tests.conftest import NOW
 
 ACTIONS = 100
@@ -94,10 +95,15 @@ def test_commands_read_the_plan(plan: GeneratedPlan, bench_runtime: Runtime) -> 
     # one row per workstream, then "All"
     assert [row[0] for row in table.rows] == [*WORKSTREAMS, "All"]
     with bench_runtime.sessions() as session:
+        # a finished action is counted Complete, whatever its last RAG
         for column, rag in ((1, "red"), (2, "amber"), (3, "green")):
-            in_db = session.scalar(select(func.count()).where(Action.rag == rag))
+            in_db = session.scalar(
+                select(func.count()).where(Action.rag == rag, Action.status.not_in(FINISHED))
+            )
             assert sum(int(row[column]) for row in table.rows[:-1]) == in_db
             assert int(table.rows[-1][column]) == in_db
+        finished = session.scalar(select(func.count()).where(Action.status.in_(FINISHED)))
+        assert int(table.rows[-1][table.columns.index("Complete")]) == finished > 0
     total = table.columns.index("Total")
     assert sum(int(row[total]) for row in table.rows[:-1]) == ACTIONS
 

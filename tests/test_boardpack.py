@@ -154,9 +154,10 @@ def test_the_pack_has_every_section_accessibly(demo: Runtime, console: Console) 
 
     # The plan's figures. Graduated Response: 3 red, 4 amber, 7 actions; overall red, in words.
     by_workstream = {r[0]: r[1:] for r in rows(table_after(doc, "RAG by workstream"))}
-    assert by_workstream["Graduated Response"] == ["red", "3", "4", "0", "0", "0", "7"]
+    # Overall, Red, Amber, Green, Complete, Not rated, Closed, Actions
+    assert by_workstream["Graduated Response"] == ["red", "3", "4", "0", "0", "0", "0", "7"]
     assert by_workstream["SEND Strategy"][0] == "green"
-    assert by_workstream["Becoming an Adult"][4] == "1"  # not rated
+    assert by_workstream["Becoming an Adult"][5] == "1"  # not rated
     red = rows(table_after(doc, "Red (3)"))
     assert [r[0] for r in red[1:]] == ["11F", "12B", "12C"]
     row_11f = red[1]
@@ -194,9 +195,10 @@ def test_the_pack_has_every_section_accessibly(demo: Runtime, console: Console) 
     assert len(shapes) == 1
     descr = shapes[0]._inline.docPr.get("descr")
     assert descr.startswith("Bar chart of the number of actions by RAG rating")
-    assert "23 Nov 2026 (this pack): 3 red, 13 amber, 23 green, 1 not rated" in descr
+    assert "23 Nov 2026 (this pack): 3 red, 13 amber, 18 green, 5 complete, 1 not rated" in descr
     chart_rows = rows(table_after(doc, "The figures in the chart"))
-    assert chart_rows[-1] == ["23 Nov 2026 (this pack)", "3", "13", "23", "1"]
+    assert chart_rows[0] == ["Board meeting", "Red", "Amber", "Green", "Complete", "Not rated"]
+    assert chart_rows[-1] == ["23 Nov 2026 (this pack)", "3", "13", "18", "5", "1"]
     assert len(chart_rows) == 4  # header, the two earlier boards, now
     png = next(part.blob for part in doc.part.package.parts if part.partname.endswith(".png"))
     assert png.startswith(b"\x89PNG")
@@ -554,7 +556,7 @@ def test_rag_by_priority_on_a_five_point_plan_adds_up(demo: Runtime, console: Co
     console("map 11F P1")
     grid = rows(table_after(opened(ask(demo, "boardpack B-1")), "RAG by priority"))
     header = grid[0]
-    ratings = ["Red", "Red/Amber", "Amber", "Amber/Green", "Green", "Not rated"]
+    ratings = ["Red", "Red/Amber", "Amber", "Amber/Green", "Green", "Complete", "Not rated"]
     assert header == ["Priority", *ratings, "Actions"]
     p1 = next(r for r in grid if r[0].startswith("P1"))
     counts = [int(n) for n in p1[1:-1]]

@@ -59,11 +59,12 @@ def test_summary_counts_five_ratings_that_add_up(five_point: Runtime, console: C
         "Amber",
         "Amber/Green",
         "Green",
+        "Complete",
         "Not",
-        "rated",
     ]
     all_row = next(line for line in out.splitlines() if line.startswith("All "))
-    assert all_row.split()[1:] == ["1", "1", "1", "1", "1", "1", "6", "1"]
+    # its one finished action is Complete, not Green
+    assert all_row.split()[1:] == ["1", "1", "1", "1", "0", "1", "1", "6", "1"]
 
 
 def test_list_and_update_use_the_five_point_words(five_point: Runtime, console: Console) -> None:

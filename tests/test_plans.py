@@ -15,7 +15,7 @@ from bot.render.text import render_text
 from bot.replies import Reply
 from bot.runtime import Runtime
 from bot.services import boards
-from bot.store.models import Action, BoardMeeting, Identity, Plan, Update
+from bot.store.models import Action, BoardMeeting, Identity, Person, Plan, Update
 from scheduler.deliveries import tick
 from tests.conftest import ADMIN, NOW
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401 (the `slack` fixture)
@@ -196,3 +196,78 @@ def test_a_slack_identity_learns_its_workspace_on_its_first_change(
             ).all()
         )
     assert workspaces == {"U0DEMO05": "T1", "U0DEMO06": ""}
+
+
+TORBAY_NAMED = """plan: Torbay Written Statement of Action
+workstreams:
+  - name: Graduated Response
+    actions:
+      - ref: 11F
+        title: Torbay exclusions toolkit
+        lead: [Alice, Samira]
+        status: in progress
+        rag: red
+"""
+THURROCK_NAMED = """plan: Thurrock Priority Action Plan
+workstreams:
+  - name: Joint Commissioning
+    actions:
+      - ref: 11F
+        title: Thurrock speech and language waiting list
+        lead: [Samira]
+        status: in progress
+        rag: amber
+      - ref: 2A
+        title: Thurrock JSNA refresh
+        lead: [Priya Thurrock]
+        status: not started
+"""
+
+
+def test_names_never_reach_into_another_partnership(
+    wsoa, runtime: Runtime, slack: SlackHarness, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """Each plan names its leads by name alone. Thurrock's answers never name Torbay's
+    people, its "Samira" is not Torbay's, and a Torbay name is nobody in Thurrock."""
+    assert wsoa("plan", "create", "torbay", "Torbay Written Statement of Action") == 0
+    assert wsoa("plan", "create", "thurrock", "Thurrock Priority Action Plan") == 0
+    assert wsoa.load(TORBAY_NAMED, "--plan", "torbay") == 0
+    capsys.readouterr()
+    assert wsoa.load(THURROCK_NAMED, "--plan", "thurrock") == 0
+    report = capsys.readouterr().out
+    # Thurrock's import names its own new people, never Torbay's
+    assert "Samira" in report and "Alice" not in report
+    assert wsoa("plan", "bind", "thurrock", "--slack-team", "T_THURROCK") == 0
+    with runtime.sessions() as session:
+        sams = session.scalars(
+            select(Action.id).join(Action.leads).where(Person.name == "Samira")
+        ).all()
+        people = session.scalars(select(func.count(Person.id)).where(Person.name == "Samira"))
+        assert len(sams) == 2 and people.one() == 2  # one per partnership
+
+    for line in (
+        "help",
+        "summary",
+        "list all",
+        "show 11F",
+        "mine",
+        "history 11F",
+        "reports",
+        "followup list all",
+        "digest preview",
+        "show 11G",  # a did-you-mean
+    ):
+        answer = said(slack, line, "T_THURROCK")
+        assert "Torbay" not in answer and "Alice" not in answer, (line, answer[:400])
+
+    refused = said(slack, "assign 2A @Alice", "T_THURROCK")
+    assert "No one called" in refused
+    assert "Samira" in said(slack, "assign 2A @Samira", "T_THURROCK")
+    with runtime.sessions() as session:
+        [lead] = session.scalars(
+            select(Person).join(Action.leads).where(Action.ref == "2A")
+        ).unique()
+        theirs = session.scalars(
+            select(Plan.slug).join(Action).join(Action.leads).where(Person.id == lead.id)
+        ).all()
+        assert set(theirs) == {"thurrock"}  # Thurrock's own Samira

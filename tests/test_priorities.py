@@ -51,7 +51,10 @@ def test_admins_add_priorities_and_everyone_lists_them(demo: Runtime, console: C
     listed = console("priority list", user=READER)
     assert "P1" in listed and "Early identification of need" in listed
     assert "P2" in listed and "Timely EHCPs" in listed
-    assert "Not mapped to any priority: 40 (3 red, 13 amber, 23 green, 1 not rated)" in listed
+    assert (
+        "Not mapped to any priority: 40 (3 red, 13 amber, 18 green, 5 complete, 1 not rated)"
+        in listed
+    )
 
 
 @pytest.mark.parametrize(
@@ -133,10 +136,11 @@ def test_summary_by_priority_and_the_matrix(console: Console) -> None:
     out = console("summary  By Priority", user=READER)
     assert "summary by strategic priority" in out
     rows = {line.split("  ")[0]: line.split() for line in out.splitlines() if line[:2] == "P1"}
-    # P1: 2 red, 1 amber, 0 green, 0 not rated, 0 closed, 3 actions
-    assert rows["P1 Early identification of need"][-6:] == ["2", "1", "0", "0", "0", "3"]
+    # P1: 2 red, 1 amber, 0 green, 0 complete, 0 not rated, 0 closed, 3 actions
+    assert rows["P1 Early identification of need"][-7:] == ["2", "1", "0", "0", "0", "0", "3"]
     unmapped = next(line for line in out.splitlines() if line.startswith("Not mapped"))
-    assert unmapped.split()[-6:] == ["1", "12", "23", "1", "6", "37"]
+    # the five finished actions are Complete (BRAG's blue), not green
+    assert unmapped.split()[-7:] == ["1", "12", "18", "5", "1", "6", "37"]
     graduated = next(line for line in out.splitlines() if line.startswith("Graduated Response"))
     assert "2 (2 red)" in graduated and "1 (1 red)" in graduated
     assert "5 (1 red, 4 amber)" in graduated
@@ -194,5 +198,10 @@ def test_tally_words_never_rest_on_colour() -> None:
     tally.add("amber", "in progress", 2)
     tally.add(None, "not started", 1)
     tally.add("green", "signed off", 1)
-    assert tally.words() == "4 (2 amber, 1 green, 1 not rated)"
+    # a signed-off action is Complete, whatever its last rating
+    assert tally.words() == "4 (2 amber, 1 complete, 1 not rated)"
     assert (tally.closed, tally.worst) == (1, "amber")
+    finished = priority_service.Tally()
+    finished.add("green", "complete", 2)
+    finished.add(None, "signed off", 1)
+    assert finished.words() == "3 (3 complete)" and finished.worst == "complete"

@@ -9,9 +9,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-# A bare Figure, not pyplot: no global state and no display; savefig picks the PNG canvas.
-from matplotlib.figure import Figure
-
 from bot.boardpack.data import ChartPoint
 
 # (field, label, colour, hatch). The colours are the plan's RAG colours, dark enough for the
@@ -20,13 +17,15 @@ SERIES = (
     ("red", "Red", "#b00020", "xx"),
     ("amber", "Amber", "#b35900", "//"),
     ("green", "Green", "#1b6e20", ".."),
+    ("complete", "Complete", "#1d4f91", "oo"),
     ("unrated", "Not rated", "#5f6368", ""),
 )
 
 
 def alt_text(points: Sequence[ChartPoint]) -> str:
     parts = [
-        f"{p.label}: {p.red} red, {p.amber} amber, {p.green} green, {p.unrated} not rated"
+        f"{p.label}: {p.red} red, {p.amber} amber, {p.green} green, {p.complete} complete, "
+        f"{p.unrated} not rated"
         for p in points
     ]
     return (
@@ -38,6 +37,10 @@ def alt_text(points: Sequence[ChartPoint]) -> str:
 
 def rag_chart(points: Sequence[ChartPoint]) -> tuple[bytes, str]:
     """The PNG and its alt text."""
+    # A bare Figure, not pyplot: no global state and no display; savefig picks the PNG canvas.
+    # Imported here: it takes a second that no other command should wait for.
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(7.5, 3.8), dpi=150)
     axes = figure.subplots()
     labels = [p.label for p in points]

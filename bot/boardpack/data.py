@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.domain import UpdateKind, day_text
+from bot.domain import COMPLETE, Rating, UpdateKind, day_text
 from bot.impact import Standing
 from bot.services import escalations as escalation_service
 from bot.services import kpis as kpi_service
@@ -95,6 +95,8 @@ class ChartPoint:
     amber: int
     green: int
     unrated: int
+    # finished by then: BRAG's Complete
+    complete: int = 0
 
 
 @dataclass
@@ -317,13 +319,23 @@ def _chart(
     moments.append((f"{day_text(at.astimezone(tz).date())} (this pack)", at))
     points = []
     for label, moment in moments:
-        tally = {"red": 0, "amber": 0, "green": 0, None: 0}
+        tally: dict[Rating, int] = {"red": 0, "amber": 0, "green": 0, COMPLETE: 0, None: 0}
         for action_id, action in catalogue.items():
             if action.created_at > moment:
                 continue
-            rag = timeline.rag_at(action_id, moment)
-            tally[rag if rag in tally else None] += 1
+            rating = timeline.rating_at(action_id, moment)
+            # the five-point in-between ratings count with the nearer cautious one
+            rating = {"red/amber": "red", "amber/green": "amber"}.get(str(rating), rating)
+            tally[rating if rating in tally else None] += 1
         points.append(
-            ChartPoint(label, moment, tally["red"], tally["amber"], tally["green"], tally[None])
+            ChartPoint(
+                label,
+                moment,
+                tally["red"],
+                tally["amber"],
+                tally["green"],
+                tally[None],
+                complete=tally[COMPLETE],
+            )
         )
     return points

@@ -35,7 +35,7 @@ from bot.services.kpis import chart_of
 LANGUAGE = "en-GB"
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # Light tints, so black text on them keeps a contrast ratio well above 4.5:1.
-RAG_FILL = {"red": "F4C7C3", "amber": "FCE8B2", "green": "B7E1CD"}
+RAG_FILL = {"red": "F4C7C3", "amber": "FCE8B2", "green": "B7E1CD", "complete": "C9DAF8"}
 NOT_RATED = "not rated"
 # With this many measures or fewer, each gets a chart; with more, only those of workstreams
 # with red or amber actions do, and the rest a line in a table.
@@ -194,14 +194,14 @@ def _rag(rag: str | None) -> str:
 def _summary(doc: DocumentObject, data: PackData) -> None:
     doc.add_heading("Summary", level=1)
     total = sum(w.total for w in data.workstreams)
-    red = sum(w.red for w in data.workstreams)
-    amber = sum(w.amber for w in data.workstreams)
-    green = sum(w.green for w in data.workstreams)
+    ratings = ", ".join(
+        f"{sum(w.of(rating) for w in data.workstreams)} {label.lower()}"
+        for label, rating in rag_columns(data.rag_scale)
+    )
     closed = sum(w.closed for w in data.workstreams)
     open_followups = sum(1 for f in data.followups if f.closed_at is None)
     doc.add_paragraph(
-        f"{total} actions: {red} red, {amber} amber, {green} green, "
-        f"{total - red - amber - green} not rated; {closed} closed (complete, signed off or "
+        f"{total} actions: {ratings}; {closed} closed (complete, signed off or "
         f"halted). {len(data.for_escalation)} for escalation. {len(data.moves)} RAG moves and "
         f"{len(data.signoffs)} sign-offs since the previous board. "
         f"{open_followups} open adviser follow-ups."
@@ -211,17 +211,18 @@ def _summary(doc: DocumentObject, data: PackData) -> None:
 def _workstreams(doc: DocumentObject, data: PackData) -> None:
     doc.add_heading("RAG by workstream", level=1)
     doc.add_paragraph(
-        "Overall is the worst rating among the workstream's actions; each rating is written "
-        "out, the colour only repeats it."
+        "Overall is the worst rating among the workstream's open actions, and complete when "
+        "all are finished (complete or signed off, counted as Complete, BRAG's blue, whatever "
+        "their last RAG); each rating is written out, the colour only repeats it."
     )
+    columns = rag_columns(data.rag_scale)
     rows = []
     for w in data.workstreams:
-        overall = "red" if w.red else "amber" if w.amber else "green" if w.green else NOT_RATED
-        counts = (w.red, w.amber, w.green, w.unrated, w.closed, w.total)
-        rows.append([w.name, overall, *(str(n) for n in counts)])
+        counts = (*(w.of(rating) for _, rating in columns), w.closed, w.total)
+        rows.append([w.name, _rag(w.overall), *(str(n) for n in counts)])
     table(
         doc,
-        ["Workstream", "Overall", "Red", "Amber", "Green", "Not rated", "Closed", "Actions"],
+        ["Workstream", "Overall", *(label for label, _ in columns), "Closed", "Actions"],
         rows,
         rag_columns=[1],
     )
@@ -535,6 +536,9 @@ def _chart(doc: DocumentObject, data: PackData) -> None:
     doc.add_paragraph("The figures in the chart:")
     table(
         doc,
-        ["Board meeting", "Red", "Amber", "Green", "Not rated"],
-        [[p.label, str(p.red), str(p.amber), str(p.green), str(p.unrated)] for p in data.chart],
+        ["Board meeting", "Red", "Amber", "Green", "Complete", "Not rated"],
+        [
+            [p.label, str(p.red), str(p.amber), str(p.green), str(p.complete), str(p.unrated)]
+            for p in data.chart
+        ],
     )

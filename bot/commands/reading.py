@@ -258,14 +258,14 @@ def _update_paragraph(
     return Paragraph(spans=spans)
 
 
-LIST_WORDS = "RAG|overdue|stale|all|WORKSTREAM"
+LIST_WORDS = "RAG|complete|overdue|stale|all|WORKSTREAM"
 
 
 @command(
     "list",
     f"list {LIST_WORDS}",
     "matching actions, one line each",
-    ["list amber", "list overdue", "list graduated response"],
+    ["list amber", "list complete", "list overdue", "list graduated response"],
 )
 def list_(ctx: Ctx, args: str) -> Reply:
     word = args.strip().lower()
@@ -276,6 +276,8 @@ def list_(ctx: Ctx, args: str) -> Reply:
     rag = ratings.get(word.replace(" ", ""))
     if rag is not None:
         f, title = queries.Filter(rag=rag.value), f"{rag.value.capitalize()} actions"
+    elif word in ("complete", "blue", "finished", "done"):
+        f, title = queries.Filter(complete=True), "Complete actions (complete or signed off)"
     elif word == "overdue":
         f, title = queries.Filter(overdue_on=ctx.today), "Overdue actions"
     elif word == "stale":

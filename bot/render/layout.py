@@ -49,6 +49,9 @@ RAG_TONE: Mapping[Rag, Tone] = {
 }
 NOT_RATED_WORD = "Not rated"
 NOT_RATED_SYMBOL = "⚪"
+# BRAG's blue: a finished action, counted as Complete (bot/domain.py COMPLETE)
+COMPLETE_WORD = "Complete"
+COMPLETE_SYMBOL = "🔵"
 
 STATUS_WORD: Mapping[Status, str] = {
     Status.NOT_STARTED: "not started",

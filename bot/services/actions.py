@@ -156,7 +156,7 @@ def assign(ctx: Ctx, ref: str, leads: Sequence[str], *, known: bool = True) -> U
         raise Invalid("Name at least one lead: `assign 11F @sam @priya`.")
     plan = ctx.plan
     action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
-    people = resolve_leads(ctx.session, leads, known=known)
+    people = resolve_leads(ctx.session, leads, ctx.plan.id, known=known)
     before = ", ".join(p.label for p in action.leads) or "none"
     note = f"Leads: {', '.join(p.label for p in people)} (were: {before})"
     return write_change(ctx, action, UpdateKind.ASSIGN, ActionChange(leads=people), note)

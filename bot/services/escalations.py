@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
-from bot.domain import Invalid, UpdateKind, clean_note
+from bot.domain import COMPLETE, Invalid, Rating, Status, UpdateKind, clean_note
 from bot.services.actions import find_action, write_change
 from bot.services.context import Ctx
 from bot.services.history import ActionChange
@@ -68,15 +68,18 @@ def cycle_at(session: Session, plan_id: int, at: datetime) -> Cycle:
 
 
 class RagTimeline:
-    """Every action's RAG over time, from the rows of history that changed it."""
+    """Every action's RAG (and whether it was finished) over time, from the rows of history
+    that changed either."""
 
     def __init__(self) -> None:
         self._times: dict[int, list[datetime]] = {}
         self._rags: dict[int, list[str | None]] = {}
+        self._finished: dict[int, list[bool]] = {}
 
-    def add(self, action_id: int, at: datetime, rag: str | None) -> None:
+    def add(self, action_id: int, at: datetime, rag: str | None, finished: bool = False) -> None:
         self._times.setdefault(action_id, []).append(at)
         self._rags.setdefault(action_id, []).append(rag)
+        self._finished.setdefault(action_id, []).append(finished)
 
     @property
     def action_ids(self) -> list[int]:
@@ -88,6 +91,14 @@ class RagTimeline:
             return None
         i = bisect.bisect_right(times, at)
         return self._rags[action_id][i - 1] if i else None
+
+    def rating_at(self, action_id: int, at: datetime) -> Rating:
+        """As counts rate it: Complete once finished, else the RAG (None: not rated)."""
+        times = self._times.get(action_id)
+        i = bisect.bisect_right(times, at) if times else 0
+        if not i:
+            return None
+        return COMPLETE if self._finished[action_id][i - 1] else self._rags[action_id][i - 1]
 
     def red_since(self, action_id: int, at: datetime) -> datetime | None:
         """When the red run that `action_id` is in at `at` began; None if it is not red."""
@@ -102,20 +113,25 @@ class RagTimeline:
 
 
 def rag_timeline(session: Session, plan_id: int, until: datetime) -> RagTimeline:
-    """One statement: the history rows up to `until` whose RAG differs from the one before."""
+    """One statement: the history rows up to `until` whose RAG or status differs from the one
+    before."""
     rows = session.execute(
-        select(Update.action_id, Update.at, Update.rag_to)
+        select(Update.action_id, Update.at, Update.rag_to, Update.status_to)
         .join(Action, Action.id == Update.action_id)
         .where(
             Action.plan_id == plan_id,
             Update.at <= until,
-            Update.rag_from.is_distinct_from(Update.rag_to),
+            or_(
+                Update.rag_from.is_distinct_from(Update.rag_to),
+                Update.status_from.is_distinct_from(Update.status_to),
+            ),
         )
         .order_by(Update.at, Update.id)
     ).all()
     timeline = RagTimeline()
-    for action_id, at, rag in rows:
-        timeline.add(action_id, at, rag)
+    finished = {s.value for s in Status if s.is_finished}
+    for action_id, at, rag, status in rows:
+        timeline.add(action_id, at, rag, status in finished)
     return timeline
 
 

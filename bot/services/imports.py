@@ -27,7 +27,7 @@ from bot.plans.read import ParsedPlan, PlanRow, RowProblem
 from bot.services import history, priorities
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
-from bot.services.people import resolve_leads, unresolved_people
+from bot.services.people import of_plan, resolve_leads, unresolved_people
 from bot.services.plans import DEFAULT_PLAN_NAME, get_or_create_workstream, workstream_key
 from bot.store.models import Action, Person, Plan, Priority, Update
 
@@ -160,7 +160,7 @@ def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
         measure=row.measure or "",
         due=(row.due, row.due_text),
         workstream=workstream,
-        leads=resolve_leads(ctx.session, row.leads),
+        leads=resolve_leads(ctx.session, row.leads, plan.id),
     )
     history.write(
         ctx.session, action, UpdateKind.CREATED, change, note=note, author=IMPORT, at=ctx.now
@@ -198,7 +198,7 @@ def _merge(ctx: Ctx, action: Action, row: PlanRow, by_import: set[str], prefer_f
     """What of `row` to apply to `action`, field by field, against what the last import read.
     A blank cell or one the reader could not read says nothing, and changes nothing."""
     unread = set(row.unread)
-    leads = resolve_leads(ctx.session, row.leads) if row.leads else None
+    leads = resolve_leads(ctx.session, row.leads, ctx.plan.id) if row.leads else None
     said = ActionChange(
         title=row.title,
         measure=None if "measure" in unread or not row.measure else row.measure,
@@ -393,14 +393,17 @@ def _record_notes(ctx: Ctx, action: Action, row: PlanRow, noted: dict[int, list[
 
 def _unmatched_names(ctx: Ctx, rows: list[PlanRow]) -> list[str]:
     """Leads named by name alone (after the reader paired names with e-mails in the file) that
-    match nobody the bot already knows: they become new people known only by name."""
+    match nobody this plan already knows: they become new people known only by name."""
     names = {lead for row in rows for lead in row.leads if is_named_only(lead)}
     if not names:
         return []
     known = {
         name.lower()
         for name in ctx.session.scalars(
-            select(Person.name).where(func.lower(Person.name).in_([n.lower() for n in names]))
+            select(Person.name).where(
+                func.lower(Person.name).in_([n.lower() for n in names]),
+                Person.id.in_(of_plan(ctx.plan.id)),
+            )
         )
     }
     return sorted(name for name in names if name.lower() not in known)

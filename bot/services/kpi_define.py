@@ -130,7 +130,7 @@ def add_measure(ctx: Ctx, spec: MeasureSpec) -> Measure:
         )
     if spec.short_id and any(m.short_id == spec.short_id for m in existing):
         raise Invalid(f"{spec.short_id} is taken: leave the id out and the next one is given.")
-    owner = resolve_known_lead(ctx.session, spec.owner) if spec.owner else None
+    owner = resolve_known_lead(ctx.session, spec.owner, ctx.plan.id) if spec.owner else None
     linked_workstreams, linked_actions = _evidence(ctx, spec.evidences)
     number = kpis.next_number(ctx.session, ctx.plan.id)
     if spec.short_id:
@@ -195,7 +195,7 @@ def edit_measure(ctx: Ctx, which: str, change: MeasureChange) -> tuple[Measure, 
     }
     edits = measure_history.set_fields(ctx, measure, wanted)
     if change.owner:
-        owner = resolve_known_lead(ctx.session, change.owner)
+        owner = resolve_known_lead(ctx.session, change.owner, ctx.plan.id)
         if owner.id != measure.owner_id:
             was = measure.owner.label if measure.owner else None
             edits.append(measure_history.record(ctx, measure, "owner", was, owner.label))

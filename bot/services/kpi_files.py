@@ -173,7 +173,7 @@ def _link(
     out, and the measure still loads."""
     if row.owner:
         try:
-            owner = resolve_lead(ctx.session, row.owner)
+            owner = resolve_lead(ctx.session, row.owner, ctx.plan.id)
         except UserError as error:
             report.problems.append(CellProblem(row.sheet, row.row, "owner", str(error)))
         else:

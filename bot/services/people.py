@@ -12,14 +12,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, delete, func, or_, select, update
+from sqlalchemy import Column, CompoundSelect, delete, func, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.domain import Invalid
 from bot.platforms import handle_of
-from bot.store.models import Action, Base, Identity, Person, action_leads
+from bot.store.models import Action, Base, Identity, Measure, Person, Update, action_leads
 
 # The platform of someone acting at a terminal: they act as whoever `--user` names.
 CONSOLE = "console"
@@ -205,7 +205,34 @@ def people_by_id(session: Session, ids: set[int]) -> dict[int, Person]:
     return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids))).unique()}
 
 
-def resolve_lead(session: Session, text: str) -> Person:
+def of_plan(plan_id: int) -> CompoundSelect[tuple[int | None]]:
+    """The ids of a plan's people: its actions' leads, whoever changed its actions, its
+    measures' owners. Names are matched only among them: a name alone never reaches into
+    another partnership, so two plans' "Sam Jones" are two people until an e-mail or a chat
+    account says they are one."""
+    return union(
+        select(action_leads.c.person_id)
+        .join(Action, Action.id == action_leads.c.action_id)
+        .where(Action.plan_id == plan_id),
+        select(Update.person_id).where(Update.plan_id == plan_id, Update.person_id.is_not(None)),
+        select(Measure.owner_id).where(Measure.plan_id == plan_id, Measure.owner_id.is_not(None)),
+    )
+
+
+def _named(session: Session, name: str, plan_id: int) -> list[Person]:
+    """The people of this plan called `name`."""
+    if not name or len(name) > 200:
+        return []
+    return list(
+        session.scalars(
+            select(Person)
+            .where(func.lower(Person.name) == name.lower(), Person.id.in_(of_plan(plan_id)))
+            .order_by(Person.id)
+        ).unique()
+    )
+
+
+def resolve_lead(session: Session, text: str, plan_id: int) -> Person:
     """The person a plan means by a lead cell; a new person when nobody matches yet."""
     text = " ".join(text.split())
     if not text:
@@ -218,27 +245,27 @@ def resolve_lead(session: Session, text: str) -> Person:
         return by_email(session, email) or _new_person(session, email=email, name=None)
     if len(text) > 200:
         raise Invalid(f"“{text[:40]}…” is too long for a lead's name.")
-    person = (
-        session.scalars(
-            select(Person).where(func.lower(Person.name) == text.lower()).order_by(Person.id)
-        )
-        .unique()
-        .first()
-    )
-    return person or _new_person(session, email=None, name=text)
+    named = _named(session, text, plan_id)
+    return named[0] if named else _new_person(session, email=None, name=text)
 
 
-def resolve_leads(session: Session, texts: Iterable[str], *, known: bool = False) -> list[Person]:
+def resolve_leads(
+    session: Session, texts: Iterable[str], plan_id: int, *, known: bool = False
+) -> list[Person]:
     """Each lead a plan or a command names, once, in the order named. With `known` (a command),
     only people who can be found: see `resolve_known_lead`."""
     people: dict[int, Person] = {}
     for text in texts:
-        person = resolve_known_lead(session, text) if known else resolve_lead(session, text)
+        person = (
+            resolve_known_lead(session, text, plan_id)
+            if known
+            else resolve_lead(session, text, plan_id)
+        )
         people.setdefault(person.id, person)
     return list(people.values())
 
 
-def resolve_known_lead(session: Session, text: str) -> Person:
+def resolve_known_lead(session: Session, text: str, plan_id: int) -> Person:
     """The person a command names as a lead, refusing anyone who cannot be found, so a typo
     (`assign 11F @nobdy`) never replaces real leads with someone who does not exist:
 
@@ -246,12 +273,12 @@ def resolve_known_lead(session: Session, text: str) -> Person:
       not have used the bot yet;
     - an e-mail: accepted even when no one has it yet. It may be a future lead (the plan names
       them by e-mail too), linked when they first use the bot or Slack finds their e-mail;
-    - a bare user id or a name (`@priya`): only someone already known.
+    - a bare user id or a name (`@priya`): only someone already known (by name, in this plan).
     """
     text = " ".join(text.split())
     handle = handle_of(text)
     if (handle is not None and handle.vouched) or is_email(text):
-        return resolve_lead(session, text)
+        return resolve_lead(session, text, plan_id)
     if handle is not None:
         identity = find_identity(session, Who(platform=handle.platform, external_id=handle.user_id))
         if identity is None:
@@ -261,16 +288,7 @@ def resolve_known_lead(session: Session, text: str) -> Person:
                 "Mention them with @ so the platform links them, or give their e-mail."
             )
         return session.get_one(Person, identity.person_id)
-    name = text.lstrip("@")
-    matches = (
-        session.scalars(
-            select(Person).where(func.lower(Person.name) == name.lower()).order_by(Person.id)
-        )
-        .unique()
-        .all()
-        if name and len(name) <= 200
-        else []
-    )
+    matches = _named(session, text.lstrip("@"), plan_id)
     if not matches:
         raise Invalid(
             f"No one called “{text[:40]}” is known, so the leads were not changed. Mention "

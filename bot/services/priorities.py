@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from bot.domain import Invalid, NotFound, Rag, UpdateKind, clean_note
+from bot.domain import COMPLETE, Invalid, NotFound, Rag, Rating, UpdateKind, clean_note, rating_of
 from bot.services.actions import find_action, write_change
 from bot.services.context import Ctx
 from bot.services.history import ActionChange
@@ -228,17 +228,18 @@ def map_action(ctx: Ctx, ref: str, text: str) -> Mapping:
 
 @dataclass
 class Tally:
-    """Actions counted by rating (None: not rated) on either scale, and how many are closed."""
+    """Actions counted by rating (COMPLETE: finished; None: not rated) on either scale, and how
+    many are closed."""
 
-    ratings: Counter[Rag | None] = field(default_factory=Counter)
+    ratings: Counter[Rating] = field(default_factory=Counter)
     closed: int = 0
     total: int = 0
 
-    def of(self, rag: Rag | None) -> int:
-        return self.ratings[rag]
+    def of(self, rating: Rating) -> int:
+        return self.ratings[rating]
 
     def add(self, rag: str | None, status: str, n: int) -> None:
-        self.ratings[Rag.lookup(rag) if rag else None] += n
+        self.ratings[rating_of(rag, status)] += n
         if status in CLOSED:
             self.closed += n
         self.total += n
@@ -253,14 +254,19 @@ class Tally:
         if not self.total:
             return "0"
         parts = [f"{self.of(rag)} {rag.value}" for rag in _WORST_FIRST if self.of(rag)]
+        if self.of(COMPLETE):
+            parts.append(f"{self.of(COMPLETE)} complete")
         if self.of(None):
             parts.append(f"{self.of(None)} not rated")
         return f"{self.total} ({', '.join(parts)})"
 
     @property
     def worst(self) -> str | None:
-        """The cell's overall rating: its worst action's."""
-        return next((rag.value for rag in _WORST_FIRST if self.of(rag)), None)
+        """The cell's overall rating: its worst open action's; complete when all are finished."""
+        worst = next((rag.value for rag in _WORST_FIRST if self.of(rag)), None)
+        if worst is None and self.total and self.of(COMPLETE) == self.total:
+            return COMPLETE
+        return worst
 
 
 _WORST_FIRST = Rag.scale(5)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, lazyload
 
-from bot.domain import Rag, Status
+from bot.domain import COMPLETE, Rag, Rating, Status
 from bot.store.models import (
     Action,
     Answer,
@@ -35,6 +35,7 @@ from bot.store.models import (
 )
 
 CLOSED = tuple(s.value for s in Status if s.is_closed)
+FINISHED = tuple(s.value for s in Status if s.is_finished)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Filter:
     """Which actions: every field set narrows the list."""
 
     rag: str | None = None
+    # finished actions (complete or signed off): BRAG's Complete
+    complete: bool = False
     workstream_id: int | None = None
     lead_person_id: int | None = None
     overdue_on: date | None = None  # due before this day, still open
@@ -64,6 +67,8 @@ def _bound(plan_id: int, f: Filter) -> dict[str, object]:
     params: dict[str, object] = {"plan_id": plan_id}
     if f.rag:
         params["rag"] = f.rag
+    if f.complete:
+        params["complete"] = True
     if f.workstream_id is not None:
         params["workstream_id"] = f.workstream_id
     if f.lead_person_id is not None:
@@ -82,7 +87,10 @@ def _where(shape: Shape) -> tuple[ColumnElement[bool], ...]:
     """The conditions of a filter of this shape (`_bound`'s keys), on bound parameters."""
     where: list[ColumnElement[bool]] = [Action.plan_id == bindparam("plan_id")]
     if "rag" in shape:
-        where.append(Action.rag == bindparam("rag"))
+        # a finished action is rated Complete, whatever its RAG last was
+        where += [Action.rag == bindparam("rag"), Action.status.not_in(FINISHED)]
+    if "complete" in shape:
+        where.append(Action.status.in_(FINISHED))
     if "workstream_id" in shape:
         where.append(Action.workstream_id == bindparam("workstream_id"))
     if "lead_person_id" in shape:
@@ -193,20 +201,30 @@ class WorkstreamCounts:
     amber: int = 0
     green: int = 0
     unrated: int = 0
+    # finished (complete or signed off): rated Complete, and in no RAG count
+    complete: int = 0
     closed: int = 0
     total: int = 0
     # the five-point delivery-confidence scale's two in-between ratings
     red_amber: int = 0
     amber_green: int = 0
 
-    def of(self, rag: Rag | None) -> int:
-        """How many actions have this rating (None: not rated)."""
-        return getattr(self, count_field(rag))
+    def of(self, rating: Rating) -> int:
+        """How many actions have this rating (COMPLETE: finished; None: not rated)."""
+        return getattr(self, count_field(rating))
+
+    @property
+    def overall(self) -> Rating:
+        """The worst rating among its open actions; Complete when every action is finished."""
+        worst = next((rag for rag in Rag.scale(5) if self.of(rag)), None)
+        if worst is None and self.total and self.complete == self.total:
+            return COMPLETE
+        return worst
 
 
-def count_field(rag: Rag | str | None) -> str:
+def count_field(rating: Rating) -> str:
     """The WorkstreamCounts field that counts a rating: `red/amber` → `red_amber`."""
-    return str(rag).replace("/", "_") if rag else "unrated"
+    return str(rating).replace("/", "_") if rating else "unrated"
 
 
 def rag_counts(session: Session, plan_id: int) -> list[WorkstreamCounts]:
@@ -214,9 +232,10 @@ def rag_counts(session: Session, plan_id: int) -> list[WorkstreamCounts]:
     the actions alone, the second the workstreams' names."""
     grouped = session.execute(_RAG_COUNTS, {"plan_id": plan_id}).all()
     tally: dict[int, dict[str, int]] = {}
-    for workstream_id, rag, n, closed in grouped:
+    for workstream_id, rag, n, closed, finished in grouped:
         counts = tally.setdefault(workstream_id, {})
-        counts[count_field(rag)] = n
+        counts[count_field(rag)] = n - finished
+        counts["complete"] = counts.get("complete", 0) + finished
         counts["closed"] = counts.get("closed", 0) + closed
         counts["total"] = counts.get("total", 0) + n
     names = session.execute(_WORKSTREAM_NAMES, {"plan_id": plan_id}).all()
@@ -232,6 +251,7 @@ _RAG_COUNTS = (
         Action.rag,
         func.count(),
         func.sum(case((Action.status.in_(CLOSED), 1), else_=0)),
+        func.sum(case((Action.status.in_(FINISHED), 1), else_=0)),
     )
     .where(Action.plan_id == bindparam("plan_id"))
     .group_by(Action.workstream_id, Action.rag)
@@ -272,6 +292,7 @@ def _flagged_statement(n_groups: int) -> Select[int, str | None, str]:
             Action.plan_id == bindparam("plan_id"),
             Action.workstream_id == bindparam(f"w{i}"),
             Action.rag == bindparam(f"r{i}"),
+            Action.status.not_in(FINISHED),
         )
         .order_by(Action.sort_key)
         .limit(bindparam("per_group", type_=Integer))
