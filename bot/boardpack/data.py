@@ -18,6 +18,7 @@ from bot.services import escalations as escalation_service
 from bot.services import kpis as kpi_service
 from bot.services import priorities as priority_service
 from bot.services.history import field_changes
+from bot.services.people import organisation_of
 from bot.store import queries
 from bot.store.models import (
     Action,
@@ -198,13 +199,14 @@ def _add_leads(session: Session, plan_id: int, actions: list[ActionRow]) -> None
     """The flagged actions' leads: one statement."""
     by_id = {a.id: a for a in actions}
     rows = session.execute(
-        select(action_leads.c.action_id, Person.name, Person.organisation)
+        select(action_leads.c.action_id, Person.name, Person.organisation, Person.email)
         .join(Person, Person.id == action_leads.c.person_id)
         .join(Action, Action.id == action_leads.c.action_id)
         .where(Action.plan_id == plan_id, Action.rag.in_(FLAGGED))
         .order_by(Person.name)
     ).all()
-    for action_id, name, organisation in rows:
+    for action_id, name, given, email in rows:
+        organisation = organisation_of(given, email)
         if action_id in by_id:
             by_id[action_id].leads.append(f"{name} ({organisation})" if organisation else name)
 

@@ -33,6 +33,7 @@ from bot.runtime import Runtime
 from bot.services import checkins
 from bot.services.checkins import REPORT, HighlightFields, LeadStanding
 from bot.services.context import Caller, Ctx
+from bot.services.people import organisation_of
 from bot.store.models import Action, BoardMeeting, Person
 
 # Two blocks an action in Slack: 20 keep a check-in well within a message's 50.
@@ -93,7 +94,10 @@ def participation_reply(
     )
     by_org: dict[str, list[LeadStanding]] = defaultdict(list)
     for standing in standings:
-        by_org[standing.person.organisation or "No organisation given"].append(standing)
+        by_org[
+            organisation_of(standing.person.organisation, standing.person.email)
+            or "No organisation given"
+        ].append(standing)
     rows = []
     for organisation in sorted(by_org):
         for standing in by_org[organisation]:

@@ -55,6 +55,8 @@ class PlanRow(BaseModel):
     # The "Strategic priority" column, as a list of priority names.
     priorities: list[str] = []
     rag_from_colour: bool = False  # the RAG came from the cell's fill, the cell being empty
+    # the leads' organisation (council, ICB, school…), when the tracker has a column for it
+    organisation: str | None = None
 
 
 class RowProblem(BaseModel):
@@ -97,6 +99,14 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "Theme",
     ),
     "lead": ("Lead", "Leads", "Lead Officer", "Owner", "Responsible Officer"),
+    "organisation": (
+        "Organisation",
+        "Organization",
+        "Lead organisation",
+        "Lead organization",
+        "Lead agency",
+        "Agency",
+    ),
     "due": ("Due", "Timescale", "Deadline", "Due date", "Target date", "By when"),
     "due_text": ("Due as written", "Due wording", "Timescale as written"),
     "status": ("Status",),
@@ -139,6 +149,7 @@ MAX_LEAD_CHARS = 320
 MAX_DUE_TEXT_CHARS = 100
 MAX_PLAN_NAME_CHARS = 200
 MAX_PRIORITY_CHARS = 200
+MAX_ORGANISATION_CHARS = 200
 
 # A RAG column saying "blue" or "complete" means the action is done, not rated.
 RAG_MEANING_COMPLETE = frozenset({"blue", "b", "complete", "completed", "done"})
@@ -547,6 +558,7 @@ def _plan_row(
         signed_off_on=status_reading.signed_off_on,
         priorities=priorities,
         rag_from_colour=rag_from_colour,
+        organisation=cell_text(values.get("organisation"))[:MAX_ORGANISATION_CHARS] or None,
     )
 
 

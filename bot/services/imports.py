@@ -102,6 +102,7 @@ def apply_plan(
     note = f"Imported from {source_name}"
     by_import = _last_set_by_import(ctx, [a for a in existing.values() if a.imported is None])
     for row in rows:
+        _organise(ctx, row)
         action = existing.get(row.ref)
         if action is None:
             action = _create(ctx, plan, row, note)
@@ -254,6 +255,15 @@ def _merge(ctx: Ctx, action: Action, row: PlanRow, by_import: set[str], prefer_f
     )
     action.imported = remembered
     return Merge(apply=ActionChange(**apply), kept=kept, conflicts=conflicts)  # type: ignore[arg-type]
+
+
+def _organise(ctx: Ctx, row: PlanRow) -> None:
+    """A tracker's organisation column names its leads' organisation: given to each lead who
+    has none yet (one set in chat, `person … org …`, is never overwritten)."""
+    if not (row.organisation and row.leads):
+        return
+    for person in resolve_leads(ctx.session, row.leads, ctx.plan.id):
+        person.organisation = person.organisation or row.organisation
 
 
 def _names(people: list[Person]) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, CompoundSelect, delete, func, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -20,6 +21,9 @@ from sqlalchemy.orm import Session
 from bot.domain import Invalid
 from bot.platforms import handle_of
 from bot.store.models import Action, Base, Identity, Measure, Person, Update, action_leads
+
+if TYPE_CHECKING:
+    from bot.services.context import Ctx
 
 # The platform of someone acting at a terminal: they act as whoever `--user` names.
 CONSOLE = "console"
@@ -387,3 +391,31 @@ def _person_columns() -> list[Column[int]]:
         for column in table.columns
         if any(key.column is people for key in column.foreign_keys)
     ]
+
+
+MAX_ORGANISATION_CHARS = 200
+
+
+def organisation_of(given: str | None, email: str | None) -> str | None:
+    """The organisation a lead works for, as reports group them: the one given (a tracker's
+    organisation column, `person … org …`), else their e-mail's domain."""
+    if given:
+        return given
+    if email and "@" in email:
+        return email.rsplit("@", 1)[1].lower()
+    return None
+
+
+def set_organisation(ctx: Ctx, who: str, organisation: str) -> tuple[Person, str | None]:
+    """`person WHO org ORGANISATION`: the person (one of this plan's, by name, or anyone by
+    e-mail or mention) and the organisation they had."""
+    ctx.require_admin("set a lead's organisation")
+    organisation = " ".join(organisation.split())
+    if not organisation:
+        raise Invalid("Which organisation? `person sam@council.example org Demo Council`.")
+    if len(organisation) > MAX_ORGANISATION_CHARS:
+        raise Invalid(f"An organisation's name is at most {MAX_ORGANISATION_CHARS} characters.")
+    person = resolve_known_lead(ctx.session, who, ctx.plan.id)
+    was = person.organisation
+    person.organisation = organisation
+    return person, was
