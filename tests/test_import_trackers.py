@@ -376,3 +376,47 @@ def test_workstreams_keep_their_position(runtime: Runtime) -> None:
         "Area of Weakness 2",
         "Area of Weakness 3",
     ]
+
+
+def test_team_names_placeholders_spreadsheet_errors_and_a_stray_five_point_cell(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """A tracker as a council writes it: a team with "and" in its name is one lead; "New lead
+    to be identified" and "TBC" name no one; a cell showing #REF! or #N/A is reported by cell
+    and never stored; one R/A among red, amber and green leaves the plan three-point."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    rows = [
+        ["Ref", "Action", "Lead", "RAG", "Progress update", "Due"],
+        ["R3.1", "Inclusion outreach", "Access and Inclusion Team", "Green", "Started", "Mar 2027"],
+        ["R3.2", "Train SENCOs", "Sam Lead and Raj Patel", "Amber", "Planned", "Mar 2027"],
+        ["R3.3", "Commission SALT", "New lead to be identified", "R/A", "#REF!", "#N/A"],
+        ["R3.4", "Refresh the JSNA", "TBC", "Red", "Scoping", "Mar 2027"],
+        ["R3.5", "#REF!", "Sam Lead", "Red", "", ""],
+    ]
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / "tracker.xlsx"
+    book.save(path)
+
+    parsed, _, lines = load(runtime, path)
+    text = "\n".join(lines)
+    loaded = actions(runtime)
+    assert [p.name for p in loaded["R3.1"].leads] == ["Access and Inclusion Team"]
+    assert sorted(p.name for p in loaded["R3.2"].leads) == ["Raj Patel", "Sam Lead"]
+    assert loaded["R3.3"].leads == [] and loaded["R3.4"].leads == []
+    assert "No lead named yet for R3.3, R3.4" in text
+    # the broken formulas: named by cell, nothing stored from them
+    assert "R3.3: Progress update: the spreadsheet shows the error #REF!" in text
+    assert "R3.3: Due: the spreadsheet shows the error #N/A" in text
+    assert loaded["R3.3"].due is None and loaded["R3.3"].last_note is None
+    assert "R3.5" not in loaded and "the title is the spreadsheet error #REF!" in text
+    with unit_of_work(runtime.sessions) as session:
+        notes = session.scalars(select(Update.note).where(Update.note.contains("#"))).all()
+        assert notes == []
+    # one stray R/A: still a three-point plan, the nearer three-point rating kept and said
+    assert parsed.rag_scale == 3 and "One five-point rating (R3.3)" in text
+    assert loaded["R3.3"].rag == Rag.RED

@@ -18,9 +18,43 @@ _SEPARATORS = re.compile(r"\s*(?:[;,/&\r\n]|\band\b)\s*", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
+# "Access and Inclusion Team" is one lead: "and" joins the words of a team's or a service's
+# name, so a part of a cell naming one is never split at "and".
+_TEAM_WORDS = re.compile(
+    r"\b(team(?:s)?|services?|department|directorate|board|group|unit|partnership|"
+    r"forum|panel|hub|office|commissioning|network|programme|trust|council|icb|nhs|alliance|"
+    r"collaborative|school|college|academy|head of|director|manager|coordinator|"
+    r"co-ordinator)\b",
+    re.IGNORECASE,
+)
+_OTHER_SEPARATORS = re.compile(r"\s*[;,/&\r\n]\s*")
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+# Cells that name no one yet: no lead, and said so (`placeholder_leads`).
+_PLACEHOLDER = re.compile(
+    r"^(?:tbc|tbd|tba|n/?a|none|vacant|vacancy|unknown|to be (?:confirmed|identified|appointed|"
+    r"agreed)|(?:new |a )?(?:lead|owner|officer|post)s? (?:to be|tbc|tbd)\b.*|"
+    r"(?:new |interim )?(?:lead|post) vacant|awaiting (?:appointment|recruitment).*)$",
+    re.IGNORECASE,
+)
+
+
 def split_leads(text: str) -> list[str]:
-    """`Sam Lead & Raj Patel / jo@x.gov.uk` → three leads, trimmed, empty parts dropped."""
-    return [part.strip() for part in _SEPARATORS.split(text) if part and part.strip()]
+    """`Sam Lead & Raj Patel / jo@x.gov.uk` → three leads, trimmed, empty parts dropped; a
+    team's name with "and" in it (`Access and Inclusion Team`) stays one lead, and a cell that
+    names no one yet (`TBC`, `New lead to be identified`, `Vacant`) gives none."""
+    leads: list[str] = []
+    for part in _OTHER_SEPARATORS.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        pieces = [part] if _TEAM_WORDS.search(part) else _AND.split(part)
+        leads += [p.strip() for p in pieces if p.strip() and not is_placeholder(p.strip())]
+    return leads
+
+
+def is_placeholder(text: str) -> bool:
+    """A lead cell's way of saying no one is named yet."""
+    return bool(_PLACEHOLDER.match(" ".join(text.split()).rstrip(".")))
 
 
 def is_email(text: str) -> bool:

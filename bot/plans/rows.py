@@ -24,7 +24,7 @@ from bot.domain import (
 )
 from bot.plans.colours import COMPLETE, Colour
 from bot.plans.dates import parse_due
-from bot.plans.leads import link_names_to_emails, split_leads
+from bot.plans.leads import is_placeholder, link_names_to_emails, split_leads
 from bot.plans.limits import MAX_PROBLEMS_LISTED
 from bot.plans.status import StatusReading, read_status
 from bot.privacy import find_personal_data
@@ -266,7 +266,11 @@ def cell_text(value: object) -> str:
 
 
 def _lead_cells(values: dict[str, object], cells: _Cells) -> list[str]:
-    """The row's leads; one too long to be a name is reported and left out."""
+    """The row's leads; one too long to be a name is reported and left out. A cell saying no
+    one is named yet gives none, and is listed."""
+    raw = cell_text(values.get("lead"))
+    if raw and is_placeholder(raw) and cells.ref not in cells.reading.no_lead_yet:
+        cells.reading.no_lead_yet.append(cells.ref)
     leads: list[str] = []
     for lead in _leads(values.get("lead")):
         if len(lead) > MAX_LEAD_CHARS:
@@ -318,6 +322,8 @@ class Reading:
     unrated: list[str] = field(default_factory=list)
     from_colour: list[str] = field(default_factory=list)
     date_not_set: list[str] = field(default_factory=list)
+    # refs whose lead cell names no one yet ("TBC", "New lead to be identified")
+    no_lead_yet: list[str] = field(default_factory=list)
     # the last action row read, with its cells as the file has them: a row straight under it
     # with the same ref and title continues it (a ref merged down over several rows)
     last: tuple[int, dict[str, object]] | None = None
@@ -342,6 +348,7 @@ _INSTEAD = {
     "priorities": "that priority left out",
     "workstream": f"put under ‘{DEFAULT_WORKSTREAM}’",
     "due_text": "the wording left out, the date kept",
+    "organisation": "no organisation given from this row",
 }
 
 
@@ -380,7 +387,11 @@ def read_row(
     the first row of a pillar filled in. A row with nothing but a workstream is a heading row:
     it sets the workstream for the rows under it.
     """
-    filled = {name for name, value in values.items() if cell_text(value)}
+    # A cell showing a spreadsheet error (a broken formula) holds no value: left out, reported
+    # by `_plan_row` once the row's ref is known, never stored.
+    errors = {name: text for name, value in values.items() if _is_error(text := cell_text(value))}
+    values = {name: None if name in errors else value for name, value in values.items()}
+    filled = {name for name, value in values.items() if cell_text(value)} | set(errors)
     if not filled:
         return
     workstream = " ".join(cell_text(values.get("workstream")).split())
@@ -393,7 +404,7 @@ def read_row(
         ref = _ref(values.get("ref"), number, reading)
         if _continues(values, number, ref, reading):
             return
-        reading.rows.append(_plan_row(values, number, ref, reading, colour))
+        reading.rows.append(_plan_row(values, number, ref, reading, colour, errors))
         reading.last = (number, values)
     except _RowRejected as rejected:
         reading.problems.append(
@@ -468,8 +479,23 @@ def _ref(value: object, number: int, reading: Reading) -> str:
     return ref
 
 
+# What a spreadsheet shows in a cell whose formula failed.
+EXCEL_ERRORS = frozenset(
+    {"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#SPILL!", "#CALC!"}
+)
+
+
+def _is_error(text: str) -> bool:
+    return text.upper() in EXCEL_ERRORS or text.upper().startswith("#GETTING_DATA")
+
+
 def _plan_row(
-    values: dict[str, object], number: int, ref: str, reading: Reading, colour: Colour
+    values: dict[str, object],
+    number: int,
+    ref: str,
+    reading: Reading,
+    colour: Colour,
+    errors: dict[str, str] | None = None,
 ) -> PlanRow:
     """The row as an action. Only a missing title or a repeated ref stops it loading
     (_RowRejected); any other cell that cannot be read is left out and reported."""
@@ -480,13 +506,18 @@ def _plan_row(
         reasons.append(f"{ref} appears again (first on {reading.unit} {first}{on_sheet})")
     reasons += _personal_cells(values, reading)
     title = cell_text(values.get("title"))
-    if not title:
+    if errors and "title" in errors:
+        reasons.append(f"the title is the spreadsheet error {errors['title']} (a broken formula)")
+    elif not title:
         reasons.append("no title")
     reasons += _too_long("title", title, MAX_TITLE_CHARS)
     if reasons:
         raise _RowRejected(reasons)
 
     cells = _Cells(reading, number, ref)
+    for name, error in (errors or {}).items():
+        if name in _INSTEAD:
+            cells.problem(name, error, f"the spreadsheet shows the error {error}, not a value")
     measure = cell_text(values.get("measure")) or None
     if _too_long("measure", measure, MAX_MEASURE_CHARS):
         cells.problem("measure", measure, _too_long("measure", measure, MAX_MEASURE_CHARS)[0])
@@ -664,6 +695,12 @@ def finish(reading: Reading, filename: str, name: str | None = None) -> ParsedPl
         )
     if reading.date_not_set:
         notes.append(f"Due date to be confirmed for {_refs(reading.date_not_set)}: no date set.")
+    if reading.no_lead_yet:
+        notes.append(
+            f"No lead named yet for {_refs(reading.no_lead_yet)} (“TBC”, “to be identified”, "
+            "“vacant”): loaded with no lead for that cell (an action already in the plan keeps "
+            "its leads)."
+        )
     if reading.continued:
         each = [
             f"{ref} (rows {', '.join(map(str, rows))})" for ref, rows in reading.continued.items()
@@ -672,11 +709,19 @@ def finish(reading: Reading, filename: str, name: str | None = None) -> ParsedPl
             f"Rows that continue the action above them (the same ref and title): {_refs(each)}. "
             "Their leads and notes were added to it."
         )
-    five_point = any(row.rag in FIVE_POINT_RAGS for row in reading.rows)
+    # More than a stray cell: one `R/A` in a three-point tracker is a slip, not a scale.
+    in_between = [row.ref for row in reading.rows if row.rag in FIVE_POINT_RAGS]
+    five_point = len(in_between) >= 2
     if five_point:
         notes.append(
             "This tracker uses the five-point delivery-confidence scale (red, red/amber, amber, "
             "amber/green, green): the plan keeps it."
+        )
+    elif in_between:
+        notes.append(
+            f"One five-point rating ({_refs(in_between)}) in a tracker that otherwise rates red, "
+            "amber or green: the plan stays three-point, and a three-point plan keeps the "
+            "nearer three-point rating."
         )
     listed = reading.problems[:MAX_PROBLEMS_LISTED]
     left_off = len(reading.problems) - len(listed)
