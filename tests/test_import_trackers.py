@@ -140,6 +140,13 @@ def test_status_sentences_and_progress_updates_are_recorded_once(runtime: Runtim
         ),
     ]
     assert actions(runtime)["1.4"].last_note == "Two sessions held; third postponed"
+    # The history row is dated when the import recorded it; its note keeps the sign-off's date.
+    created = updates(runtime, "1.1")[0]
+    assert created[1] == "signed off"
+    assert created[2] == (
+        "Imported from council_tracker_2024.csv; signed off by SEND Ops on 26 Nov 2019, "
+        "as the tracker says"
+    )
 
     _, report, lines = load(runtime, TRACKER)
 
@@ -212,7 +219,12 @@ def test_a_sign_off_sentence_records_a_sign_off(
     assert (row.signed_off_by, row.signed_off_on) == ("SEND Ops", date(2019, 11, 26))
     assert report.changed == {"4A": ["status", "note"]}
     assert updates(runtime, "4A")[1:] == [
-        ("signoff", "signed off", "Imported from tracker.csv"),
+        (
+            "signoff",
+            "signed off",
+            # dated when imported; the sign-off's own date is kept in its note
+            "Imported from tracker.csv; signed off by SEND Ops on 26 Nov 2019, as the tracker says",
+        ),
         ("note", "signed off", "Objective met – signed off by SEND Ops 26/11/19"),
     ]
     history = console("history 4A")

@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from bot.domain import FIVE_POINT_RAGS, Rag, Status, Surface, UpdateKind, UserError, ref_sort_key
+from bot.domain import (
+    FIVE_POINT_RAGS,
+    Rag,
+    Status,
+    Surface,
+    UpdateKind,
+    UserError,
+    day_text,
+    ref_sort_key,
+)
 from bot.plans.leads import is_named_only
 from bot.plans.read import ParsedPlan, PlanRow, RowProblem
 from bot.services import history, priorities
@@ -163,6 +172,8 @@ def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
         workstream=workstream,
         leads=resolve_leads(ctx.session, row.leads, plan.id),
     )
+    if status is Status.SIGNED_OFF:
+        note += _signed_off(row)
     history.write(
         ctx.session, action, UpdateKind.CREATED, change, note=note, author=IMPORT, at=ctx.now
     )
@@ -257,6 +268,16 @@ def _merge(ctx: Ctx, action: Action, row: PlanRow, by_import: set[str], prefer_f
     return Merge(apply=ActionChange(**apply), kept=kept, conflicts=conflicts)  # type: ignore[arg-type]
 
 
+def _signed_off(row: PlanRow) -> str:
+    """When and by whom the tracker says the action was signed off: the history row is dated
+    when the import recorded it (rows never go back in time), so its note keeps the real date."""
+    if row.signed_off_on is None and not row.signed_off_by:
+        return ""
+    by = f" by {row.signed_off_by}" if row.signed_off_by else ""
+    on = f" on {day_text(row.signed_off_on)}" if row.signed_off_on else ""
+    return f"; signed off{by}{on}, as the tracker says"
+
+
 def _organise(ctx: Ctx, row: PlanRow) -> None:
     """A tracker's organisation column names its leads' organisation: given to each lead who
     has none yet (one set in chat, `person … org …`, is never overwritten)."""
@@ -332,7 +353,7 @@ def _update(ctx: Ctx, action: Action, row: PlanRow, merged: ActionChange, note: 
         action,
         UpdateKind.SIGNOFF if signs_off else UpdateKind.UPDATE,
         ActionChange(rag=merged.rag, status=merged.status),
-        note=note,
+        note=note + _signed_off(row) if signs_off else note,
         author=IMPORT,
         at=ctx.now,
     )
