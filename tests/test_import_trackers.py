@@ -408,7 +408,9 @@ def test_team_names_placeholders_spreadsheet_errors_and_a_stray_five_point_cell(
         ["R3.3", "Commission SALT", "New lead to be identified", "R/A", "#REF!", "#N/A"],
         ["R3.4", "Refresh the JSNA", "TBC", "Red", "Scoping", "Mar 2027"],
         ["R3.5", "#REF!", "Sam Lead", "Red", "", ""],
-    ]
+        ["R3.6", "Agree the EHCP pathway", "Sam Lead", "Amber", "",
+         "Before the start of the academic year 2025 (to be confirmed by the board)"],
+    ]  # fmt: skip
     for row in rows:
         sheet.append(row)
     path = tmp_path / "tracker.xlsx"
@@ -429,6 +431,14 @@ def test_team_names_placeholders_spreadsheet_errors_and_a_stray_five_point_cell(
     with unit_of_work(runtime.sessions) as session:
         notes = session.scalars(select(Update.note).where(Update.note.contains("#"))).all()
         assert notes == []
+    # a due date in words with no date in them: the row loads, the words kept in full
+    assert loaded["R3.6"].due is None
+    assert loaded["R3.6"].due_text == (
+        "Before the start of the academic year 2025 (to be confirmed by the board)"
+    )
+    cells_heading = text.index("cells not read, the row loaded without them")
+    assert text.index("R3.6: Due:") > cells_heading
+    assert "“Before the start of the academic year 2025 (to be confirmed by the board)”" in text
     # one stray R/A: still a three-point plan, the nearer three-point rating kept and said
     assert parsed.rag_scale == 3 and "One five-point rating (R3.3)" in text
     assert loaded["R3.3"].rag == Rag.RED

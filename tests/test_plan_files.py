@@ -233,7 +233,8 @@ def test_broken_rows_are_reported_and_good_rows_still_load() -> None:
             "someday",
             True,
             "Due: “someday” is not a date: use 31/01/2027, 2027-01-31, March 2027 or Ongoing — "
-            "loaded without a due date (an action already in the plan keeps its date)",
+            "loaded without a due date, its wording kept (an action already in the plan keeps "
+            "its date)",
         ),
         5: (None, None, None, False, "no ref"),
         6: ("2A.3", None, None, False, "2A.3 appears again (first on row 2)"),

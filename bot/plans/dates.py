@@ -252,5 +252,7 @@ def _make_date(year: int, month: int, day: int, text: str) -> date:
 
 
 def _not_a_date(text: str) -> Invalid:
-    shown = text.strip()[:40]
+    # quoted whole, as far as a due date's wording goes, so the report shows what was written
+    shown = " ".join(text.split())
+    shown = shown if len(shown) <= 100 else shown[:99] + "…"
     return Invalid(f"“{shown}” is not a date: use 31/01/2027, 2027-01-31, March 2027 or Ongoing")

@@ -300,7 +300,7 @@ def _priorities(value: object) -> list[str]:
 
 def _shown(value: object) -> str:
     text = " ".join(cell_text(value).split())
-    return text if len(text) <= 60 else text[:57] + "…"
+    return text if len(text) <= MAX_DUE_TEXT_CHARS else text[: MAX_DUE_TEXT_CHARS - 1] + "…"
 
 
 # --- Rows ----------------------------------------------------------------------------------
@@ -339,7 +339,8 @@ class _RowRejected(Exception):
 
 # What a row that loads without one of its cells gets instead, by field.
 _INSTEAD = {
-    "due": "loaded without a due date (an action already in the plan keeps its date)",
+    "due": "loaded without a due date, its wording kept (an action already in the plan keeps "
+    "its date)",
     "status": "loaded without a status (new actions start not started; others keep theirs)",
     "rag": "loaded not rated (an action already in the plan keeps its rating)",
     "measure": "loaded without a measure (an action already in the plan keeps its measure)",
@@ -601,8 +602,11 @@ def _due_cells(values: dict[str, object], cells: _Cells) -> tuple[date | None, s
     try:
         due, due_text = _due(values.get("due"), cells.reading.today)
     except Invalid as error:
+        # No date read, but the plan's words are kept in full ("Before the start of the
+        # academic year 2025"): they are what the partnership committed to.
         cells.problem("due", values.get("due"), str(error))
-        return None, None
+        written = " ".join(cell_text(values.get("due")).split())
+        return None, written if 0 < len(written) <= MAX_DUE_TEXT_CHARS else None
     wording = " ".join(cell_text(values.get("due_text")).split()) or None
     if wording is None:
         return due, due_text
@@ -610,12 +614,12 @@ def _due_cells(values: dict[str, object], cells: _Cells) -> tuple[date | None, s
         cells.problem("due_text", wording, f"over {MAX_DUE_TEXT_CHARS} characters")
         return due, due_text
     if due is None and due_text is None:
-        # No date beside the wording: the wording is the date.
+        # No date beside the wording: the wording is the date, or words with no date in them
+        # (our own export of "Before the start of the academic year 2025"), kept as they are.
         try:
             return _due(wording, cells.reading.today)
-        except Invalid as error:
-            cells.problem("due", wording, str(error))
-            return None, None
+        except Invalid:
+            return None, wording
     return due, wording
 
 
