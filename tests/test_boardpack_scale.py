@@ -1,5 +1,5 @@
-"""A 1,000-action plan's board pack is built in bounded time and in as many SQL statements as a
-100-action plan's (the figure `make bench` prints comes from the same function). Both plans
+"""A 1,000-action plan's board pack is built in as many SQL statements as a 100-action plan's
+(the time `make bench` prints comes from the same function; a test asserts no time). Both plans
 have measures of impact with a year of figures (20 measures in the larger), so the pack's
 Measures of impact section, its charts and its tables are counted too."""
 
@@ -37,8 +37,7 @@ def test_a_1000_action_plans_pack_is_bounded(database_url: str, tmp_path: Path) 
     assert (small_plan.measures, large_plan.measures) == (4, 20)
     assert large_plan.figures >= 20 * 10
     assert small.statements <= MAX_STATEMENTS
-    assert large.statements == small.statements
-    assert large.seconds < 20, large.line()
+    assert large.statements == small.statements  # its time is measured in `make bench`
 
     runtime = Runtime.start(Settings(WSOA_DATABASE_URL=database_url))
     try:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from bot.config import Settings
 from bot.domain import Surface
 from bot.runtime import TOO_LATE, Runtime, TooLate, answering_by
 from bot.services.actions import Change, record_update
@@ -22,6 +23,13 @@ from tests.conftest import LEAD_11F
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401
 
 HOLD_SECONDS = 5.0
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Slack's own deadline (2.5 s of its 3), which these tests are about."""
+    return settings.model_copy(update={"answer_within": Settings().answer_within})
+
 
 HOLD_SQLITE_LOCK = """
 import sqlite3, sys, time
