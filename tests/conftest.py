@@ -157,7 +157,7 @@ def clock() -> Clock:
 
 # Slack's 3 s is the deadline in production; a test is not a race, and a loaded CI machine
 # must not turn a slow answer into an apology. The deadline's own tests set Slack's
-# (tests/test_http_deadline.py).
+# (tests/test_http_deadline.py, tests/test_http_timeouts.py).
 TEST_ANSWER_WITHIN = 20.0
 
 
