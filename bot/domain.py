@@ -59,6 +59,12 @@ class Rag(StrEnum):
         key = word.strip().lower()
         return _RAG_WORDS.get(key)
 
+    @property
+    def three_point(self) -> Rag:
+        """The nearer three-point rating, on the cautious side: red/amber → red, amber/green →
+        amber; the three-point ratings themselves."""
+        return {Rag.RED_AMBER: Rag.RED, Rag.AMBER_GREEN: Rag.AMBER}.get(self, self)
+
     @classmethod
     def scale(cls, points: int = 3) -> tuple[Rag, ...]:
         """The ratings of a three- or five-point plan, worst first."""

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.domain import COMPLETE, Rating, UpdateKind, day_text
+from bot.domain import COMPLETE, Rag, Rating, UpdateKind, day_text
 from bot.impact import Standing
 from bot.services import escalations as escalation_service
 from bot.services import kpis as kpi_service
@@ -326,8 +326,8 @@ def _chart(
             if action.created_at > moment:
                 continue
             rating = timeline.rating_at(action_id, moment)
-            # the five-point in-between ratings count with the nearer cautious one
-            rating = {"red/amber": "red", "amber/green": "amber"}.get(str(rating), rating)
+            if rating not in (COMPLETE, None):  # a five-point rating counts with the nearer one
+                rating = Rag(rating).three_point
             tally[rating if rating in tally else None] += 1
         points.append(
             ChartPoint(

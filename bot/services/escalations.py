@@ -85,20 +85,21 @@ class RagTimeline:
     def action_ids(self) -> list[int]:
         return list(self._times)
 
+    def _last(self, action_id: int, at: datetime) -> int | None:
+        """The index of the action's last row at `at`, if it had one."""
+        i = bisect.bisect_right(self._times.get(action_id, []), at)
+        return i - 1 if i else None
+
     def rag_at(self, action_id: int, at: datetime) -> str | None:
-        times = self._times.get(action_id)
-        if not times:
-            return None
-        i = bisect.bisect_right(times, at)
-        return self._rags[action_id][i - 1] if i else None
+        i = self._last(action_id, at)
+        return self._rags[action_id][i] if i is not None else None
 
     def rating_at(self, action_id: int, at: datetime) -> Rating:
         """As counts rate it: Complete once finished, else the RAG (None: not rated)."""
-        times = self._times.get(action_id)
-        i = bisect.bisect_right(times, at) if times else 0
-        if not i:
+        i = self._last(action_id, at)
+        if i is None:
             return None
-        return COMPLETE if self._finished[action_id][i - 1] else self._rags[action_id][i - 1]
+        return COMPLETE if self._finished[action_id][i] else self._rags[action_id][i]
 
     def red_since(self, action_id: int, at: datetime) -> datetime | None:
         """When the red run that `action_id` is in at `at` began; None if it is not red."""
@@ -129,9 +130,8 @@ def rag_timeline(session: Session, plan_id: int, until: datetime) -> RagTimeline
         .order_by(Update.at, Update.id)
     ).all()
     timeline = RagTimeline()
-    finished = {s.value for s in Status if s.is_finished}
     for action_id, at, rag, status in rows:
-        timeline.add(action_id, at, rag, status in finished)
+        timeline.add(action_id, at, rag, status is not None and Status(status).is_finished)
     return timeline
 
 

@@ -197,7 +197,7 @@ def _apply(action: Action, change: ActionChange, *, created: bool) -> list[Field
         before = [] if created else list(action.leads)
         if created or {p.id for p in before} != {p.id for p in change.leads}:
             out.append(
-                FieldChange("leads", _names(before) if not created else None, _names(change.leads))
+                FieldChange("leads", names(before) if not created else None, names(change.leads))
             )
             action.leads = list(change.leads)
     if change.rag is not None and moved("rag", action.rag, change.rag.value):
@@ -216,5 +216,5 @@ def due_words(due: date | None, text: str | None) -> str | None:
     return f"{due.isoformat()} ({text})" if text and text != due.isoformat() else due.isoformat()
 
 
-def _names(people: Sequence[Person]) -> str | None:
+def names(people: Sequence[Person]) -> str | None:
     return ", ".join(p.label for p in people) or None

@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 
 from bot.domain import (
     FIVE_POINT_RAGS,
-    Rag,
     Status,
     Surface,
     UpdateKind,
@@ -111,16 +110,18 @@ def apply_plan(
     note = f"Imported from {source_name}"
     by_import = _last_set_by_import(ctx, [a for a in existing.values() if a.imported is None])
     for row in rows:
-        _organise(ctx, row)
+        # each lead cell read once: the row's people, and their organisation if it names one
+        leads = resolve_leads(ctx.session, row.leads, plan.id) if row.leads else []
+        _organise(leads, row.organisation)
         action = existing.get(row.ref)
         if action is None:
-            action = _create(ctx, plan, row, note)
+            action = _create(ctx, plan, row, leads, note)
             report.created.append(row.ref)
             if _record_notes(ctx, action, row, noted):
                 report.notes_recorded.append(row.ref)
             _map_priorities(ctx, action, row, note)
             continue
-        merge = _merge(ctx, action, row, by_import.get(action.id, set()), prefer_file)
+        merge = _merge(ctx, action, row, leads, by_import.get(action.id, set()), prefer_file)
         if merge.kept:
             report.kept[row.ref] = merge.kept
         if merge.conflicts:
@@ -145,7 +146,7 @@ def apply_plan(
 IMPORT = Author(source=Surface.IMPORT)
 
 
-def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
+def _create(ctx: Ctx, plan: Plan, row: PlanRow, leads: list[Person], note: str) -> Action:
     workstream, _ = get_or_create_workstream(ctx.session, plan, row.workstream)
     status = row.status or Status.NOT_STARTED
     action = Action(
@@ -170,7 +171,7 @@ def _create(ctx: Ctx, plan: Plan, row: PlanRow, note: str) -> Action:
         measure=row.measure or "",
         due=(row.due, row.due_text),
         workstream=workstream,
-        leads=resolve_leads(ctx.session, row.leads, plan.id),
+        leads=leads,
     )
     if status is Status.SIGNED_OFF:
         note += _signed_off(row)
@@ -206,18 +207,24 @@ class Merge:
     conflicts: list[Conflict]
 
 
-def _merge(ctx: Ctx, action: Action, row: PlanRow, by_import: set[str], prefer_file: bool) -> Merge:
+def _merge(
+    ctx: Ctx,
+    action: Action,
+    row: PlanRow,
+    leads: list[Person],
+    by_import: set[str],
+    prefer_file: bool,
+) -> Merge:
     """What of `row` to apply to `action`, field by field, against what the last import read.
     A blank cell or one the reader could not read says nothing, and changes nothing."""
     unread = set(row.unread)
-    leads = resolve_leads(ctx.session, row.leads, ctx.plan.id) if row.leads else None
     said = ActionChange(
         title=row.title,
         measure=None if "measure" in unread or not row.measure else row.measure,
         due=None
         if "due" in unread or (row.due is None and not row.due_text)
         else (row.due, row.due_text),
-        leads=leads,
+        leads=leads or None,
         rag=row.rag,
         status=row.status,
     )
@@ -249,7 +256,7 @@ def _merge(ctx: Ctx, action: Action, row: PlanRow, by_import: set[str], prefer_f
         if not applies:
             shown: tuple[str | None, str | None] = (bot[name], value)
             if name == "leads":
-                shown = (_names(action.leads), _names(leads or []))
+                shown = (history.names(action.leads), history.names(leads))
             conflicts.append(Conflict(name, *shown, kept="file" if prefer_file else "bot"))
         if applies or prefer_file:
             apply[name] = (
@@ -278,17 +285,11 @@ def _signed_off(row: PlanRow) -> str:
     return f"; signed off{by}{on}, as the tracker says"
 
 
-def _organise(ctx: Ctx, row: PlanRow) -> None:
+def _organise(leads: list[Person], organisation: str | None) -> None:
     """A tracker's organisation column names its leads' organisation: given to each lead who
     has none yet (one set in chat, `person … org …`, is never overwritten)."""
-    if not (row.organisation and row.leads):
-        return
-    for person in resolve_leads(ctx.session, row.leads, ctx.plan.id):
-        person.organisation = person.organisation or row.organisation
-
-
-def _names(people: list[Person]) -> str | None:
-    return ", ".join(p.label for p in people) or None
+    for person in leads if organisation else []:
+        person.organisation = person.organisation or organisation
 
 
 def _last_set_by_import(ctx: Ctx, actions: list[Action]) -> dict[int, set[str]]:
@@ -451,7 +452,7 @@ def _narrow_ratings(rows: list[PlanRow], report: ImportReport, scale: int) -> li
     narrowed: list[PlanRow] = []
     for row in rows:
         if row.rag in FIVE_POINT_RAGS and not (STORE_FIVE_POINT and scale == 5):
-            narrower = Rag.RED if row.rag == Rag.RED_AMBER else Rag.AMBER
+            narrower = row.rag.three_point
             report.ratings_narrowed.append(f"{row.ref} ({row.rag.value} → {narrower.value})")
             row = row.model_copy(update={"rag": narrower})
         narrowed.append(row)
