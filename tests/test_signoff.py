@@ -62,3 +62,19 @@ def test_a_note_on_the_next_line_is_the_note(demo: Runtime, console: Console) ->
     assert "12C is rated red" in asked
     done = console("signoff 12C confirm\nObjective met, evidence in the pack")
     assert "Signed off 12C" in done
+
+
+def test_a_note_starting_with_confirm_keeps_the_word_when_nothing_is_asked(
+    demo: Runtime, console: Console, slack: SlackHarness
+) -> None:
+    """1C is green, in progress and not overdue: no confirmation is asked for, so "confirm"
+    is the first word of the note, not an answer to a question nobody asked."""
+    done = console("signoff 1C confirm the framework is reviewed each term")
+    assert "Signed off 1C" in done
+    assert "confirm the framework is reviewed each term" in console("history 1C")
+    # where a confirmation is asked for, the word is the confirmation, in Slack as at the console
+    told = slack.reply("signoff 12C confirm confirm the panel's decision", ADMIN)
+    assert "Signed off 12C" in json.dumps(told, ensure_ascii=False)
+    assert "confirm the panel's decision" in console("history 12C")
+    asked = console("signoff 11F confirm")
+    assert "needs the ref and a note" in asked and state(demo, "11F")[1] != "signed off"

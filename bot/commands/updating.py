@@ -302,16 +302,23 @@ def signoff(ctx: Ctx, args: str) -> Reply:
     # any whitespace separates the words: a note may start on the next line
     ref, rest = [*args.split(None, 1), "", ""][:2]
     first, after = [*rest.split(None, 1), "", ""][:2]
-    confirmed = first.lower() == "confirm"
-    note = (after if confirmed else rest).strip()
+    # "confirm" is the confirmation only where one is asked for: "signoff 2A confirm the
+    # pathway is in use" on an action nobody would question keeps its whole note.
+    confirming = first.lower() == "confirm"
+    note = rest.strip()
+    needed = Invalid(
+        "Sign off needs the ref and a note: `signoff 1A Objective met, evidence in board pack`."
+    )
     if not ref or not note:
-        raise Invalid(
-            "Sign off needs the ref and a note: `signoff 1A Objective met, evidence in board pack`."
-        )
+        raise needed
     try:
-        update = action_service.sign_off(ctx, ref, note, confirmed=confirmed)
+        update = action_service.sign_off(ctx, ref, note)
     except action_service.SignOffNeedsConfirming as doubt:
-        return _confirm_signoff(doubt, f"{doubt.ref} confirm {note}")
+        if not confirming:
+            return _confirm_signoff(doubt, f"{doubt.ref} confirm {note}")
+        if not after.strip():
+            raise needed from None
+        update = action_service.sign_off(ctx, ref, after.strip(), confirmed=True)
     action = ctx.session.get_one(Action, update.action_id)
     reply = Reply(summary=f"Signed off {action.ref}").para(
         bold(f"Signed off {action.ref}"),
