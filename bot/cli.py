@@ -14,6 +14,7 @@ import bot.adapters  # noqa: F401  (each platform declares how it names and reac
 from bot.config import Settings
 from bot.console import run_console, run_line
 from bot.domain import Surface, UserError
+from bot.plans.dates import YearEnd
 from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
 from bot.store.db import unit_of_work, upgrade
@@ -81,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="where a field changed both in the bot and in the file since the last import, "
         "apply the file's (the bot's is kept otherwise)",
+    )
+    load.add_argument(
+        "--year-end",
+        type=YearEnd,
+        choices=list(YearEnd),
+        help="a due date written only as years (2024-25) is a financial year, ending 31 March, "
+        "or an academic year, ending 31 August (default: academic when the tracker names terms "
+        "or school years)",
     )
     load.set_defaults(handler=cmd_import)
 
@@ -223,9 +232,9 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     if str(args.file) == "-":
         # Rows copied from Excel arrive tab-separated; the CSV reader detects that.
         args.file = Path("pasted.csv")
-        parsed = read_plan_bytes(sys.stdin.buffer.read(), args.file.name)
+        parsed = read_plan_bytes(sys.stdin.buffer.read(), args.file.name, year_end=args.year_end)
     else:
-        parsed = read_plan(args.file)
+        parsed = read_plan(args.file, year_end=args.year_end)
     runtime = Runtime.start(settings)
     try:
         caller = Caller(user_id="import", source=Surface.IMPORT, plan_slug=args.plan)

@@ -427,7 +427,7 @@ def test_team_names_placeholders_spreadsheet_errors_and_a_stray_five_point_cell(
     assert "R3.3: Progress update: the spreadsheet shows the error #REF!" in text
     assert "R3.3: Due: the spreadsheet shows the error #N/A" in text
     assert loaded["R3.3"].due is None and loaded["R3.3"].last_note is None
-    assert "R3.5" not in loaded and "the title is the spreadsheet error #REF!" in text
+    assert "R3.5" not in loaded and "the title: the spreadsheet shows the error #REF!" in text
     with unit_of_work(runtime.sessions) as session:
         notes = session.scalars(select(Update.note).where(Update.note.contains("#"))).all()
         assert notes == []

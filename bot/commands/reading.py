@@ -38,7 +38,7 @@ from bot.services import followups as followup_service
 from bot.services.context import Ctx
 from bot.services.kpis import impact_section
 from bot.services.people import people_by_id, unresolved_people
-from bot.services.plans import require_workstream
+from bot.services.plans import impacts, require_workstream
 from bot.services.redaction import redacted_by
 from bot.store import queries
 from bot.store.models import Action, FollowUp, Person, Update, Workstream
@@ -127,6 +127,9 @@ def summary(ctx: Ctx, args: str) -> Reply:
     if not flagged:
         reply.para(plain("No red or amber actions."))
 
+    if only is not None and (changed := impacts(ctx.session, plan.id).get(only.id)):
+        # the tracker's "The difference it made" for this area
+        reply.para(bold("What the work has changed: "), plain(changed))
     reply.add(*impact_section(ctx.session, plan.id, workstream_id=only.id if only else None))
     in_scope = queries.Filter(workstream_id=only.id if only else None)
     overdue, n_overdue = queries.refs(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, datetime
+from enum import StrEnum
 
 from bot.domain import Invalid
 
@@ -80,7 +81,63 @@ _FINANCIAL_QUARTER = re.compile(
     re.IGNORECASE,
 )
 # "2026/27", "FY 2026-27": the whole financial year, so its end, 31 March of the second year.
-_FINANCIAL_YEAR = re.compile(r"(?:fy\s*)?(\d{4})\s*[/\-]\s*(\d{4}|\d{2})", re.IGNORECASE)
+_FINANCIAL_YEAR = re.compile(
+    r"(?:(?:fy|financial\s+year)\s*)?(\d{4})\s*[/\-]\s*(\d{4}|\d{2})(?:\s+financial\s+year)?",
+    re.IGNORECASE,
+)
+# "Academic year 2025/26", "AY 2025-26", "2025/26 school year": the school year, which ends on
+# 31 August of its second year.
+_ACADEMIC_YEAR = re.compile(
+    r"(?:(?:academic|school)\s+year|ay)\s*(\d{4})\s*[/\-]\s*(\d{4}|\d{2})"
+    r"|(\d{4})\s*[/\-]\s*(\d{4}|\d{2})\s+(?:academic|school)\s+year",
+    re.IGNORECASE,
+)
+# A year span with no word to say which year it is: "2024-25".
+_BARE_YEAR_SPAN = re.compile(r"(\d{4})\s*[/\-]\s*(\d{4}|\d{2})")
+# Wording that dates work by the school calendar: a term, or an academic or school year.
+_SCHOOL_TIME = re.compile(
+    r"\b(?:autumn|spring|summer)(?:\s+term)?\b|\b(?:academic|school)\s+year\b|\bay\s*\d{4}",
+    re.IGNORECASE,
+)
+ACADEMIC_YEAR_END = (8, 31)
+
+
+class YearEnd(StrEnum):
+    """Which year a bare "2024-25" names: the financial year (April to March) or the academic
+    year (September to August)."""
+
+    FINANCIAL = "financial"
+    ACADEMIC = "academic"
+
+
+def bare_year_span_end(wording: str) -> int | None:
+    """The second year of a wording that is only a year span ("2024-25", "by 2024/25"),
+    which could be a financial or an academic year; None for any other wording."""
+    text = _PREFIX.sub("", " ".join(wording.split()), count=1)
+    text = _REMARK.sub("", text) or text
+    match = _BARE_YEAR_SPAN.fullmatch(text)
+    if match is None:
+        return None
+    return int(match.group(1)) + 1
+
+
+def academic_year_end(year: int) -> date:
+    return date(year, *ACADEMIC_YEAR_END)
+
+
+def names_school_time(wording: str) -> bool:
+    return _SCHOOL_TIME.search(wording) is not None
+
+
+def names_financial_time(wording: str) -> bool:
+    """A financial quarter or a year named financial ("Q4 26/27", "FY 2026-27")."""
+    text = _PREFIX.sub("", " ".join(wording.split()), count=1)
+    return (
+        _FINANCIAL_QUARTER.search(text) is not None
+        or re.search(r"\bfy\b|\bfinancial\s+year\b", text, re.IGNORECASE) is not None
+    )
+
+
 _CALENDAR_QUARTER = re.compile(rf"{_QUARTER}\s+(\d{{4}})|(\d{{4}})\s+{_QUARTER}", re.IGNORECASE)
 _TERM = re.compile(
     r"(autumn|spring|summer)(?:\s+term)?\s+(\d{4})(?:\s*[/\-]\s*(\d{4}|\d{2}))?", re.IGNORECASE
@@ -97,7 +154,10 @@ def parse_due(
     Other wordings give the date they mean and the wording as written:
     - `March 2027`, `Jan 2027`, `Mar-27`: the last day of that month.
     - `April 27`, `December 26`: a month and a two-digit year, as trackers write them.
-    - `2026/27`, `FY 2026-27`: the end of that financial year, 31 March 2027.
+    - `2026/27`, `FY 2026-27`, `Financial year 2026/27`: the end of that financial year,
+      31 March 2027. A bare `2026/27` may be a school year instead: see `bare_year_span_end`.
+    - `Academic year 2026/27`, `AY 2026-27`, `2026/27 school year`: the end of that school year,
+      31 August 2027.
     - `Q3 2026/27`, `Q4 26/27`: the last day of that quarter of the UK financial year, which runs
       April to March (Q1 Apr–Jun, Q2 Jul–Sep, Q3 Oct–Dec, Q4 Jan–Mar of the second year).
     - `Q3 2026`: the last day of that calendar quarter.
@@ -181,6 +241,10 @@ def _worded_date(text: str, today: date) -> date | None:
     text = _PREFIX.sub("", text, count=1)
     if match := _FINANCIAL_QUARTER.fullmatch(text):
         return _financial_quarter_end(match, text)
+    if match := _ACADEMIC_YEAR.fullmatch(text):
+        first_year = int(match.group(1) or match.group(3))
+        _check_consecutive(first_year, match.group(2) or match.group(4), text)
+        return academic_year_end(first_year + 1)
     if match := _FINANCIAL_YEAR.fullmatch(text):
         first_year = int(match.group(1))
         _check_consecutive(first_year, match.group(2), text)

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.plans.dates import YearEnd
 from bot.plans.limits import (
     MAX_COLUMNS,
     MAX_ROWS,
@@ -41,6 +42,7 @@ from bot.plans.rows import (
     no_header_error,
     read_row,
     read_table,
+    settle_year_spans,
 )
 from bot.plans.workbook import read_xlsx
 
@@ -58,10 +60,13 @@ __all__ = [
 ]
 
 
-def read_plan(path: Path, *, today: date | None = None) -> ParsedPlan:
+def read_plan(
+    path: Path, *, today: date | None = None, year_end: YearEnd | None = None
+) -> ParsedPlan:
     """Reads a .csv, .xlsx/.xlsm or .yaml/.yml plan.
 
-    `today` anchors wordings like `End of March`; it defaults to the real today.
+    `today` anchors wordings like `End of March`; it defaults to the real today. `year_end`
+    says whether a bare "2024-25" is a financial or an academic year (rows.settle_year_spans).
     """
     try:
         data = path.read_bytes()
@@ -69,10 +74,12 @@ def read_plan(path: Path, *, today: date | None = None) -> ParsedPlan:
         raise PlanFileError(f"There is no file {path}.") from None
     except OSError as error:
         raise PlanFileError(f"{path} cannot be read: {error.strerror or error}.") from None
-    return read_plan_bytes(data, path.name, today=today)
+    return read_plan_bytes(data, path.name, today=today, year_end=year_end)
 
 
-def read_plan_bytes(data: bytes, filename: str, *, today: date | None = None) -> ParsedPlan:
+def read_plan_bytes(
+    data: bytes, filename: str, *, today: date | None = None, year_end: YearEnd | None = None
+) -> ParsedPlan:
     """The same as read_plan, from memory (a Slack upload)."""
     suffix = Path(filename).suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
@@ -88,10 +95,13 @@ def read_plan_bytes(data: bytes, filename: str, *, today: date | None = None) ->
             f"{MAX_FILE_BYTES // 1024 // 1024} MB."
         )
     if suffix == ".csv":
-        return _read_csv(data, filename, today)
-    if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(data, filename, today)
-    return _read_yaml(data, filename, today)
+        plan = _read_csv(data, filename, today)
+    elif suffix in (".xlsx", ".xlsm"):
+        plan = read_xlsx(data, filename, today)
+    else:
+        plan = _read_yaml(data, filename, today)
+    settle_year_spans(plan, year_end)
+    return plan
 
 
 # --- CSV -----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ class Applied(Protocol):
     unlinked_leads: list[str]
     unmatched_leads: list[str]
     ratings_narrowed: list[str]
+    impacts_recorded: list[str]
 
     @property
     def conflicts(self) -> Mapping[str, Sequence[object]]: ...
@@ -71,6 +72,11 @@ def report_lines(filename: str, parsed: ParsedPlan, applied: Applied) -> list[st
         lines.append(
             "  five-point ratings kept as the nearer three-point one: "
             + ", ".join(applied.ratings_narrowed)
+        )
+    if applied.impacts_recorded:
+        lines.append(
+            "  what the work changed (“The difference it made”), recorded for "
+            + ", ".join(f"‘{name}’" for name in applied.impacts_recorded)
         )
     lines += problem_lines(applied.problems, applied.problems_left_off)
     return lines

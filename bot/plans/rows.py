@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from pydantic import BaseModel
@@ -23,7 +23,14 @@ from bot.domain import (
     normalise_ref,
 )
 from bot.plans.colours import COMPLETE, Colour
-from bot.plans.dates import parse_due
+from bot.plans.dates import (
+    YearEnd,
+    academic_year_end,
+    bare_year_span_end,
+    names_financial_time,
+    names_school_time,
+    parse_due,
+)
 from bot.plans.leads import is_placeholder, link_names_to_emails, split_leads
 from bot.plans.limits import MAX_PROBLEMS_LISTED
 from bot.plans.status import StatusReading, read_status
@@ -79,6 +86,9 @@ class ParsedPlan(BaseModel):
     rag_scale: int = 3  # 5 when the tracker uses the five-point delivery-confidence scale
     sheets_read: list[str] = []
     sheets_skipped: list[str] = []  # each with its reason: "Cover (no header row)"
+    # workstream name -> what its section-end rows say its work changed ("The difference it
+    # made: …")
+    impacts: dict[str, str] = {}
 
 
 class PlanFileError(UserError):
@@ -127,6 +137,26 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "Commentary",
         "Progress to date",
         "Comments",
+    ),
+    # A tracker that splits its commentary into what is done and what is still to do
+    # ("Status – Complete" / "Status – To Do"): progress and next steps.
+    "done": (
+        "Status – Complete",
+        "Status – Done",
+        "Done",
+        "What has been done",
+        "Work completed",
+        "Actions completed",
+        "Progress made",
+    ),
+    "next_steps": (
+        "Status – To Do",
+        "To do",
+        "Still to do",
+        "Next steps",
+        "Actions planned",
+        "Planned next steps",
+        "Remaining actions",
     ),
     "priorities": (
         "Strategic priority",
@@ -249,9 +279,17 @@ def no_header_error(rows: Sequence[Sequence[object]], filename: str) -> PlanFile
 # --- Cells ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NoSavedValue:
+    """A formula cell whose result the file does not keep (a file written by a program that
+    does not calculate): no value to read, reported rather than read as empty."""
+
+    formula: str
+
+
 def cell_text(value: object) -> str:
     """A cell as trimmed text, with a spreadsheet-safety ' from our own exports taken off."""
-    if value is None:
+    if value is None or isinstance(value, NoSavedValue):
         return ""
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))
@@ -328,6 +366,7 @@ class Reading:
     # with the same ref and title continues it (a ref merged down over several rows)
     last: tuple[int, dict[str, object]] | None = None
     continued: dict[str, list[int]] = field(default_factory=dict)  # ref -> the rows continuing it
+    impacts: dict[str, list[str]] = field(default_factory=dict)  # workstream -> its impact rows
 
 
 class _RowRejected(Exception):
@@ -346,6 +385,8 @@ _INSTEAD = {
     "measure": "loaded without a measure (an action already in the plan keeps its measure)",
     "lead": "that lead left out",
     "note": "the note not recorded",
+    "done": "left out of the note",
+    "next_steps": "left out of the note",
     "priorities": "that priority left out",
     "workstream": f"put under ‘{DEFAULT_WORKSTREAM}’",
     "due_text": "the wording left out, the date kept",
@@ -388,9 +429,9 @@ def read_row(
     the first row of a pillar filled in. A row with nothing but a workstream is a heading row:
     it sets the workstream for the rows under it.
     """
-    # A cell showing a spreadsheet error (a broken formula) holds no value: left out, reported
-    # by `_plan_row` once the row's ref is known, never stored.
-    errors = {name: text for name, value in values.items() if _is_error(text := cell_text(value))}
+    # A cell showing a spreadsheet error (a broken formula), or a formula with no saved result,
+    # holds no value: left out, reported by `_plan_row` once the row's ref is known, never stored.
+    errors = {name: shown for name, value in values.items() if (shown := _cell_error(value))}
     values = {name: None if name in errors else value for name, value in values.items()}
     filled = {name for name, value in values.items() if cell_text(value)} | set(errors)
     if not filled:
@@ -437,8 +478,8 @@ def _continues(values: dict[str, object], number: int, ref: str, reading: Readin
         raise _RowRejected(personal)
     cells = _Cells(reading, number, ref)
     action.leads += [lead for lead in _lead_cells(values, cells) if lead not in action.leads]
-    note = cell_text(values.get("note"))
-    if note and note not in (action.note or "").split("\n"):
+    note = _commentary(values)
+    if note and note not in (action.note or ""):
         joined = f"{action.note}\n{note}" if action.note else note
         if len(joined) > MAX_NOTE_CHARS:
             cells.problem(
@@ -486,8 +527,18 @@ EXCEL_ERRORS = frozenset(
 )
 
 
-def _is_error(text: str) -> bool:
-    return text.upper() in EXCEL_ERRORS or text.upper().startswith("#GETTING_DATA")
+def _cell_error(value: object) -> tuple[str, str] | None:
+    """A cell that holds no value: what it shows, and what that is, said to read after "the
+    spreadsheet shows"; None for a cell with a value (or an empty one)."""
+    if isinstance(value, NoSavedValue):
+        return value.formula, (
+            f"a formula whose result the file does not keep ({_shown(value.formula)}; open the "
+            "file in Excel and save it, so the results are saved)"
+        )
+    text = cell_text(value)
+    if text.upper() in EXCEL_ERRORS or text.upper().startswith("#GETTING_DATA"):
+        return text, f"the error {text}, not a value"
+    return None
 
 
 def _plan_row(
@@ -496,7 +547,7 @@ def _plan_row(
     ref: str,
     reading: Reading,
     colour: Colour,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, tuple[str, str]] | None = None,
 ) -> PlanRow:
     """The row as an action. Only a missing title or a repeated ref stops it loading
     (_RowRejected); any other cell that cannot be read is left out and reported."""
@@ -508,7 +559,7 @@ def _plan_row(
     reasons += _personal_cells(values, reading)
     title = cell_text(values.get("title"))
     if errors and "title" in errors:
-        reasons.append(f"the title is the spreadsheet error {errors['title']} (a broken formula)")
+        reasons.append(f"the title: the spreadsheet shows {errors['title'][1]}")
     elif not title:
         reasons.append("no title")
     reasons += _too_long("title", title, MAX_TITLE_CHARS)
@@ -516,9 +567,9 @@ def _plan_row(
         raise _RowRejected(reasons)
 
     cells = _Cells(reading, number, ref)
-    for name, error in (errors or {}).items():
+    for name, (shown, error) in (errors or {}).items():
         if name in _INSTEAD:
-            cells.problem(name, error, f"the spreadsheet shows the error {error}, not a value")
+            cells.problem(name, shown, f"the spreadsheet shows {error}")
     measure = cell_text(values.get("measure")) or None
     if _too_long("measure", measure, MAX_MEASURE_CHARS):
         cells.problem("measure", measure, _too_long("measure", measure, MAX_MEASURE_CHARS)[0])
@@ -537,6 +588,10 @@ def _plan_row(
         status_reading = read_status(cell_text(values.get("status")))
     except Invalid as error:
         cells.problem("status", values.get("status"), f"“{_shown(values.get('status'))}” {error}")
+    if status_reading.status is None and not cell_text(values.get("status")):
+        # A tracker with paired "done / to do" columns states the status, when it does, in the
+        # first words of what is done ("Complete", "Progress halted due to staff changes").
+        status_reading = _status_from_done(cell_text(values.get("done")))
     status = status_reading.status
 
     rag: Rag | None = None
@@ -558,7 +613,7 @@ def _plan_row(
     if rag is None and not complete and not closed and "rag" not in cells.unread:
         reading.unrated.append(ref)
 
-    note = cell_text(values.get("note")) or None
+    note = _commentary(values)
     if note is not None and len(note) > MAX_NOTE_CHARS:
         cells.problem("note", note, f"{len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}")
         note = None
@@ -594,6 +649,37 @@ def _plan_row(
     )
 
 
+# The columns a row's commentary comes from, and how each is labelled in the note they make.
+_COMMENTARY = (("note", ""), ("done", "Done: "), ("next_steps", "Next steps: "))
+
+
+def _commentary(values: dict[str, object]) -> str | None:
+    """The row's commentary as one note: its progress update, and what a tracker with paired
+    columns says is done and is still to do, each labelled."""
+    parts = [label + text for name, label in _COMMENTARY if (text := cell_text(values.get(name)))]
+    return "\n".join(parts) or None
+
+
+# The first statement of a "done" cell: up to a line break, a bullet ("Complete -Protocol
+# published") or the end of a sentence. A dash between spaces joins ("Objective met – signed off").
+_FIRST_STATEMENT = re.compile(r"\n|\s+[-–—•*](?=\S)|(?<=[.!])\s")
+STATUS_WORDS_AT_MOST = 12
+
+
+def _status_from_done(text: str) -> StatusReading:
+    """The status the first statement of a "done" cell makes, when it is short enough to be one
+    ("Complete", "Objective met – signed off by SEND Ops 26/11/19"); progress described at
+    length states none. The cell itself is the note, so no sentence is kept twice."""
+    first = _FIRST_STATEMENT.split(text.strip().lstrip("-–—•* "), maxsplit=1)[0].strip()
+    if not first or len(first.split()) > STATUS_WORDS_AT_MOST:
+        return StatusReading(None)
+    try:
+        reading = read_status(first)
+    except Invalid:
+        return StatusReading(None)
+    return replace(reading, sentence=None)
+
+
 def _due_cells(values: dict[str, object], cells: _Cells) -> tuple[date | None, str | None]:
     """The due date, and its wording: from the due column, or from a `Due as written` column
     that our own CSV and Excel exports write beside an ISO date (see write.py)."""
@@ -624,7 +710,16 @@ def _due_cells(values: dict[str, object], cells: _Cells) -> tuple[date | None, s
 
 
 # The free-text cells a person writes in a tracker, where a child's details could be pasted.
-_FREE_TEXT = ("title", "measure", "note", "priorities", "due_text", "workstream")
+_FREE_TEXT = (
+    "title",
+    "measure",
+    "note",
+    "done",
+    "next_steps",
+    "priorities",
+    "due_text",
+    "workstream",
+)
 
 
 def _personal_cells(values: dict[str, object], reading: Reading) -> list[str]:
@@ -736,6 +831,7 @@ def finish(reading: Reading, filename: str, name: str | None = None) -> ParsedPl
         )
     return ParsedPlan(
         name=name,
+        impacts={name: "\n".join(texts) for name, texts in reading.impacts.items()},
         rows=reading.rows,
         problems=listed,
         problems_left_off=left_off,
@@ -797,6 +893,44 @@ def _section_heading(cells: Sequence[object], header: Header) -> str | None:
     return text
 
 
+# A row at the end of a section saying what its work changed: "The difference it made: …",
+# "What difference has it made?", "Impact so far: …".
+_IMPACT_ROW = re.compile(
+    r"^(?:the\s+)?difference\s+(?:it|this|that|we)\s+(?:has\s+|have\s+)?made\b"
+    r"|^what\s+difference\b|^impact(?:\s+so\s+far|\s+to\s+date)?\s*[:–—-]",
+    re.IGNORECASE,
+)
+
+
+def _impact_row(cells: Sequence[object], number: int, reading: Reading) -> bool:
+    """A section-end row on what the section's work changed, kept as its workstream's impact
+    note: one text, alone or across merged cells."""
+    texts = {cell_text(cell) for cell in cells} - {""}
+    if len(texts) != 1:
+        return False
+    text = texts.pop().strip()
+    if not _IMPACT_ROW.match(text):
+        return False
+    workstream = reading.workstream or DEFAULT_WORKSTREAM
+    reason = None
+    if personal := find_personal_data(text):
+        reason = f"looks like it holds {personal}; the bot keeps no details of an individual child"
+    elif len(text) > MAX_NOTE_CHARS:
+        reason = f"{len(text):,} characters; the limit is {MAX_NOTE_CHARS:,}"
+    if reason is not None:
+        reading.problems.append(
+            RowProblem(
+                row=number,
+                ref=None,
+                sheet=reading.sheet,
+                reason=f"what ‘{_shown(workstream)}’ changed: {reason}, so it was not kept",
+            )
+        )
+    else:
+        reading.impacts.setdefault(workstream, []).append(text)
+    return True
+
+
 def read_sheet(
     rows: Sequence[Sequence[object]],
     header: Header,
@@ -806,6 +940,8 @@ def read_sheet(
     reading.headings = header.headings
     for index in range(header.row_index + 1, len(rows)):
         cells = rows[index]
+        if _impact_row(cells, index + 1, reading):
+            continue
         section = _section_heading(cells, header)
         if section is not None:
             reading.workstream = section
@@ -829,6 +965,51 @@ def read_table(rows: Sequence[Sequence[object]], filename: str, today: date | No
     if "workstream" not in header.columns:
         note_no_workstream_column(plan)
     return plan
+
+
+def settle_year_spans(plan: ParsedPlan, year_end: YearEnd | None) -> None:
+    """A due date written only as a year span ("2024-25") ends on 31 March as a financial year
+    or on 31 August as an academic one. `year_end` says which; without it, a tracker that dates
+    other work by terms or school years means school years. The wording is kept either way,
+    and the report says how the spans were read."""
+    spans = [
+        (row, end)
+        for row in plan.rows
+        if row.due_text
+        and (end := bare_year_span_end(row.due_text))
+        and row.due == date(end, 3, 31)  # read from the wording, not from a date beside it
+    ]
+    if not spans:
+        return
+    school = [row.ref for row in plan.rows if row.due_text and names_school_time(row.due_text)]
+    financial = [
+        row.ref for row in plan.rows if row.due_text and names_financial_time(row.due_text)
+    ]
+    chosen = year_end or (YearEnd.ACADEMIC if school and not financial else YearEnd.FINANCIAL)
+    if chosen is YearEnd.ACADEMIC:
+        for row, end in spans:
+            row.due = academic_year_end(end)
+    refs = _refs([row.ref for row, _ in spans])
+    if year_end is not None:
+        why = "as --year-end says"
+    elif school and financial:
+        why = (
+            f"as the tracker dates other work by financial quarters ({_refs(financial, 3)}), "
+            f"though by terms too ({_refs(school, 3)})"
+        )
+    elif school:
+        why = f"as the tracker dates other work by terms or school years ({_refs(school, 3)})"
+    else:
+        why = "the tracker names no terms or school years"
+    other = YearEnd.FINANCIAL if chosen is YearEnd.ACADEMIC else YearEnd.ACADEMIC
+    plan.notes.append(
+        f"Due dates written as a span of years ({refs}) read as {chosen} years, ending "
+        f"{_YEAR_END_DAY[chosen]}, {why}; import with --year-end {other} to read them as "
+        f"{other} years (ending {_YEAR_END_DAY[other]}). The wording is kept."
+    )
+
+
+_YEAR_END_DAY = {YearEnd.FINANCIAL: "31 March", YearEnd.ACADEMIC: "31 August"}
 
 
 def note_no_workstream_column(plan: ParsedPlan) -> None:

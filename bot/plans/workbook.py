@@ -27,6 +27,7 @@ from bot.plans.limits import (
 from bot.plans.rows import (
     HEADER_SEARCH_ROWS,
     Header,
+    NoSavedValue,
     ParsedPlan,
     PlanFileError,
     Reading,
@@ -51,7 +52,7 @@ def read_xlsx(data: bytes, filename: str, today: date | None) -> ParsedPlan:
     )
     try:
         check_xlsx_archive(data, filename)
-        _check_sheet_sizes(data, filename)
+        formulas = _survey_sheets(data, filename)
     except TooLarge as error:
         raise PlanFileError(str(error)) from None
     except UserError:
@@ -63,7 +64,7 @@ def read_xlsx(data: bytes, filename: str, today: date | None) -> ParsedPlan:
     except Exception:
         raise damaged from None
     try:
-        return _read_workbook(workbook, filename, today)
+        return _read_workbook(workbook, filename, today, formulas)
     except UserError:
         raise
     except Exception:  # a sheet's XML can be damaged even when the workbook opened
@@ -72,21 +73,36 @@ def read_xlsx(data: bytes, filename: str, today: date | None) -> ParsedPlan:
         workbook.close()
 
 
-def _check_sheet_sizes(data: bytes, filename: str) -> None:
-    """Counts rows, columns and filled cells in a streaming pass, in little memory."""
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+# Where each sheet (by title) has a formula, by (row, column) counting from 0, and the formula.
+Formulas = dict[str, dict[tuple[int, int], str]]
+
+
+def _survey_sheets(data: bytes, filename: str) -> Formulas:
+    """Counts rows, columns and filled cells in a streaming pass, in little memory, and notes
+    where the formulas are: a formula whose result the file does not keep (a file written by a
+    program that does not calculate) reads as empty otherwise, and must be reported instead."""
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    formulas: Formulas = {}
     try:
         filled = 0
         for sheet in workbook.worksheets:
             # Some programs record a wrong sheet size; without one openpyxl reads what is there.
             sheet.reset_dimensions()
             where = f" on sheet ‘{sheet.title}’"
-            for count, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if count > MAX_ROWS:
+            found = formulas.setdefault(sheet.title, {})
+            for index, row in enumerate(sheet.iter_rows(values_only=True)):
+                if index >= MAX_ROWS:
                     raise too_many_rows(filename, where)
                 if len(row) > MAX_COLUMNS:
                     raise too_many_columns(filename, len(row), where)
-                filled += sum(1 for value in row if value is not None)
+                for column, value in enumerate(row):
+                    if value is None:
+                        continue
+                    filled += 1
+                    # text that starts with "=" is found too; it keeps its value, so it is
+                    # never taken for a formula without one
+                    if isinstance(value, str) and value.startswith("="):
+                        found[(index, column)] = value
                 if filled > MAX_CELLS:
                     raise TooLarge(
                         f"{filename} has more than {MAX_CELLS:,} filled cells; a plan has far "
@@ -94,6 +110,7 @@ def _check_sheet_sizes(data: bytes, filename: str) -> None:
                     )
     finally:
         workbook.close()
+    return formulas
 
 
 @dataclass
@@ -104,7 +121,9 @@ class _Sheet:
     colours: dict[int, Colour]
 
 
-def _read_workbook(workbook: Any, filename: str, today: date | None) -> ParsedPlan:
+def _read_workbook(
+    workbook: Any, filename: str, today: date | None, formulas: Formulas
+) -> ParsedPlan:
     theme = theme_colours(getattr(workbook, "loaded_theme", None))
     sheets: list[_Sheet] = []
     skipped: list[str] = []
@@ -116,7 +135,7 @@ def _read_workbook(workbook: Any, filename: str, today: date | None) -> ParsedPl
         if is_measures_sheet(sheet.title):
             skipped.append(f"‘{sheet.title}’ (measures, read as such)")
             continue
-        rows = _sheet_rows(sheet)
+        rows = _sheet_rows(sheet, formulas.get(sheet.title, {}))
         header = find_header(rows, _hidden_columns(sheet))
         if header is None:
             first_sheet_top = (
@@ -159,8 +178,9 @@ def _read_workbook(workbook: Any, filename: str, today: date | None) -> ParsedPl
     return plan
 
 
-def _sheet_rows(sheet: Any) -> list[list[object]]:
-    """The sheet's values, with each merged range's value in every cell of the range."""
+def _sheet_rows(sheet: Any, formulas: dict[tuple[int, int], str]) -> list[list[object]]:
+    """The sheet's values, with each merged range's value in every cell of the range, and a
+    formula the file keeps no result for marked as such rather than left empty."""
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     for merged in sheet.merged_cells.ranges:
         value = sheet.cell(merged.min_row, merged.min_col).value
@@ -170,6 +190,9 @@ def _sheet_rows(sheet: Any) -> list[list[object]]:
                 cells.extend([None] * (merged.max_col - len(cells)))
             for column in range(merged.min_col, merged.max_col + 1):
                 cells[column - 1] = value
+    for (index, column), formula in formulas.items():
+        if index < len(rows) and column < len(rows[index]) and rows[index][column] is None:
+            rows[index][column] = NoSavedValue(formula)
     return rows
 
 

@@ -36,7 +36,12 @@ from bot.services import history, priorities
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
 from bot.services.people import of_plan, resolve_leads, unresolved_people
-from bot.services.plans import DEFAULT_PLAN_NAME, get_or_create_workstream, workstream_key
+from bot.services.plans import (
+    DEFAULT_PLAN_NAME,
+    get_or_create_workstream,
+    record_impact,
+    workstream_key,
+)
 from bot.store.models import Action, Person, Plan, Priority, Update
 
 
@@ -74,6 +79,8 @@ class ImportReport:
     unmatched_leads: list[str] = field(default_factory=list)
     # Five-point ratings the store could not keep and stored as the nearer three-point one.
     ratings_narrowed: list[str] = field(default_factory=list)
+    # workstreams whose "The difference it made" rows said something new
+    impacts_recorded: list[str] = field(default_factory=list)
 
 
 class OtherPlan(UserError):
@@ -136,6 +143,10 @@ def apply_plan(
             report.changed[row.ref] = changes
         else:
             report.unchanged += 1
+    for name, text in parsed.impacts.items():
+        workstream, _ = get_or_create_workstream(ctx.session, plan, name)
+        if record_impact(ctx.session, workstream, text, IMPORT, ctx.now):
+            report.impacts_recorded.append(workstream.name)
     in_file = {row.ref for row in parsed.rows}
     report.not_in_file = sorted(set(existing) - in_file, key=ref_sort_key)
     ctx.session.flush()

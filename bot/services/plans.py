@@ -16,7 +16,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain import Invalid, NotFound, UserError, nearest
-from bot.store.models import Plan, PlanBinding, Workstream
+from bot.services.history import Author
+from bot.store.models import Plan, PlanBinding, Workstream, WorkstreamImpact
 
 DEFAULT_PLAN_NAME = "Written Statement of Action"
 DEFAULT_SLUG = "wsoa"
@@ -172,6 +173,41 @@ def get_or_create_workstream(session: Session, plan: Plan, name: str) -> tuple[W
     session.add(workstream)
     session.flush()
     return workstream, True
+
+
+def impacts(session: Session, plan_id: int) -> dict[int, str]:
+    """Each workstream's current impact note ("The difference it made: …"), by workstream id."""
+    latest = (
+        select(func.max(WorkstreamImpact.id))
+        .where(WorkstreamImpact.plan_id == plan_id)
+        .group_by(WorkstreamImpact.workstream_id)
+    )
+    found = session.execute(
+        select(WorkstreamImpact.workstream_id, WorkstreamImpact.text).where(
+            WorkstreamImpact.id.in_(latest)
+        )
+    )
+    return {workstream_id: text for workstream_id, text in found}
+
+
+def record_impact(
+    session: Session, workstream: Workstream, text: str, author: Author, at: datetime
+) -> bool:
+    """Records what the workstream's work changed, when it says something new; the earlier
+    notes stay, as history does."""
+    if impacts(session, workstream.plan_id).get(workstream.id) == text:
+        return False
+    session.add(
+        WorkstreamImpact(
+            plan_id=workstream.plan_id,
+            workstream_id=workstream.id,
+            at=at,
+            person_id=author.person_id,
+            source=author.source,
+            text=text,
+        )
+    )
+    return True
 
 
 def workstreams(session: Session, plan: Plan) -> list[Workstream]:

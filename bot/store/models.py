@@ -136,6 +136,22 @@ class Workstream(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class WorkstreamImpact(Base):
+    """What a workstream's work has changed for children and families, as the tracker says at
+    the end of its section ("The difference it made: …"). Append-only: the latest is current."""
+
+    __tablename__ = "workstream_impacts"
+    __table_args__ = (Index("ix_workstream_impacts_workstream_id_id", "workstream_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    workstream_id: Mapped[int] = mapped_column(ForeignKey("workstreams.id"))
+    at: Mapped[datetime]
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
+    text: Mapped[str] = mapped_column(Text)
+
+
 class Person(Base):
     """Someone in the partnership, on whichever platforms they use (their identities). Rules
     compare people, never platform ids. The e-mail is stored lower-case."""
