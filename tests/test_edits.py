@@ -48,14 +48,26 @@ def due_of(runtime: Runtime, ref: str) -> str:
 
 def test_a_slipped_due_date_keeps_its_old_value(demo: Runtime, console: Console) -> None:
     was = due_of(demo, "11F")
-    out = console("edit 11F due End of Spring Term 2027")
+    out = console("edit 11F due End of Spring Term 2027 because the pilot moved to the spring term")
     assert f"due {was} → 2027-03-31 (End of Spring Term 2027)" in out
     found = action(demo, "11F")
     assert found is not None and found.due_text == "End of Spring Term 2027"
-    assert f"due {was} → 2027-03-31 (End of Spring Term 2027)" in console("history 11F")
+    history = console("history 11F")
+    assert f"due {was} → 2027-03-31 (End of Spring Term 2027)" in history
+    assert "the pilot moved to the spring term" in history
     assert "due 2027-03-31 (End of Spring Term 2027) → 2027-04-30 (April 27)" in console(
-        "edit 11F due April 27"
+        "edit 11F due April 27 because of the Easter break"
     )
+
+
+def test_a_due_date_moves_only_with_a_reason(demo: Runtime, console: Console) -> None:
+    before = n_updates(demo), due_of(demo, "11F")
+    refused = console("edit 11F due June 2027")
+    assert "Say why 11F's due date moves" in refused and "Nothing was changed" in refused
+    assert (n_updates(demo), due_of(demo, "11F")) == before
+    # a reason is optional for other fields, and kept when given
+    console("edit 11F title Cut exclusions because the board renamed it")
+    assert "the board renamed it" in console("history 11F")
 
 
 def test_title_measure_and_workstream_edits(demo: Runtime, console: Console) -> None:
@@ -75,13 +87,13 @@ def test_title_measure_and_workstream_edits(demo: Runtime, console: Console) -> 
 @pytest.mark.parametrize(
     ("command", "user", "says"),
     [
-        ("edit 11F due someday", ADMIN, "someday"),
+        ("edit 11F due someday because x", ADMIN, "someday"),
         ("edit 11F colour red", ADMIN, "“colour” cannot be edited"),
         ("edit 11F due", ADMIN, "Edit needs the ref"),
         ("edit 11F workstream joint", ADMIN, "Joint Commissioning and Joint Working"),
         ("edit 11F title " + "x" * 600, ADMIN, "the limit is 500"),
-        ("edit 11F due TODAYS", ADMIN, "already that. Nothing was changed"),
-        ("edit 11F due March 2027", LEAD_11F, "Only programme managers"),
+        ("edit 11F due TODAYS because x", ADMIN, "already that. Nothing was changed"),
+        ("edit 11F due March 2027 because x", LEAD_11F, "Only programme managers"),
         ("add 11F graduated response Again", ADMIN, "11F already exists"),
         ("add 11Z nowhere at all Title", ADMIN, "No workstream at the start"),
         ("add 11Z", ADMIN, "Add needs a ref"),
@@ -121,7 +133,7 @@ def test_wsoa_audit_exports_every_changed_field(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     was = due_of(demo, "11F")
-    console("edit 11F due March 2027")
+    console("edit 11F due March 2027 because the panel meets later")
     console('update 11F amber complete: =HYPERLINK("x") pilot done', user=LEAD_11F)
     monkeypatch.setenv("WSOA_DATABASE_URL", demo.settings.database_url)
     capsys.readouterr()
@@ -191,7 +203,9 @@ def test_wsoa_audit_has_the_measures_and_their_figures(
 
 def test_edits_through_slack(demo: Runtime, slack: SlackHarness) -> None:
     was = due_of(demo, "11F")
-    answer = slack.reply("edit 11F due Q4 26/27", ADMIN)
+    asked = slack.reply("edit 11F due Q4 26/27", ADMIN)
+    assert "Say why 11F's due date moves" in json.dumps(asked, ensure_ascii=False)
+    answer = slack.reply("edit 11F due Q4 26/27 because the pilot moved", ADMIN)
     assert f"{was} → 2027-03-31 (Q4 26/27)" in json.dumps(answer, ensure_ascii=False)
     refused = slack.reply("edit 11F due March 2027", LEAD_11F)
     assert "Only programme managers" in " ".join(text_of(refused))

@@ -81,7 +81,7 @@ def test_a_reimport_keeps_chat_work_applies_changed_cells_and_names_conflicts(
     # A month of chat: a sign-off, a rating, a due date moved.
     assert "Signed off" in console("signoff 1A.1 Toolkit published and in use")
     assert "1A.2" in console("update 1A.2 red: trainer left, sessions cancelled")
-    assert "2027-06-30" in console("edit 1A.3 due 30/06/2027")
+    assert "2027-06-30" in console("edit 1A.3 due 30/06/2027 because the trainer left")
     capsys.readouterr()
 
     # The unchanged spreadsheet, imported again: nothing done in chat is undone.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.commands.registry import command
 from bot.domain import Invalid
 from bot.presenters import describe_change, shorten
@@ -11,7 +13,10 @@ from bot.services.context import Ctx
 from bot.services.plans import find_workstream, workstreams
 from bot.store.models import Action
 
-EDIT_USAGE = "edit REF due|title|measure|workstream VALUE"
+EDIT_USAGE = "edit REF due|title|measure|workstream VALUE [because REASON]"
+# "edit 11F due June 2027 because the pilot starts in April": the reason follows the first
+# "because".
+_BECAUSE = re.compile(r"\s+because\s+", re.IGNORECASE)
 ADD_USAGE = "add REF WORKSTREAM TITLE"
 
 
@@ -19,15 +24,19 @@ ADD_USAGE = "add REF WORKSTREAM TITLE"
     "edit",
     EDIT_USAGE,
     "changes an action's due date, title, measure or workstream; history keeps the old value",
-    ["edit 11F due March 2027", "edit 2A.3 workstream joint working"],
+    [
+        "edit 11F due June 2027 because the pilot moved to the summer term",
+        "edit 2A.3 workstream joint working",
+    ],
     admin=True,
 )
 def edit(ctx: Ctx, args: str) -> Reply:
     parts = args.split(None, 2)
     if len(parts) < 3:
         raise Invalid(f"Edit needs the ref, the field and the new value: `{EDIT_USAGE}`.")
-    ref, field, value = parts
-    update = action_service.edit(ctx, ref, field.lower(), value)
+    ref, field, rest = parts
+    value, reason = [*_BECAUSE.split(rest, maxsplit=1), None][:2]
+    update = action_service.edit(ctx, ref, field.lower(), value or "", reason)
     action = ctx.session.get_one(Action, update.action_id)
     changed = "; ".join(describe_change(update))
     return Reply(summary=f"Edited {action.ref}").para(

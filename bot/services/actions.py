@@ -295,19 +295,29 @@ MAX_DUE_TEXT_CHARS = 100
 CLEAR_WORDS = frozenset({"none", "-", "clear"})
 
 
-def edit(ctx: Ctx, ref: str, field: str, value: str) -> Update:
+def edit(ctx: Ctx, ref: str, field: str, value: str, reason: str | None = None) -> Update:
     """An admin's edit of one field, through the history writer: old and new are kept, so a
-    due date that slipped shows both. The same value again changes nothing and says so."""
+    due date that slipped shows both, with the reason (required for a due date: the board is
+    asked to approve it). The same value again changes nothing and says so."""
     ctx.require_admin("edit an action")
     plan = ctx.plan
     action = history_writer.lock(ctx.session, find_action(ctx.session, plan.id, ref))
     change = _edit_change(ctx, field, value)
+    reason = " ".join((reason or "").split()) or None
+    if field == "due" and reason is None:
+        raise Invalid(
+            f"Say why {action.ref}'s due date moves, for the board to approve: "
+            f"`edit {action.ref} due {' '.join(value.split())[:40]} because the pilot moved to "
+            "the summer term`. Nothing was changed."
+        )
+    if reason is not None:
+        reason = clean_note(_within(reason, MAX_NOTE_CHARS, "reason"), "reason")
     written = history_writer.write_if_changed(
         ctx.session,
         action,
         UpdateKind.EDIT,
         change,
-        note=None,
+        note=reason,
         author=author_of(ctx),
         at=ctx.moment(),
     )
