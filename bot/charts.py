@@ -17,16 +17,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
 WIDTH_INCHES = 8.0
-HEIGHT_INCHES = 4.5
+HEIGHT_INCHES = 3.6
 DPI = 100
-# Colours that stay apart for the common colour-vision deficiencies (Okabe–Ito), and line
-# styles that differ too, so the chart reads in greyscale print.
+# Colours that stay apart for the common colour-vision deficiencies (Okabe–Ito), each at 3:1
+# or more against the white background (WCAG 1.4.11), and line styles that differ too, so the
+# chart reads in greyscale print.
 ACTUAL_COLOUR = "#0072B2"
-TRAJECTORY_COLOUR = "#E69F00"
-TARGET_COLOUR = "#009E73"
+TRAJECTORY_COLOUR = "#D55E00"
+TARGET_COLOUR = "#007A5A"
+BACKGROUND = "#FFFFFF"
+# Text at this size stays at 10 pt or more when the chart is placed 6 inches wide in a pack.
+FONT_SIZE = 14
 
 Series = list[tuple[date, float]]
 
@@ -54,12 +59,27 @@ def trend_chart(
     """Actual figures (solid, with markers) against the trajectory (dashed) and the target
     (a marked point, with a dotted line across). Where two figures are more than `gap_days`
     apart the line breaks: no line is drawn across periods that have no figure."""
-    import matplotlib.dates as mdates
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
+    figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
+    with matplotlib.rc_context({"font.size": FONT_SIZE}):
+        return _draw(figure, title, unit, actuals, trajectory, target, gap_days)
+
+
+def _draw(
+    figure: Figure,
+    title: str,
+    unit: str,
+    actuals: Series,
+    trajectory: Series,
+    target: tuple[date, float],
+    gap_days: int | None,
+) -> TrendChart:
+    import matplotlib.dates as mdates
+
     axes = figure.add_subplot()
     (trajectory_line,) = axes.plot(
         _days(trajectory),
@@ -87,10 +107,14 @@ def trend_chart(
         linewidth=2,
         label="Actual",
     )
-    axes.set_title(title, fontsize=11, loc="left")
+    axes.set_title(title, loc="left")
     axes.set_ylabel({"%": "per cent", "number": "number"}.get(unit, unit))
-    if unit == "%":
-        axes.set_ylim(bottom=0, top=max(100.0, *(v for _, v in actuals), target[1]))
+    # The axis fits the figures, the trajectory and the target, so a miss can be seen: 2.5
+    # against 4.2 is lost on an axis from 0 to 100.
+    values = [v for _, v in (*actuals, *trajectory, target) if not math.isnan(v)]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.1 or max(abs(high) * 0.1, 1.0)
+    axes.set_ylim(bottom=low - pad, top=high + pad)
     axes.xaxis_date()
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes.grid(True, alpha=0.3)

@@ -227,7 +227,7 @@ def test_redacting_an_update_takes_its_note_out_of_kept_board_packs(
     the same words on another action, and the rest of the pack, stay as they were."""
     slipped = "Met Sam's mum about Sam's transport"
     console(f"update 12B red {slipped}", user=LEAD_11F)
-    console(f"update 2A.3 amber {slipped}", user=ADMIN)  # the same words on another action
+    console(f"update 12C red {slipped}", user=ADMIN)  # the same words on another red action
     reported = _report_on_11f(runtime, "Sam's taxi booked", "Visit Sam", "Sam's taxi")
     noted = _update_ids(runtime, "12B")[-1]
     console("boardpack", user=ADMIN)
@@ -242,7 +242,7 @@ def test_redacting_an_update_takes_its_note_out_of_kept_board_packs(
     about = [" ".join(r) for r in after if r[0] in ("12B", "11F")]
     assert about and not [text for text in about if "Sam" in text]
     assert any("[redacted]" in text for text in about)
-    assert any(slipped in " ".join(r) for r in after if r[0] == "2A.3")
+    assert any(slipped in " ".join(r) for r in after if r[0] == "12C")
     assert [r for r in after if r[0] not in ("12B", "11F")] == [
         r for r in before if r[0] not in ("12B", "11F")
     ]

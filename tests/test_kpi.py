@@ -176,7 +176,7 @@ def test_kpi_chart_is_a_png_with_alt_text_and_the_figures_plotted(measures: Runt
     assert chart.media_type == "image/png" and chart.filename == "K1-trend.png"
     assert chart.data.startswith(PNG_SIGNATURE)
     width, height = struct.unpack(">II", chart.data[16:24])  # the IHDR chunk
-    assert (width, height) == (800, 450)
+    assert (width, height) == (800, 360)
     assert 10_000 < len(chart.data) < 500_000
     assert chart.alt_text == (
         "Line chart of K1 EHCPs issued within 20 weeks (%, higher is better). "

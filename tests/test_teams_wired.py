@@ -967,3 +967,30 @@ def test_a_board_pack_is_acknowledged_at_once_and_posted_when_made(
     assert "Board pack for B-" in text and "SHA-256" in text
     assert answered[1].conversation_id == working.conversation_id == "a:personal-29:pm"
     check_posted(standin)
+
+
+def test_a_due_date_moves_with_a_reason_and_red_actions_wait_for_the_board_in_teams(
+    teams_demo: Runtime, served: RunningServer, standin: TeamsStandIn
+) -> None:
+    """The same words as at the console: a due date without a reason is refused and changes
+    nothing; with one it is recorded; `escalate` lists a red action no board has considered."""
+    url = standin.service_url
+    for n, text in enumerate(
+        ("edit 12C due June 2027", "edit 12C due June 2027 because the provider starts later"),
+        start=1,
+    ):
+        assert post(served.url, message(text, url, aad=PM_AAD, user="29:pm"))[0] == 200
+        standin.wait_for("send", count=n)
+    refused, done = standin.wait_for("send", count=2)
+    assert "Say why 12C's due date moves" in shown(refused)
+    assert "Edited 12C" in shown(done) and "2027-06-30" in shown(done)
+    with unit_of_work(teams_demo.sessions) as session:
+        action = session.scalars(select(Action).where(Action.ref == "12C")).one()
+        last = session.scalars(
+            select(Update).where(Update.action_id == action.id).order_by(Update.id.desc())
+        ).first()
+        assert last is not None and last.note == "the provider starts later"
+    post(served.url, message("escalate", url, aad=READER_AAD, user="29:reader"))
+    listing = standin.wait_for("send", count=3)[2]
+    assert "12B" in shown(listing) and "not yet considered by a board" in shown(listing)
+    check_posted(standin)

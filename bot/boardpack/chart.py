@@ -1,4 +1,5 @@
-"""The RAG-over-time chart: stacked bars, one per board meeting, as a PNG with its alt text.
+"""The RAG-over-time chart: stacked bars across the page, one per board meeting, each named in
+full beside its bar, as a PNG with its alt text.
 
 Colour never carries the meaning alone: each rating also has its own hatching, its name in the
 legend, and its count written on the bar; the alt text gives every figure in words.
@@ -7,9 +8,14 @@ legend, and its count written on the bar; the alt text gives every figure in wor
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.boardpack.data import ChartPoint
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # (field, label, colour, hatch). The colours are the plan's RAG colours, dark enough for the
 # white count written on them; the hatching tells them apart without colour.
@@ -20,6 +26,11 @@ SERIES = (
     ("complete", "Complete", "#1d4f91", "oo"),
     ("unrated", "Not rated", "#5f6368", ""),
 )
+# Placed 17 cm wide in the pack (the chart is 7.5 inches), text at this size reads at about
+# 10 pt; each meeting's name wraps beside its bar.
+FONT_SIZE = 11
+LABEL_CHARS = 24
+BAR_INCHES = 0.55
 
 
 def alt_text(points: Sequence[ChartPoint]) -> str:
@@ -39,18 +50,26 @@ def rag_chart(points: Sequence[ChartPoint]) -> tuple[bytes, str]:
     """The PNG and its alt text."""
     # A bare Figure, not pyplot: no global state and no display; savefig picks the PNG canvas.
     # Imported here: it takes a second that no other command should wait for.
+    import matplotlib
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7.5, 3.8), dpi=150)
+    # One bar a meeting, across the page, so each meeting's name reads in full beside its bar,
+    # however many meetings there are; the newest at the bottom.
+    height = 1.4 + BAR_INCHES * len(points)
+    with matplotlib.rc_context({"font.size": FONT_SIZE}):
+        return _draw(Figure(figsize=(7.5, height), dpi=150), points)
+
+
+def _draw(figure: Figure, points: Sequence[ChartPoint]) -> tuple[bytes, str]:
     axes = figure.subplots()
-    labels = [p.label for p in points]
-    bottoms = [0] * len(points)
+    labels = [textwrap.fill(p.label, LABEL_CHARS, break_long_words=False) for p in points]
+    lefts = [0] * len(points)
     for name, label, colour, hatch in SERIES:
         values = [getattr(p, name) for p in points]
-        bars = axes.bar(
+        bars = axes.barh(
             labels,
             values,
-            bottom=bottoms,
+            left=lefts,
             label=label,
             color=colour,
             hatch=hatch,
@@ -62,19 +81,19 @@ def rag_chart(points: Sequence[ChartPoint]) -> tuple[bytes, str]:
             labels=[str(v) if v else "" for v in values],
             label_type="center",
             color="white",
-            fontsize=8,
             fontweight="bold",
             # a solid box behind the figure, so the hatching never runs through it
             bbox={"boxstyle": "round,pad=0.2", "facecolor": colour, "edgecolor": "none"},
         )
-        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
-    axes.set_ylabel("Actions")
-    axes.set_title("RAG ratings at each board meeting")
-    axes.tick_params(axis="x", labelsize=8, labelrotation=20)
-    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        lefts = [b + v for b, v in zip(lefts, values, strict=True)]
+    axes.invert_yaxis()  # the first meeting at the top, this pack at the bottom
+    axes.set_xlabel("Actions")
+    axes.set_title("RAG ratings at each board meeting", pad=FONT_SIZE * 3)
+    # the key between the title and the bars, clear of the axis and its label
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(SERIES), frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     out = io.BytesIO()
     # No timestamp in the PNG's metadata: the same figures give the same bytes.
-    figure.savefig(out, format="png", metadata={"Software": None})
+    figure.savefig(out, format="png", metadata={"Software": None}, bbox_inches="tight")
     return out.getvalue(), alt_text(points)

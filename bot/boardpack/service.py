@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from bot.boardpack import snapshots
-from bot.boardpack.data import PackData, gather
+from bot.boardpack.data import PackData, PackOptions, gather
 from bot.boardpack.document import build_docx
 from bot.domain import NotFound
 from bot.presenters import when
 from bot.services.context import Ctx
 from bot.services.history import Author
-from bot.store.models import BoardMeeting, BoardPackSnapshot
+from bot.store.models import BoardMeeting, BoardPackSnapshot, Person
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,18 @@ def filename_for(ctx: Ctx, board: BoardMeeting) -> str:
     return f"board-pack-{day.isoformat()}-B{board.id}.docx"
 
 
+def _options(ctx: Ctx) -> PackOptions:
+    """Who prepares the pack (whoever asks for it: an admin) and the plan's flag windows."""
+    person = ctx.session.get(Person, ctx.actor_id) if ctx.actor_id is not None else None
+    return PackOptions(
+        tz=ctx.settings.tz,
+        prepared_by=person.name if person is not None else "the programme team",
+        contact=person.email if person is not None else None,
+        due_soon_days=ctx.settings.due_soon_days,
+        stale_days=ctx.settings.stale_days,
+    )
+
+
 def produce(ctx: Ctx, board_text: str = "") -> Pack:
     board = find_board(ctx, board_text)
     if board.starts_at <= ctx.now:
@@ -79,7 +91,7 @@ def produce(ctx: Ctx, board_text: str = "") -> Pack:
             )
         return Pack(board=board, snapshot=kept, content=kept.content, fresh=False)
     ctx.require_admin("make a board pack")
-    figures = gather(ctx.session, ctx.plan, board, ctx.now, ctx.settings.tz)
+    figures = gather(ctx.session, ctx.plan, board, ctx.now, ctx.settings.tz, _options(ctx))
     content = build_docx(figures)
     kept = snapshots.keep(
         ctx.session,

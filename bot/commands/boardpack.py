@@ -93,8 +93,10 @@ def escalation_list(ctx: Ctx) -> Reply:
     reply = Reply(summary=f"For escalation: {len(items)}").heading(f"For escalation ({len(items)})")
     reply.para(
         plain(
-            f"Red actions newly red since {since}, or red for two cycles; and actions whose "
-            "lead asks for escalation in a highlight report since then."
+            "Every red action not yet considered by a board (until the board's decision is "
+            f"recorded: `{ctx.prefix}escalate REF NOTE`), one the board decided on that has "
+            f"stayed red for two more cycles, and every action whose lead asks for escalation "
+            f"in a highlight report since {since}."
         )
     )
     if not items:
@@ -102,7 +104,7 @@ def escalation_list(ctx: Ctx) -> Reply:
     tz = ctx.settings.tz
     reply.add(
         Table(
-            columns=["Ref", "Why", "Red since", "Board considered"],
+            columns=["Ref", "Why", "Red since", "Board last considered"],
             rows=[
                 [
                     i.action.ref,

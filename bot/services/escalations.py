@@ -8,11 +8,13 @@ rhythm). Seen from an instant `at`:
 - *red for two cycles*: red at `at`, and red without a break since before the meeting before
   the previous one (it was red when each of the last two boards sat).
 
-An action that turned red during the previous cycle was "newly red" at that board and is not
-listed again until it has been red for two cycles. An action whose lead asks for escalation
-(their latest highlight report since the previous board says "escalate: yes") is listed too,
-whatever its rating. `escalate REF NOTE` records that the board considered an action: an update
-row of kind "escalation", shown in the action's history.
+Every red action stays on the board's list until a board records a decision on it during its
+red run (`escalate REF NOTE`: an update row of kind "escalation", shown in the action's
+history), with each reason written out: newly red, red for two cycles, red since before the
+previous board and never considered, overdue, its lead asks. One the board decided on comes
+back once it has been red for two more cycles. An action whose lead asks for escalation (their
+latest highlight report since the previous board says "escalate: yes") is listed too, whatever
+its rating, until the board records a decision after the asking.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
-from bot.domain import COMPLETE, Invalid, Rating, Status, UpdateKind, clean_note
+from bot.domain import COMPLETE, Invalid, Rating, Status, UpdateKind, clean_note, day_text
 from bot.services.actions import find_action, write_change
 from bot.services.context import Ctx
 from bot.services.history import ActionChange
@@ -35,6 +37,8 @@ CYCLE_DAYS = 42
 ESCALATION = UpdateKind.ESCALATION
 NEWLY_RED = "newly red since the previous board"
 RED_TWO_CYCLES = "red for two cycles"
+RED_UNCONSIDERED = "red since before the previous board, and not yet considered by a board"
+RED_AGAIN = "red for two cycles since the board last considered it"
 LEAD_ASKS = "its lead asks for escalation"
 
 
@@ -138,32 +142,54 @@ def rag_timeline(session: Session, plan_id: int, until: datetime) -> RagTimeline
 @dataclass(frozen=True)
 class ForEscalation:
     action: Action
-    reason: str
+    # every reason, in the order NEWLY_RED, RED_TWO_CYCLES / RED_UNCONSIDERED, overdue, LEAD_ASKS
+    reasons: tuple[str, ...]
     red_since: datetime | None  # None: not red (listed because its lead asks)
-    # the board's latest recorded consideration since the previous meeting, if any
+    # the board's latest recorded consideration of the action, if it ever had one
     considered: Update | None
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
 
 
 def for_escalation(
     session: Session, plan_id: int, at: datetime, timeline: RagTimeline | None = None
 ) -> tuple[Cycle, list[ForEscalation]]:
-    """The actions for escalation as of `at`, in ref order: a constant number of statements
-    (the cycle, the timeline unless given, the reports asking for it, the actions with their
-    leads, the escalations)."""
+    """The actions the board is asked to consider as of `at`, in ref order.
+
+    A red action stays on the list until a board records a decision on it (`escalate REF
+    NOTE`) during its red run; one the board decided on comes back once it has been red for
+    two more cycles. An action whose lead asks for escalation is listed until the board
+    records a decision after the asking. A constant number of statements: the cycle, the
+    timeline unless given, the reports asking, the decisions, the actions."""
     cycle = cycle_at(session, plan_id, at)
     timeline = timeline or rag_timeline(session, plan_id, at)
-    reasons: dict[int, tuple[str, datetime | None]] = {}
+    decided = _latest_decisions(session, plan_id, at)
+    reasons: dict[int, list[str]] = {}
+    red_since: dict[int, datetime | None] = {}
     for action_id in timeline.action_ids:
         since = timeline.red_since(action_id, at)
         if since is None:
             continue
-        if since > cycle.previous:
-            reasons[action_id] = (NEWLY_RED, since)
+        last = decided.get(action_id)
+        if last is not None and last.at >= since and last.at > cycle.before:
+            continue  # the board decided on it in this red run, less than two cycles ago
+        red_since[action_id] = since
+        if last is not None and last.at >= since:
+            reasons[action_id] = [RED_AGAIN]
+        elif since > cycle.previous:
+            reasons[action_id] = [NEWLY_RED]
         elif since <= cycle.before:
-            reasons[action_id] = (RED_TWO_CYCLES, since)
-    for action_id in asked_for(session, plan_id, cycle.previous, at):
-        reason, since = reasons.get(action_id, ("", timeline.red_since(action_id, at)))
-        reasons[action_id] = (f"{reason}; {LEAD_ASKS}" if reason else LEAD_ASKS, since)
+            reasons[action_id] = [RED_TWO_CYCLES]
+        else:
+            reasons[action_id] = [RED_UNCONSIDERED]
+    for action_id, asked in asked_for(session, plan_id, cycle.previous, at).items():
+        last = decided.get(action_id)
+        # history's order is (at, id): a decision and a report in the same second keep theirs
+        if last is None or (last.at, last.id) < asked:
+            reasons.setdefault(action_id, []).append(LEAD_ASKS)
+            red_since.setdefault(action_id, timeline.red_since(action_id, at))
     if not reasons:
         return cycle, []
     # Leads are not needed here; loading them would be one statement per 500 actions.
@@ -173,35 +199,41 @@ def for_escalation(
         .where(Action.plan_id == plan_id, Action.id.in_(list(reasons)))
         .order_by(Action.sort_key)
     ).all()
-    considered: dict[int, Update] = {}
+    listed = []
+    for a in actions:
+        why = reasons[a.id]
+        if a.due is not None and a.due < at.date() and not Status(a.status).is_closed:
+            why.insert(len(why) - (why[-1] == LEAD_ASKS), f"overdue (due {day_text(a.due)})")
+        listed.append(
+            ForEscalation(
+                action=a,
+                reasons=tuple(why),
+                red_since=red_since[a.id],
+                considered=decided.get(a.id),
+            )
+        )
+    return cycle, listed
+
+
+def _latest_decisions(session: Session, plan_id: int, at: datetime) -> dict[int, Update]:
+    """Each action's latest recorded board decision up to `at`."""
+    decided: dict[int, Update] = {}
     for u in session.scalars(
         select(Update)
         .join(Action, Action.id == Update.action_id)
-        .where(
-            Action.plan_id == plan_id,
-            Update.kind == ESCALATION,
-            Update.at > cycle.previous,
-            Update.at <= at,
-        )
+        .where(Action.plan_id == plan_id, Update.kind == ESCALATION, Update.at <= at)
         .order_by(Update.at, Update.id)
     ):
-        considered[u.action_id] = u
-    return cycle, [
-        ForEscalation(
-            action=a,
-            reason=reasons[a.id][0],
-            red_since=reasons[a.id][1],
-            considered=considered.get(a.id),
-        )
-        for a in actions
-    ]
+        decided[u.action_id] = u
+    return decided
 
 
 def asked_for(
     session: Session, plan_id: int, since: datetime, until: datetime, action_id: int | None = None
-) -> set[int]:
-    """The actions whose latest highlight report in (since, until] asks for escalation: a
-    lead's "escalate: yes", whatever the rating. A later report without it withdraws it."""
+) -> dict[int, tuple[datetime, int]]:
+    """The actions whose latest highlight report in (since, until] asks for escalation (a
+    lead's "escalate: yes", whatever the rating), with when it asked: its time and its update's
+    id. A later report without it withdraws it."""
     where = [
         HighlightReport.plan_id == plan_id,
         HighlightReport.at > since,
@@ -209,14 +241,23 @@ def asked_for(
     ]
     if action_id is not None:
         where.append(HighlightReport.action_id == action_id)
-    latest: dict[int, bool] = {}
-    for reported, asks in session.execute(
-        select(HighlightReport.action_id, HighlightReport.escalate)
+    latest: dict[int, tuple[bool, datetime, int]] = {}
+    for reported, asks, asked_at, update_id in session.execute(
+        select(
+            HighlightReport.action_id,
+            HighlightReport.escalate,
+            HighlightReport.at,
+            HighlightReport.update_id,
+        )
         .where(*where)
         .order_by(HighlightReport.at, HighlightReport.id)
     ):
-        latest[reported] = asks
-    return {reported for reported, asks in latest.items() if asks}
+        latest[reported] = (asks, asked_at, update_id)
+    return {
+        reported: (asked_at, update_id)
+        for reported, (asks, asked_at, update_id) in latest.items()
+        if asks
+    }
 
 
 def escalate(ctx: Ctx, ref: str, note: str) -> Update:
