@@ -30,7 +30,7 @@ from bot.runtime import Runtime
 from bot.services.plans import current_plan
 from bot.store.db import unit_of_work
 from bot.store.models import BoardMeeting
-from tests.conftest import ADMIN, NOW
+from tests.conftest import ADMIN, NOW, READER, Console
 from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401
 from tests.test_boardpack import SECTIONS, bullets_after, rows, table_after
 
@@ -51,8 +51,9 @@ def contrast(a: str, b: str) -> float:
 
 def slack_pack(slack: SlackHarness) -> DocumentObject:
     """`boardpack` through a signed Slack request: the document Slack was given."""
+    before = len(slack.standin.calls_to("files.completeUploadExternal"))
     slack.answer_after("boardpack", ADMIN)
-    completed = slack.standin.wait_for("files.completeUploadExternal")[-1]
+    completed = slack.standin.wait_for("files.completeUploadExternal", count=before + 1)[-1]
     [entry] = json.loads(completed.params["files"])
     data = slack.standin.uploaded(entry["id"])
     assert data is not None
@@ -180,3 +181,18 @@ def test_a_1000_action_pack_is_under_20_a4_pages(tmp_path: Path) -> None:
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
     assert "595.3" in info and "841.89" in info  # A4, in points
     assert pages < 20, pages
+
+
+def test_a_board_whose_papers_are_public_says_so_on_the_cover(
+    demo: Runtime, console: Console, slack: SlackHarness
+) -> None:
+    def publication(doc: DocumentObject) -> str:
+        return next(p.text for p in doc.paragraphs if p.text.startswith("Publication: "))
+
+    assert publication(slack_pack(slack)).startswith("Publication: Not for publication")
+    assert "Only programme managers" in console("board public B-2 on", user=READER)
+    assert "neither on nor off" in console("board public B-2 maybe")
+    told = slack.reply("board public B-2 on", ADMIN)
+    assert "marked for publication" in json.dumps(told, ensure_ascii=False)
+    assert publication(slack_pack(slack)).startswith("Publication: Public")
+    assert "not for publication" in console("board public B-2 off")

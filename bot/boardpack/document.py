@@ -68,9 +68,13 @@ BODY_CHARTS = 3
 QUOTE_CHARS = 300
 # The title shown in a table: whole in the body, shortened in the appendix's compact tables.
 COMPACT_TITLE = 70
-PUBLICATION = (
+NOT_PUBLIC = (
     "Not for publication: for the board's members and officers. It names officers and "
-    "quotes their reports; the public progress page is the published record."
+    "quotes their reports."
+)
+PUBLIC = (
+    "Public: published with the meeting's papers. It names officers and quotes their "
+    "reports, as the partnership agreed when it made the meeting's papers public."
 )
 
 # the adviser follow-ups table; a redacted answer reads as REDACTED there
@@ -414,7 +418,7 @@ def _cover(doc: DocumentObject, data: PackData) -> None:
         ("Meeting: ", f"{data.board.name}, {_when(data, data.board.starts_at)}"),
         ("Prepared by: ", f"{options.prepared_by}{contact}, programme team"),
         ("Figures: ", f"as at {_when(data, data.at)}; changes since {since}"),
-        ("Publication: ", PUBLICATION),
+        ("Publication: ", PUBLIC if data.board.public else NOT_PUBLIC),
     ):
         paragraph = doc.add_paragraph()
         paragraph.paragraph_format.space_after = Pt(2)

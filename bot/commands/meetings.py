@@ -15,6 +15,7 @@ from bot.store.models import ABANDONED, FAILED, SENT, SKIPPED, BoardMeeting, Del
 BOARD_USAGE = [
     "board add YYYY-MM-DD HH:MM NAME [--reporting]",
     "board reporting ID on [DAYS]|off",
+    "board public ID on|off",
     "board list",
     "board remove ID",
     "board move ID YYYY-MM-DD HH:MM",
@@ -28,7 +29,11 @@ DIGEST_USAGE = ["digest preview", "digest now", "digest weekly DAY HH:MM", "dige
     BOARD_USAGE,
     "board meetings: the digest here 48 hours before, reminders to stale leads 5 days before; "
     "--reporting asks leads for highlight reports",
-    ["board add 2027-03-04 14:00 SEND Improvement Board", "board digest B-3 72"],
+    [
+        "board add 2027-03-04 14:00 SEND Improvement Board",
+        "board digest B-3 72",
+        "board public B-3 on",
+    ],
 )
 def board(ctx: Ctx, args: str) -> Reply:
     sub, _, rest = args.partition(" ")
@@ -68,6 +73,19 @@ def board(ctx: Ctx, args: str) -> Reply:
         return Reply(summary="Reporting deadline").para(
             bold(f"B-{changed.id}: {changed.name} "),
             plain("is a reporting deadline." + _reporting_when(ctx, changed)),
+        )
+    if sub == "public":
+        parts = rest.split()
+        if len(parts) != 2:
+            raise Invalid("Board public needs an id and on or off: `board public B-3 on`.")
+        changed = board_service.set_public(ctx, *parts)
+        return Reply(summary="Public papers" if changed.public else "Papers not public").para(
+            bold(f"B-{changed.id}: {changed.name}. "),
+            plain(
+                "Its board pack is marked for publication with the meeting's papers."
+                if changed.public
+                else "Its board pack is marked not for publication."
+            ),
         )
     if sub == "remove":
         removed = board_service.remove(ctx, rest)

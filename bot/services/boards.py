@@ -208,6 +208,18 @@ def set_reporting(ctx: Ctx, text_id: str, switch: str, days_text: str | None) ->
     return board
 
 
+def set_public(ctx: Ctx, text_id: str, switch: str) -> BoardMeeting:
+    """Whether the meeting's papers are published with its agenda (its board pack says so)."""
+    ctx.require_admin("say whether a board's papers are public")
+    board = _get(ctx, text_id)
+    word = switch.strip().lower()
+    if word not in ("on", "off"):
+        raise Invalid(f"“{switch[:20]}” is neither on nor off: `board public B-3 on`.")
+    board.public = word == "on"
+    ctx.session.flush()
+    return board
+
+
 def set_digest_hours(ctx: Ctx, text_id: str, hours_text: str) -> BoardMeeting:
     """How many hours before the meeting its digest goes to the channel."""
     ctx.require_admin("change when a board's digest is sent")

@@ -381,6 +381,9 @@ class BoardMeeting(Base):
     # the reporting deadline of a cycle: leads are asked for highlight reports before it
     reporting: Mapped[bool] = mapped_column(default=False, server_default=false())
     checkin_days: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # its papers are published with the meeting's agenda (a scrutiny committee's are): the
+    # board pack says so on its cover
+    public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Subscription(Base):
