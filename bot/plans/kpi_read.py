@@ -26,7 +26,7 @@ import openpyxl
 
 from bot.domain import Invalid, UserError
 from bot.impact import parse_better, parse_period, parse_unit, parse_value
-from bot.plans.limits import TooLarge, load_plan_yaml
+from bot.plans.limits import CellBudget, TooLarge, check_xlsx_archive, load_plan_yaml
 from bot.plans.read import FORMULA_STARTS, field_for_heading
 from bot.plans.sheet_names import ACTUAL_SHEETS, MEASURE_SHEETS
 
@@ -382,7 +382,7 @@ def read_measures_bytes(data: bytes, filename: str) -> ParsedMeasures | None:
         return _read_csv(data, filename)
     if lowered.endswith((".yaml", ".yml")):
         return _read_yaml(data, filename)
-    return _read_workbook(data)
+    return _read_workbook(data, filename)
 
 
 # --- YAML: a plan file's `measures:` list -----------------------------------------------------
@@ -533,18 +533,22 @@ def _has_plan_header(rows: Sequence[Sequence[object]]) -> bool:
     return False
 
 
-def _read_workbook(data: bytes) -> ParsedMeasures | None:
+def _read_workbook(data: bytes, filename: str) -> ParsedMeasures | None:
+    """The workbook's measures, read within the same limits as its actions: a workbook built
+    to expand is refused (TooLarge) before anything is unpacked."""
+    check_xlsx_archive(data, filename)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # a damaged workbook: the plan importer reports it
         return None
+    budget = CellBudget(filename)
     try:
         found = ParsedMeasures()
         any_found = False
         for sheet in workbook.worksheets:
             sheet.reset_dimensions()
             title = " ".join(sheet.title.split()).lower()
-            rows = list(sheet.iter_rows(values_only=True))
+            rows = list(budget.rows(sheet))
             part = _read_rows(
                 rows,
                 sheet.title,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -66,6 +68,31 @@ def check_xlsx_archive(data: bytes, filename: str) -> None:
                 f"unpack to at most {MAX_XLSX_UNPACKED_BYTES // 1024 // 1024} MB. "
                 "Remove unused sheets, or export the tracker as CSV. Nothing was loaded."
             )
+
+
+@dataclass
+class CellBudget:
+    """Rows, columns and filled cells read so far from one workbook, refused past the limits
+    as they are read (a streaming read: the sheet is never held whole to be counted)."""
+
+    filename: str
+    filled: int = 0
+
+    def rows(self, sheet: Any) -> Iterator[tuple[object, ...]]:
+        """The sheet's rows (values only), each counted before it is given."""
+        where = f" on sheet ‘{sheet.title}’"
+        for index, row in enumerate(sheet.iter_rows(values_only=True)):
+            if index >= MAX_ROWS:
+                raise too_many_rows(self.filename, where)
+            if len(row) > MAX_COLUMNS:
+                raise too_many_columns(self.filename, len(row), where)
+            self.filled += sum(1 for value in row if value is not None)
+            if self.filled > MAX_CELLS:
+                raise TooLarge(
+                    f"{self.filename} has more than {MAX_CELLS:,} filled cells; a plan has far "
+                    "fewer. Delete unused sheets or rows. Nothing was loaded."
+                )
+            yield row
 
 
 def too_many_rows(filename: str, where: str) -> TooLarge:

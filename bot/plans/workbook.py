@@ -15,15 +15,7 @@ from openpyxl.utils import column_index_from_string
 
 from bot.domain import UserError
 from bot.plans.colours import Colour, fill_meaning, theme_colours
-from bot.plans.limits import (
-    MAX_CELLS,
-    MAX_COLUMNS,
-    MAX_ROWS,
-    TooLarge,
-    check_xlsx_archive,
-    too_many_columns,
-    too_many_rows,
-)
+from bot.plans.limits import MAX_COLUMNS, CellBudget, TooLarge, check_xlsx_archive
 from bot.plans.rows import (
     HEADER_SEARCH_ROWS,
     Header,
@@ -83,31 +75,18 @@ def _survey_sheets(data: bytes, filename: str) -> Formulas:
     program that does not calculate) reads as empty otherwise, and must be reported instead."""
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     formulas: Formulas = {}
+    budget = CellBudget(filename)
     try:
-        filled = 0
         for sheet in workbook.worksheets:
             # Some programs record a wrong sheet size; without one openpyxl reads what is there.
             sheet.reset_dimensions()
-            where = f" on sheet ‘{sheet.title}’"
             found = formulas.setdefault(sheet.title, {})
-            for index, row in enumerate(sheet.iter_rows(values_only=True)):
-                if index >= MAX_ROWS:
-                    raise too_many_rows(filename, where)
-                if len(row) > MAX_COLUMNS:
-                    raise too_many_columns(filename, len(row), where)
+            for index, row in enumerate(budget.rows(sheet)):
                 for column, value in enumerate(row):
-                    if value is None:
-                        continue
-                    filled += 1
                     # text that starts with "=" is found too; it keeps its value, so it is
                     # never taken for a formula without one
                     if isinstance(value, str) and value.startswith("="):
                         found[(index, column)] = value
-                if filled > MAX_CELLS:
-                    raise TooLarge(
-                        f"{filename} has more than {MAX_CELLS:,} filled cells; a plan has far "
-                        "fewer. Delete unused sheets or rows. Nothing was loaded."
-                    )
     finally:
         workbook.close()
     return formulas
