@@ -8,7 +8,9 @@ scheduler chooses the sender by the address's platform and knows nothing of any 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, TextIO
 
@@ -23,6 +25,34 @@ class DeliveryFailed(Exception):
 
 class OutcomeUnknown(Exception):
     """The request may or may not have reached the platform: look before posting again."""
+
+
+class ClaimLost(Exception):
+    """While this ticker waited (a 429's Retry-After, a slow network) another took the delivery
+    over: this one must not post it."""
+
+
+# The check a scheduled post makes after every wait, before it posts again: is the claim still
+# this ticker's? Set by the scheduler around a send; a chat reply has none.
+_still_ours: ContextVar[Callable[[], bool] | None] = ContextVar("still_ours", default=None)
+
+
+@contextmanager
+def claim_checked(still_ours: Callable[[], bool]) -> Iterator[None]:
+    """Within the block, `confirm_claim` asks `still_ours` (which also renews the lease)."""
+    token = _still_ours.set(still_ours)
+    try:
+        yield
+    finally:
+        _still_ours.reset(token)
+
+
+def confirm_claim() -> None:
+    """Called by a platform client after it has waited and before it sends again: raises
+    ClaimLost when the delivery being posted is no longer this ticker's."""
+    still_ours = _still_ours.get()
+    if still_ours is not None and not still_ours():
+        raise ClaimLost("another ticker took the delivery over while this one waited")
 
 
 class Sender(Protocol):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -140,17 +140,24 @@ def renew(sessions: sessionmaker[Session], claim: Claim, at: datetime) -> bool:
 @contextmanager
 def held(
     sessions: sessionmaker[Session], claim: Claim, at: datetime, lease: timedelta
-) -> Iterator[None]:
+) -> Iterator[Callable[[], bool]]:
     """Keep `claim`'s lease while the block runs (a post): every quarter lease a thread moves
     `claimed_at` on to `at` plus the time spent so far. The tick's `at` is its own clock (a
-    catch-up tick may run at any instant), so the lease moves by elapsed time from it."""
+    catch-up tick may run at any instant), so the lease moves by elapsed time from it.
+
+    Gives the block `still_ours`, which renews the lease now and says whether the claim is
+    still this ticker's: a post that has waited calls it before posting, since a ticker whose
+    clock runs ahead may have taken the lease over in the meantime."""
     stop = threading.Event()
     started = time.monotonic()
+
+    def still_ours() -> bool:
+        return renew(sessions, claim, at + timedelta(seconds=time.monotonic() - started))
 
     def beat() -> None:
         while not stop.wait(lease.total_seconds() / 4):
             try:
-                if not renew(sessions, claim, at + timedelta(seconds=time.monotonic() - started)):
+                if not still_ours():
                     return
             except Exception:  # a database hiccup: the next beat tries again
                 log.warning("could not renew the lease on %s", claim.key, exc_info=True)
@@ -158,7 +165,7 @@ def held(
     thread = threading.Thread(target=beat, name=f"lease {claim.key}", daemon=True)
     thread.start()
     try:
-        yield
+        yield still_ours
     finally:
         stop.set()
         thread.join()

@@ -24,7 +24,11 @@ subscriptions what is due at `at` (scheduler/occurrences.py), then for each occu
    Not found: it is posted. Could not look: it stays `sending` and is looked at again after
    another lease; it is never posted blind. So a crash between the platform accepting a post and the
    row saying so does not post it twice. The lease is far longer than a post can take, even
-   with the client's 429 and 5xx retries.
+   with the client's 429 and 5xx retries, and is renewed while the post is in progress; and a
+   post that waited (a 429's Retry-After, a retry after a slow or dropped request) confirms the
+   claim is still its own immediately before it posts again (bot/senders.py `confirm_claim`),
+   so a ticker whose clock runs ahead, or a catch-up tick, that took the row over meanwhile is
+   the only one to post it.
 5. **Catch-up.** What fell due while nothing was running is sent on the next tick if it is
    still within its time: until the meeting starts for a pre-board digest or a reminder, 24
    hours for a weekly digest. Older occurrences are recorded `skipped`, never sent. A meeting
@@ -47,7 +51,7 @@ from bot.addresses import Address
 from bot.config import Settings
 from bot.presenters import when
 from bot.runtime import Runtime
-from bot.senders import DeliveryFailed, OutcomeUnknown, Sender
+from bot.senders import ClaimLost, DeliveryFailed, OutcomeUnknown, Sender, claim_checked
 from bot.store.db import unit_of_work
 from bot.store.models import ABANDONED, ADMIN_NOTICE, FAILED, SENT, SKIPPED, Delivery
 from scheduler import claims
@@ -324,8 +328,16 @@ class _Tick:
                 claims.finish(self.sessions, claim, self.at, state=SKIPPED, last_error=reason)
                 self.report.add(SKIPPED, occurrence.key, occurrence.target, reason)
                 return
-            with claims.held(self.sessions, claim, self.at, LEASE):
+            with (
+                claims.held(self.sessions, claim, self.at, LEASE) as still_ours,
+                claim_checked(still_ours),
+            ):
                 ts = sender.send(reply, occurrence.address, occurrence.key)
+        except ClaimLost:
+            # It waited (a 429, a slow network) and another ticker holds it now: that one
+            # looks for the message and posts it if it is not there; this one records nothing.
+            self.report.elsewhere += 1
+            log.info("%s was taken over while its post waited; not posted here", occurrence.key)
         except DeliveryFailed as error:
             self._failed(claim, occurrence, str(error))
         except OutcomeUnknown as error:

@@ -6,17 +6,24 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from bot.addresses import Address
 from bot.runtime import Runtime
 from bot.services import boards
 from bot.slack.sender import SlackSender
+from bot.store.db import unit_of_work
+from bot.store.models import BoardMeeting
+from bot.teams import connector as bc
+from bot.teams.sender import TeamsSender, bot_account_id
 from scheduler import deliveries
 from scheduler.deliveries import tick
 from tests.conftest import NOW
 from tests.slack_standin import SlackStandIn
+from tests.teams_standin import TeamsStandIn
 from tests.test_scheduler import (  # noqa: F401 (fixtures: standin, slack_settings, sender)
     add_board,
     delivery,
@@ -92,3 +99,94 @@ def test_a_ticker_that_died_stops_renewing_and_is_taken_over(
     time.sleep(2 * LEASE.total_seconds())
     assert tick(runtime, sender, NOW + 2 * LEASE).sent == [key]
     assert len(posted(standin, key)) == 1
+
+
+def test_a_post_waiting_out_a_429_checks_its_claim_before_posting(
+    runtime: Runtime,
+    sender: SlackSender,  # noqa: F811
+    standin: SlackStandIn,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first ticker's post is answered 429 and waits out Retry-After; meanwhile a second
+    ticker, its clock 11 minutes ahead, finds the lease run out, takes the delivery over, finds
+    no message and posts it. The first, done waiting, sees the claim is no longer its own and
+    does not post: one message. (The first ticker's wait ends when the second is done, so the
+    order is the test's, not the machine's.)"""
+    from slack_sdk.http_retry import builtin_handlers
+
+    board = add_board(runtime, NOW + timedelta(days=1))
+    key = boards.board_digest_key(board)
+    history_from_posts(standin)
+    standin.fail_next("chat.postMessage", status=429, retry_after=2)
+    waiting, second_done = threading.Event(), threading.Event()
+
+    def wait_out(seconds: float) -> None:
+        waiting.set()
+        assert second_done.wait(30)
+
+    monkeypatch.setattr(builtin_handlers, "time", SimpleNamespace(sleep=wait_out))
+    reports: list[deliveries.TickReport] = []
+    first = threading.Thread(target=lambda: reports.append(tick(runtime, sender, NOW)))
+    first.start()
+    assert waiting.wait(30)  # the 429: the first ticker is waiting now
+
+    try:
+        second = tick(runtime, sender, NOW + timedelta(minutes=11))
+    finally:
+        second_done.set()
+        first.join()
+
+    assert second.sent == [key]
+    assert len(posted(standin, key)) == 1
+    assert reports[0].sent == [] and reports[0].elsewhere == 1
+    row = delivery(runtime, key)
+    assert row is not None and row.state == "sent" and row.attempts == 2
+
+
+def test_a_teams_post_waiting_out_a_429_checks_its_claim_before_posting(
+    runtime: Runtime,
+) -> None:
+    """The same on Teams, through the Bot Connector's own 429 handling (Teams cannot be asked
+    whether a message arrived, so the claim is all that stops a second post)."""
+    channel = "19:board@thread.tacv2"
+    waiting, second_done = threading.Event(), threading.Event()
+
+    def wait_out(seconds: float) -> None:
+        waiting.set()
+        assert second_done.wait(30)
+
+    with TeamsStandIn(base_path="/uk/", token=bc.DEV_TOKEN) as teams:
+        # each ticker its own connector, as in two processes; the first's wait is the test's
+        slow = bc.Connector(tokens=bc.DevTokens(), retry=bc.RetryPolicy(), sleep=wait_out)
+        quick = bc.Connector(tokens=bc.DevTokens(), retry=bc.RetryPolicy(base_delay=0.05))
+        bot_id = bot_account_id("00000000-1111-4222-8333-444444444444")
+        try:
+            board = add_board(runtime, NOW + timedelta(days=1))
+            with unit_of_work(runtime.sessions) as session:
+                session.get_one(BoardMeeting, board.id).address = Address(
+                    platform="teams",
+                    workspace="tenant-1",
+                    conversation=channel,
+                    service_url=teams.service_url,
+                )
+            key = boards.board_digest_key(board)
+            teams.fail_next(1, status=429, retry_after=2, kind="send")
+            reports: list[deliveries.TickReport] = []
+            first_sender = TeamsSender(connector=slow, bot_id=bot_id)
+            first = threading.Thread(
+                target=lambda: reports.append(tick(runtime, first_sender, NOW))
+            )
+            first.start()
+            assert waiting.wait(30)  # the 429: the first ticker is waiting now
+            try:
+                second_sender = TeamsSender(connector=quick, bot_id=bot_id)
+                second = tick(runtime, second_sender, NOW + timedelta(minutes=11))
+            finally:
+                second_done.set()
+                first.join()
+        finally:
+            slow.close()
+            quick.close()
+        sent = [c for c in teams.calls_of("send") if c.ok and c.conversation_id == channel]
+    assert second.sent == [key] and len(sent) == 1
+    assert reports[0].sent == [] and reports[0].elsewhere == 1

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -11,9 +13,31 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.senders import confirm_claim
 
 # A 429's Retry-After is honoured as Slack sends it; 5xx and connection errors back off.
 RETRIES = 3
+
+
+class _ConfirmsAfterWaiting:
+    """After a retry handler has waited, and before the request goes again, a scheduled post
+    confirms that its delivery is still its own (bot/senders.py `confirm_claim`)."""
+
+    def prepare_for_next_attempt(self, *args: Any, **kwargs: Any) -> None:
+        super().prepare_for_next_attempt(*args, **kwargs)  # type: ignore[misc]
+        confirm_claim()
+
+
+class RateLimitRetry(_ConfirmsAfterWaiting, RateLimitErrorRetryHandler):
+    pass
+
+
+class ServerErrorRetry(_ConfirmsAfterWaiting, ServerErrorRetryHandler):
+    pass
+
+
+class ConnectionErrorRetry(_ConfirmsAfterWaiting, ConnectionErrorRetryHandler):
+    pass
 
 
 def make_client(settings: Settings, token: str | None = None) -> WebClient:
@@ -22,8 +46,8 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=RETRIES),
-            ServerErrorRetryHandler(max_retry_count=RETRIES),
-            ConnectionErrorRetryHandler(max_retry_count=RETRIES),
+            RateLimitRetry(max_retry_count=RETRIES),
+            ServerErrorRetry(max_retry_count=RETRIES),
+            ConnectionErrorRetry(max_retry_count=RETRIES),
         ],
     )

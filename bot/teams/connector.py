@@ -31,6 +31,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.config import Settings
+from bot.senders import confirm_claim
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +287,13 @@ class Connector:
     def _wait_turn(self, conversation_id: str) -> None:
         wait = self.pacer.reserve(conversation_id)
         if wait > 0:
-            self.sleep(wait)
+            self._pause(wait)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait, then confirm that a scheduled post's delivery is still this ticker's before
+        sending again (bot/senders.py `confirm_claim`)."""
+        self.sleep(seconds)
+        confirm_claim()
 
     def _call(
         self, method: str, service_url: str, path: str, body: Mapping[str, Any] | None
@@ -302,13 +309,13 @@ class Connector:
                 # Never sent: safe to try again whatever the method.
                 if attempt >= self.retry.attempts:
                     raise ConnectorError(0, str(error)) from error
-                self.sleep(self.retry.delay(1, 502, {}) or self.retry.base_delay)
+                self._pause(self.retry.delay(1, 502, {}) or self.retry.base_delay)
                 continue
             except httpx.TimeoutException as error:
                 # A POST that timed out may have been delivered: not repeated here.
                 if method == "POST" or attempt >= self.retry.attempts:
                     raise ConnectorError(0, f"timed out: {error}") from error
-                self.sleep(self.retry.base_delay)
+                self._pause(self.retry.base_delay)
                 continue
             if response.status_code < 300:
                 return _json(response)
@@ -322,7 +329,7 @@ class Connector:
                 response.status_code,
                 wait,
             )
-            self.sleep(wait)
+            self._pause(wait)
 
 
 def _segment(value: str) -> str:
