@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -168,6 +170,12 @@ def test_export_csv_xlsx_md(wsoa, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "Graduated Response" in md.read_text(encoding="utf-8")
 
     assert wsoa("export", "--format", "xlsx") == 2  # an xlsx needs a file
+
+    # leads as people read them, never a chat platform's user id, in every format
+    assert by_ref["11F"]["Lead"].startswith("Alison Whitfield <")
+    exported = [md.read_text(encoding="utf-8"), json.dumps(rows)]
+    exported.append(json.dumps([[c.value for c in r] for r in sheet.iter_rows()], default=str))
+    assert not any(re.search(r"\bU0[A-Z0-9]{4,}", text) for text in exported)
 
 
 @pytest.mark.usefixtures("demo")

@@ -16,6 +16,9 @@ from bot.platforms import handle_of
 
 _SEPARATORS = re.compile(r"\s*(?:[;,/&\r\n]|\band\b)\s*", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# "Alison Whitfield <alison.whitfield@council.gov.uk>": a name and an e-mail, as exports write
+# a lead and as mail programs write an address.
+_NAMED_EMAIL = re.compile(r"^(?P<name>[^<>]*?)\s*<(?P<email>[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+)>$")
 
 
 # "Access and Inclusion Team" is one lead: "and" joins the words of a team's or a service's
@@ -61,10 +64,18 @@ def is_email(text: str) -> bool:
     return bool(_EMAIL.match(text))
 
 
+def named_email(text: str) -> tuple[str | None, str] | None:
+    """The name and e-mail of `Name <e-mail>`; None for any other form."""
+    match = _NAMED_EMAIL.match(" ".join(text.split()))
+    if match is None:
+        return None
+    return match.group("name").strip(" \"'") or None, match.group("email").lower()
+
+
 def is_named_only(text: str) -> bool:
     """A lead given by name alone: no e-mail, no chat platform's user id, so nothing links it
     to anyone."""
-    return not is_email(text) and handle_of(text) is None
+    return not is_email(text) and named_email(text) is None and handle_of(text) is None
 
 
 def _name_words(text: str) -> tuple[str, ...]:
@@ -87,6 +98,7 @@ def link_names_to_emails(leads: Iterable[str]) -> LeadLinks:
     """
     everything = list(dict.fromkeys(leads))
     emails = [lead.lower() for lead in everything if is_email(lead)]
+    emails += [found[1] for lead in everything if (found := named_email(lead))]
     by_spelling: dict[tuple[str, ...], set[str]] = {}
     for email in emails:
         local = email.split("@", 1)[0]

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from bot.plans.write import ExportRow
 from bot.services.followups import label
-from bot.services.people import CONSOLE
 from bot.store.models import Action, FollowUp, Person, Plan
 
 
@@ -51,7 +50,9 @@ def export_rows(session: Session, plan: Plan, tz: ZoneInfo) -> list[ExportRow]:
 
 
 def _lead_cell(person: Person) -> str:
-    """How a lead is written in an export, so that it imports back as the same person: a chat
-    user id of theirs, else their e-mail, else their name."""
-    handles = [h for platform, h in person.handles.items() if platform != CONSOLE]
-    return next(iter(handles), None) or person.email or person.name
+    """How a lead is written in an export: as people read it, never a chat platform's user id,
+    and so that it imports back as the same person: `Name <e-mail>`, else the name (which the
+    import finds among the plan's people)."""
+    if person.email and person.name and person.name.lower() != person.email:
+        return f"{person.name} <{person.email}>"
+    return person.email or person.name

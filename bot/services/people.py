@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.domain import Invalid
+from bot.plans.leads import named_email
 from bot.platforms import handle_of
 from bot.store.models import Action, Base, Identity, Measure, Person, Update, action_leads
 
@@ -247,6 +248,9 @@ def resolve_lead(session: Session, text: str, plan_id: int) -> Person:
     if is_email(text):
         email = text.lower()
         return by_email(session, email) or _new_person(session, email=email, name=None)
+    if (found := named_email(text)) is not None:
+        name, email = found
+        return by_email(session, email) or _new_person(session, email=email, name=name)
     if len(text) > 200:
         raise Invalid(f"“{text[:40]}…” is too long for a lead's name.")
     named = _named(session, text, plan_id)
