@@ -39,7 +39,7 @@ _still_ours: ContextVar[Callable[[], bool] | None] = ContextVar("still_ours", de
 
 @contextmanager
 def claim_checked(still_ours: Callable[[], bool]) -> Iterator[None]:
-    """Within the block, `confirm_claim` asks `still_ours` (which also renews the lease)."""
+    """Within the block, `confirm_claim` asks `still_ours` whether the claim is still held."""
     token = _still_ours.set(still_ours)
     try:
         yield

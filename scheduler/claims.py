@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -137,6 +137,21 @@ def renew(sessions: sessionmaker[Session], claim: Claim, at: datetime) -> bool:
     )
 
 
+def holds(sessions: sessionmaker[Session], claim: Claim) -> bool:
+    """Whether the claim is still this ticker's: its row still sending, at the attempt this
+    ticker made, by this ticker."""
+    with unit_of_work(sessions) as session:
+        found = session.scalar(
+            select(Delivery.id).where(
+                Delivery.id == claim.delivery_id,
+                Delivery.state == SENDING,
+                Delivery.attempts == claim.attempts,
+                Delivery.claimed_by == claim.by,
+            )
+        )
+    return found is not None
+
+
 @contextmanager
 def held(
     sessions: sessionmaker[Session], claim: Claim, at: datetime, lease: timedelta
@@ -145,19 +160,19 @@ def held(
     `claimed_at` on to `at` plus the time spent so far. The tick's `at` is its own clock (a
     catch-up tick may run at any instant), so the lease moves by elapsed time from it.
 
-    Gives the block `still_ours`, which renews the lease now and says whether the claim is
-    still this ticker's: a post that has waited calls it before posting, since a ticker whose
-    clock runs ahead may have taken the lease over in the meantime."""
+    Gives the block `still_ours`, which says whether the claim is still this ticker's: a post
+    that has waited calls it before posting, since a ticker whose clock runs ahead may have
+    taken the lease over in the meantime."""
     stop = threading.Event()
     started = time.monotonic()
 
     def still_ours() -> bool:
-        return renew(sessions, claim, at + timedelta(seconds=time.monotonic() - started))
+        return holds(sessions, claim)
 
     def beat() -> None:
         while not stop.wait(lease.total_seconds() / 4):
             try:
-                if not still_ours():
+                if not renew(sessions, claim, at + timedelta(seconds=time.monotonic() - started)):
                     return
             except Exception:  # a database hiccup: the next beat tries again
                 log.warning("could not renew the lease on %s", claim.key, exc_info=True)
