@@ -99,7 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--plan", help=PLAN_HELP)
     export.set_defaults(handler=cmd_export)
 
-    audit = sub.add_parser("audit", help="every change to every action, one row per field")
+    audit = sub.add_parser(
+        "audit",
+        help="every change to every action, one row per field; `audit verify` checks the "
+        "history's hash chain",
+    )
+    audit.add_argument(
+        "check",
+        nargs="?",
+        choices=["verify"],
+        help="verify: check every row of the history against its hash chain and print the head",
+    )
     audit.add_argument("--format", choices=["csv", "xlsx"], default=None)
     audit.add_argument("-o", dest="output", type=Path, help="file to write (default: stdout)")
     audit.add_argument("--plan", help=PLAN_HELP)
@@ -303,6 +313,9 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.audit import AUDIT_COLUMNS, audit_rows
     from bot.services.plans import plan_named
 
+    if args.check == "verify":
+        return cmd_audit_verify(settings, args)
+
     fmt: str = args.format or (args.output.suffix.lstrip(".") if args.output else "csv")
     if fmt not in ("csv", "xlsx"):
         raise UserError(f"Cannot write the audit trail as “{fmt}”: use --format csv or xlsx.")
@@ -325,6 +338,38 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     if args.output is not None:
         print(f"Wrote {n} changes to {args.output}", file=sys.stderr)
     return 0
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Checks the plan's (or every plan's) hash chain: prints each head, or names the first row
+    that does not match and exits 1."""
+    from bot.services.plans import all_plans, plan_named
+    from bot.store import chain
+
+    runtime = Runtime.start(settings)
+    failed = False
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            plans = (
+                [plan_named(session, args.plan, runtime.clock())]
+                if args.plan
+                else all_plans(session)
+            )
+            for plan in plans:
+                verdict = chain.verify(session, plan.id)
+                if verdict.ok:
+                    print(
+                        f"{plan.slug}: {verdict.links:,} history rows verified; head "
+                        f"{verdict.head or 'none yet'}"
+                    )
+                    continue
+                failed = True
+                print(f"{plan.slug}: the history does not verify.", file=sys.stderr)
+                for problem in verdict.problems:
+                    print(f"  {problem}", file=sys.stderr)
+    finally:
+        runtime.close()
+    return 1 if failed else 0
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:

@@ -184,9 +184,9 @@ def test_a_digest_issues_the_same_statements_whatever_the_plan_size(
 
     assert large == small
     # the four lists read their leads together, the red and amber totals come from the
-    # counts, and the follow-ups are plain rows with whether each is answered: 18, where each
-    # list on its own took 24
-    assert large <= 18, large
+    # counts, and the follow-ups are plain rows with whether each is answered; one more for
+    # the history's chain head it prints: 19, where each list on its own took 24
+    assert large <= 19, large
 
 
 @pytest.fixture

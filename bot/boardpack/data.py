@@ -21,7 +21,7 @@ from bot.services import priorities as priority_service
 from bot.services.checkins import checkin_due_at
 from bot.services.history import field_changes
 from bot.services.people import organisation_of
-from bot.store import queries
+from bot.store import chain, queries
 from bot.store.models import (
     Action,
     Answer,
@@ -181,6 +181,8 @@ class PackData:
     # the actions and measures about co-production and parent voice
     coproduction: list[ActionRow] = field(default_factory=list)
     coproduction_measures: list[Standing] = field(default_factory=list)
+    # the first characters of the history's chain head: the pack witnesses the record
+    record_head: str = ""
 
 
 def gather(
@@ -252,6 +254,7 @@ def gather(
             for a in catalogue.values()
             if CO_PRODUCTION.search(a.title) or CO_PRODUCTION.search(names.get(a.workstream_id, ""))
         ],
+        record_head=chain.short_head(session, plan.id),
         coproduction_measures=[
             m
             for m in measures

@@ -419,6 +419,11 @@ def _cover(doc: DocumentObject, data: PackData) -> None:
         ("Prepared by: ", f"{options.prepared_by}{contact}, programme team"),
         ("Figures: ", f"as at {_when(data, data.at)}; changes since {since}"),
         ("Publication: ", PUBLIC if data.board.public else NOT_PUBLIC),
+        (
+            "Record: ",
+            f"the history's chain head is {data.record_head}; wsoa audit verify checks the "
+            "partnership's record against it",
+        ),
     ):
         paragraph = doc.add_paragraph()
         paragraph.paragraph_format.space_after = Pt(2)

@@ -30,7 +30,7 @@ from bot.replies import (
     plural,
 )
 from bot.services.kpis import impact_section
-from bot.store import queries
+from bot.store import chain, queries
 from bot.store.models import (
     BOARD_DIGEST,
     DIGEST_NOW,
@@ -183,6 +183,8 @@ def build_digest(session: Session, settings: Settings, now: datetime, target: Di
             code(f"{target.prefix}board add"),
             plain(")."),
         )
+    # the board's papers witness the history: `wsoa audit verify` checks it against this
+    reply.para(bold("Record: "), plain(f"history chain head {chain.short_head(session, plan.id)}."))
     return reply
 
 

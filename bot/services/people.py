@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, CompoundSelect, delete, func, or_, select, union, update
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.domain import Invalid
 from bot.plans.leads import named_email
 from bot.platforms import handle_of
+from bot.store import chain
 from bot.store.models import Action, Base, Identity, Measure, Person, Update, action_leads
 
 if TYPE_CHECKING:
@@ -375,6 +377,8 @@ def merge(session: Session, person: Person, into: Person) -> None:
             .values({column.name: into.id})
             .execution_options(synchronize_session=False)
         )
+    # the history's chain checks a moved row against the person it named when written
+    chain.record_merge(session, person.id, into.id, datetime.now(UTC))
     email, organisation = person.email, person.organisation
     session.execute(delete(Person).where(Person.id == person.id))
     # The unique e-mail moves only after the old row is gone.

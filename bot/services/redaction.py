@@ -29,6 +29,7 @@ from bot.services import history as history_writer
 from bot.services.actions import author_of
 from bot.services.context import Ctx
 from bot.services.followups import answer_label
+from bot.store import chain
 from bot.store.models import Action, Answer, AnswerRedaction, FollowUp, HighlightReport, Update
 
 REDACTED = "redacted"
@@ -108,7 +109,10 @@ def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update, lis
     )
     row.changes = [{"field": REDACTED, "old": None, "new": str(target.id)}]
     packs = snapshots.scrub_note(ctx.session, ctx.plan.id, action.ref, removed)
-    ctx.session.flush()
+    # The chain keeps what the text committed to, not the salt that could check it again.
+    chain.erase_salt(ctx.session, "updates", target.id)
+    if report is not None:
+        chain.erase_salt(ctx.session, "highlight_reports", report.id)
     return action, row, packs
 
 
@@ -164,7 +168,7 @@ def redact_answer(
     )
     ctx.session.add(row)
     packs = snapshots.scrub_answer(ctx.session, ctx.plan.id, f"FU-{followup_id}", removed)
-    ctx.session.flush()
+    chain.erase_salt(ctx.session, "answers", target.id)
     return followup, row, packs
 
 

@@ -648,3 +648,38 @@ class HighlightReport(Base):
     planned: Mapped[str | None] = mapped_column(Text)
     barriers: Mapped[str | None] = mapped_column(Text)
     escalate: Mapped[bool] = mapped_column(default=False)
+
+
+# --- the audit trail's integrity (bot/store/chain.py) ------------------------------------------
+
+
+class ChainLink(Base):
+    """One history row's link in its plan's hash chain: numbered per plan, committing to the
+    row's content under a salt (erased by a redaction), and hashing the link before it."""
+
+    __tablename__ = "chain_links"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "seq", name="uq_chain_links_plan_id_seq"),
+        UniqueConstraint("source_table", "row_id", name="uq_chain_links_source_table_row_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    source_table: Mapped[str] = mapped_column(String(30))
+    row_id: Mapped[int] = mapped_column(Integer)
+    salt: Mapped[str | None] = mapped_column(String(64))
+    commitment: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PersonMerge(Base):
+    """Two people found to be one: rows that named `old_person_id` now name `new_person_id`.
+    Plain numbers, not keys: the old person is gone, and a later merge must not rewrite this."""
+
+    __tablename__ = "person_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_person_id: Mapped[int] = mapped_column(Integer)
+    new_person_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
