@@ -6,6 +6,7 @@ chain. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +69,13 @@ def test_every_row_written_is_linked_and_verifies(
 
     assert wsoa("audit", "verify") == 0
     assert f"history rows verified; head {after.head}" in capsys.readouterr().out
+    # the audit export names each row's record and its link's hash: the newest is the head
+    assert wsoa("audit") == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    signed = [r for r in rows if r["Action"] == "1C" and r["Kind"] == "signoff"]
+    assert signed and signed[-1]["Chain hash"] == after.head
+    assert signed[-1]["Record"].startswith("update #")
+    assert all(r["Chain hash"] for r in rows)
 
 
 @pytest.mark.parametrize(

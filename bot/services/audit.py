@@ -9,9 +9,10 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from bot.domain import Surface
@@ -22,6 +23,7 @@ from bot.store.models import (
     Action,
     Answer,
     AnswerRedaction,
+    ChainLink,
     FollowUp,
     Measure,
     MeasureActual,
@@ -31,7 +33,19 @@ from bot.store.models import (
     Update,
 )
 
-AUDIT_COLUMNS = ("When", "Who", "Action", "Kind", "Field", "Old", "New", "Note", "Source")
+AUDIT_COLUMNS = (
+    "When",
+    "Who",
+    "Action",
+    "Kind",
+    "Field",
+    "Old",
+    "New",
+    "Note",
+    "Source",
+    "Record",
+    "Chain hash",
+)
 # Rows read from the database at a time: a plan with 200,000 updates is streamed, not loaded.
 BATCH = 2000
 
@@ -47,6 +61,9 @@ class AuditRow:
     new: str
     note: str
     source: str
+    # the history row it comes from ("update #123") and that row's link in the hash chain
+    record: str = ""
+    hash: str = ""
 
     def cells(self) -> list[str | datetime]:
         return [
@@ -59,6 +76,8 @@ class AuditRow:
             self.new,
             self.note,
             self.source,
+            self.record,
+            self.hash,
         ]
 
 
@@ -84,14 +103,15 @@ def _when(row: AuditRow) -> datetime:
 
 def _update_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
     stmt = (
-        select(Update, Action.ref, Person.id, Person.name, Person.email)
+        select(Update, Action.ref, Person.id, Person.name, Person.email, ChainLink.hash)
         .join(Action, Action.id == Update.action_id)
         .outerjoin(Person, Person.id == Update.person_id)
+        .outerjoin(ChainLink, _link("updates", Update.id))
         .where(Action.plan_id == plan.id)
         .order_by(Update.at, Update.id)
         .execution_options(yield_per=BATCH)
     )
-    for update, ref, person_id, name, email in session.execute(stmt):
+    for update, ref, person_id, name, email, link in session.execute(stmt):
         when = update.at.astimezone(tz)
         who = _who(update.source, person_id, name, email)
         changes = [(c.field, c.old, c.new) for c in field_changes(update)]
@@ -111,19 +131,22 @@ def _update_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRo
                 new=new or "",
                 note=update.note or "",
                 source=update.source,
+                record=f"update #{update.id}",
+                hash=link or "",
             )
 
 
 def _answer_redaction_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
     stmt = (
-        select(AnswerRedaction, FollowUp, Person.id, Person.name, Person.email)
+        select(AnswerRedaction, FollowUp, Person.id, Person.name, Person.email, ChainLink.hash)
         .join(Answer, Answer.id == AnswerRedaction.answer_id)
         .join(FollowUp, FollowUp.id == Answer.followup_id)
         .outerjoin(Person, Person.id == AnswerRedaction.person_id)
+        .outerjoin(ChainLink, _link("answer_redactions", AnswerRedaction.id))
         .where(AnswerRedaction.plan_id == plan.id)
         .order_by(AnswerRedaction.at, AnswerRedaction.id)
     )
-    for redaction, followup, person_id, name, email in session.execute(stmt):
+    for redaction, followup, person_id, name, email, link in session.execute(stmt):
         yield AuditRow(
             when=redaction.at.astimezone(tz),
             who=_who(redaction.source, person_id, name, email),
@@ -134,19 +157,22 @@ def _answer_redaction_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterat
             new=redaction.label,
             note=redaction.reason or "",
             source=redaction.source,
+            record=f"answer redaction #{redaction.id}",
+            hash=link or "",
         )
 
 
 def _measure_edit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
     # A plan's measures change a few times a year: read whole.
     edits = session.execute(
-        select(MeasureEdit, Measure.short_id, Person.id, Person.name, Person.email)
+        select(MeasureEdit, Measure.short_id, Person.id, Person.name, Person.email, ChainLink.hash)
         .join(Measure, Measure.id == MeasureEdit.measure_id)
         .outerjoin(Person, Person.id == MeasureEdit.person_id)
+        .outerjoin(ChainLink, _link("measure_edits", MeasureEdit.id))
         .where(Measure.plan_id == plan.id)
         .order_by(MeasureEdit.at, MeasureEdit.id)
     ).all()
-    for edit, short_id, person_id, name, email in edits:
+    for edit, short_id, person_id, name, email, link in edits:
         yield AuditRow(
             when=edit.at.astimezone(tz),
             who=_who(edit.source, person_id, name, email),
@@ -157,20 +183,31 @@ def _measure_edit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[A
             new=edit.new or "",
             note="",
             source=edit.source,
+            record=f"measure change #{edit.id}",
+            hash=link or "",
         )
 
 
 def _figure_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
     stmt = (
-        select(MeasureActual, Measure.short_id, Measure.unit, Person.id, Person.name, Person.email)
+        select(
+            MeasureActual,
+            Measure.short_id,
+            Measure.unit,
+            Person.id,
+            Person.name,
+            Person.email,
+            ChainLink.hash,
+        )
         .join(Measure, Measure.id == MeasureActual.measure_id)
         .outerjoin(Person, Person.id == MeasureActual.person_id)
+        .outerjoin(ChainLink, _link("measure_actuals", MeasureActual.id))
         .where(Measure.plan_id == plan.id)
         .order_by(MeasureActual.recorded_at, MeasureActual.id)
         .execution_options(yield_per=BATCH)
     )
     figures: dict[tuple[int, date], str] = {}  # the month's figure so far: what a row corrects
-    for actual, short_id, unit, person, name, email in session.execute(stmt):
+    for actual, short_id, unit, person, name, email, link in session.execute(stmt):
         value = value_text(actual.value, unit)
         month = (actual.measure_id, actual.period)
         yield AuditRow(
@@ -183,8 +220,15 @@ def _figure_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRo
             new=value,
             note=actual.note or "",
             source=actual.source,
+            record=f"figure #{actual.id}",
+            hash=link or "",
         )
         figures[month] = value
+
+
+def _link(table: str, row_id: Any) -> Any:
+    """The join to a history row's link in the hash chain (bot/store/chain.py)."""
+    return and_(ChainLink.source_table == table, ChainLink.row_id == row_id)
 
 
 def _who(source: Surface, person_id: int | None, name: str | None, email: str | None) -> str:
