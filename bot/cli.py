@@ -327,7 +327,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
             plan = plan_named(session, args.plan, runtime.clock())
             rows = (r.cells() for r in audit_rows(session, plan, settings.tz))
             if fmt == "xlsx":
-                n = write_audit_xlsx(AUDIT_COLUMNS, rows, args.output)
+                n = write_audit_xlsx(AUDIT_COLUMNS, rows, args.output, str(settings.tz))
             elif args.output is not None:
                 with args.output.open("w", newline="", encoding="utf-8-sig") as out:
                     n = write_audit_csv(AUDIT_COLUMNS, rows, out)

@@ -75,7 +75,9 @@ def test_every_row_written_is_linked_and_verifies(
     signed = [r for r in rows if r["Action"] == "1C" and r["Kind"] == "signoff"]
     assert signed and signed[-1]["Chain hash"] == after.head
     assert signed[-1]["Record"].startswith("update #")
-    assert all(r["Chain hash"] for r in rows)
+    history = ("update #", "highlight report #", "answer #", "figure #", "measure change #")
+    assert all(r["Chain hash"] for r in rows if r["Record"].startswith(history))
+    assert {r["Kind"] for r in rows if not r["Chain hash"]} <= {"follow-up", "board", "board pack"}
 
 
 @pytest.mark.parametrize(
@@ -205,3 +207,76 @@ def test_a_migrated_database_is_chained_and_verifies(empty_database_url: str) ->
         engine.dispose()
     assert found.ok and found.links == 3, found.problems
     assert [tuple(row) for row in order] == [("updates", 1), ("answers", 1), ("updates", 2)]
+
+
+def test_the_trail_is_complete_and_laid_out_for_reading(
+    demo: Runtime,
+    console: Console,
+    slack: SlackHarness,
+    wsoa,
+    tmp_path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Follow-ups raised, answered and closed; board meetings added and removed; board packs
+    kept; a highlight report's plans, barriers and escalation: each is a row, with its record
+    and, for history rows, its chain hash. Some through Slack, some at the console."""
+    from bot.services import checkins
+
+    assert "FU-" in str(slack.reply("followup add 11F How many are over 30 weeks?", ADMIN))
+    with demo.sessions() as session:
+        from bot.store.models import FollowUp
+
+        newest = session.scalars(select(FollowUp.id).order_by(FollowUp.id.desc())).first()
+    console(f"followup answer FU-{newest} 46 over 30 weeks", user=LEAD_11F)
+    console(f"followup close FU-{newest}")
+    console("board add 2027-03-04 14:00 Spring board")
+    console("board remove B-3")
+    console("boardpack")
+    fields = checkins.HighlightFields(
+        rag=None,
+        status=None,
+        progress="Two agency EPs started",
+        planned="Recruit a senior EP",
+        barriers="EP vacancies",
+        escalate=True,
+    )
+    with demo.work(Caller(user_id=LEAD_11F, channel_id=CONSOLE_CHANNEL)) as ctx:
+        checkins.record_report(ctx, "11F", fields, None)
+    capsys.readouterr()
+
+    assert wsoa("audit") == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    kinds = {(r["Kind"], r["Field"]) for r in rows}
+    for expected in (
+        ("follow-up", "raised"),
+        ("follow-up", "closed"),
+        ("board", "added"),
+        ("board", "removed"),
+        ("board pack", "kept"),
+        ("highlight report", "planned"),
+        ("highlight report", "barriers"),
+        ("highlight report", "escalate"),
+    ):
+        assert expected in kinds, expected
+    answer = next(
+        r for r in rows if r["Kind"] == "answer" and r["Field"].startswith(f"FU-{newest}/")
+    )
+    assert answer["New"] == "46 over 30 weeks" and answer["Chain hash"]
+    assert answer["Record"].startswith("answer #")
+    pack = next(r for r in rows if r["Kind"] == "board pack")
+    assert "SHA-256 " in pack["New"]
+    # times carry their offset from UTC
+    assert all(r["When"][-6] in "+-" for r in rows)
+
+    # the xlsx: the time zone in the header, widths, wrapped notes, a filter, a frozen header
+    import openpyxl
+
+    path = tmp_path / "audit.xlsx"
+    assert wsoa("audit", "-o", str(path)) == 0
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    assert sheet["A1"].value == "When (Europe/London)"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:K")
+    assert sheet.column_dimensions["H"].width == 50
+    long_notes = [c for c in sheet["H"][1:] if c.value and len(str(c.value)) > 40]
+    assert long_notes and all(c.alignment.wrap_text for c in long_notes)

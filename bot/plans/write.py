@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, BinaryIO, Literal
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -309,22 +310,55 @@ def write_audit_csv(
     return n
 
 
+# The audit sheet's column widths (in characters), by heading; the free-text ones wrap.
+AUDIT_WIDTHS = {
+    "When": 18,
+    "Who": 30,
+    "Action": 10,
+    "Kind": 14,
+    "Field": 16,
+    "Old": 30,
+    "New": 30,
+    "Note": 50,
+    "Source": 10,
+    "Record": 20,
+    "Chain hash": 66,
+}
+AUDIT_WRAPPED = frozenset({"Old", "New", "Note"})
+# A free-text cell longer than this is written wrapped.
+WRAP_FROM = 40
+
+
 def write_audit_xlsx(
-    header: Sequence[str], rows: Iterable[Sequence[str | datetime]], path: Path | BinaryIO
+    header: Sequence[str],
+    rows: Iterable[Sequence[str | datetime]],
+    path: Path | BinaryIO,
+    tz_name: str = "",
 ) -> int:
-    """The trail as one sheet, written as it streams (write-only: any length in little memory)."""
+    """The trail as one sheet, written as it streams (write-only: any length in little memory),
+    laid out for reading: the times' zone in the header, widths set, long notes wrapped, the
+    header frozen and filterable."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Audit trail")
     sheet.freeze_panes = "A2"
-    sheet.append(list(header))
+    for number, name in enumerate(header, start=1):
+        sheet.column_dimensions[get_column_letter(number)].width = AUDIT_WIDTHS.get(name, 16)
+    sheet.append([f"{name} ({tz_name})" if name == "When" and tz_name else name for name in header])
+    wrapped = {i for i, name in enumerate(header) if name in AUDIT_WRAPPED}
+    wrap = Alignment(wrap_text=True, vertical="top")
     n = 0
     for row in rows:
-        sheet.append(
-            [
-                cell.replace(tzinfo=None) if isinstance(cell, datetime) else _xlsx_cell(cell)
-                for cell in row
-            ]
-        )
+        cells: list[object] = []
+        for i, cell in enumerate(row):
+            value = cell.replace(tzinfo=None) if isinstance(cell, datetime) else _xlsx_cell(cell)
+            if i in wrapped and isinstance(value, str) and len(value) > WRAP_FROM:
+                long = WriteOnlyCell(sheet, value=value)
+                long.alignment = wrap
+                cells.append(long)
+            else:
+                cells.append(value)
+        sheet.append(cells)
         n += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{n + 1}"
     workbook.save(path)
     return n

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, contains_eager, joinedload, lazyload
 
 from bot.domain import Surface
 from bot.impact import period_text, value_text
@@ -23,8 +23,11 @@ from bot.store.models import (
     Action,
     Answer,
     AnswerRedaction,
+    BoardMeeting,
+    BoardPackSnapshot,
     ChainLink,
     FollowUp,
+    HighlightReport,
     Measure,
     MeasureActual,
     MeasureEdit,
@@ -90,9 +93,13 @@ def audit_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]
     corrected as the old value."""
     return heapq.merge(
         _update_rows(session, plan, tz),
+        _highlight_rows(session, plan, tz),
+        _followup_rows(session, plan, tz),
+        _answer_rows(session, plan, tz),
         _answer_redaction_rows(session, plan, tz),
         _measure_edit_rows(session, plan, tz),
         _figure_rows(session, plan, tz),
+        _board_rows(session, plan, tz),
         key=_when,
     )
 
@@ -134,6 +141,217 @@ def _update_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRo
                 record=f"update #{update.id}",
                 hash=link or "",
             )
+
+
+def _highlight_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
+    """What a highlight report holds beside its update's note (the progress): what is planned,
+    the barriers, and whether the lead asks for escalation."""
+    stmt = (
+        select(HighlightReport, Action.ref, Person.id, Person.name, Person.email, ChainLink.hash)
+        .join(Action, Action.id == HighlightReport.action_id)
+        .outerjoin(Person, Person.id == HighlightReport.person_id)
+        .outerjoin(ChainLink, _link("highlight_reports", HighlightReport.id))
+        .where(HighlightReport.plan_id == plan.id)
+        .order_by(HighlightReport.at, HighlightReport.id)
+        .execution_options(yield_per=BATCH)
+    )
+    for report, ref, person_id, name, email, link in session.execute(stmt):
+        parts = [
+            (part, text)
+            for part, text in (
+                ("planned", report.planned),
+                ("barriers", report.barriers),
+                ("escalate", "yes" if report.escalate else None),
+            )
+            if text
+        ]
+        for part, text in parts or [("no change" if report.no_change else "report", "")]:
+            yield AuditRow(
+                when=report.at.astimezone(tz),
+                who=_who(Surface.UNKNOWN, person_id, name, email),
+                action=ref,
+                kind="highlight report",
+                field=part,
+                old="",
+                new=text,
+                note="",
+                source="",
+                record=f"highlight report #{report.id}",
+                hash=link or "",
+            )
+
+
+def _followup_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
+    """Each follow-up question raised, and each closed. A plan has a few hundred: read whole."""
+    raised_by, closed_by = aliased(Person), aliased(Person)
+    found = session.execute(
+        select(
+            FollowUp,
+            raised_by.id,
+            raised_by.name,
+            raised_by.email,
+            closed_by.id,
+            closed_by.name,
+            closed_by.email,
+        )
+        # what it is about is shown, not its action's leads or its answers (read below)
+        .options(joinedload(FollowUp.action).lazyload(Action.leads), lazyload(FollowUp.answers))
+        .outerjoin(raised_by, raised_by.id == FollowUp.raised_by_person_id)
+        .outerjoin(closed_by, closed_by.id == FollowUp.closed_by_person_id)
+        .where(FollowUp.plan_id == plan.id)
+    ).all()
+    rows = []
+    for followup, raiser_id, raiser, raiser_email, closer_id, closer, closer_email in found:
+        label = f"FU-{followup.id}"
+        rows.append(
+            AuditRow(
+                when=followup.raised_at.astimezone(tz),
+                who=_who(followup.source, raiser_id, raiser, raiser_email),
+                action=about(followup),
+                kind="follow-up",
+                field="raised",
+                old="",
+                new=followup.question,
+                note="",
+                source=followup.source,
+                record=label,
+            )
+        )
+        if followup.closed_at is not None:
+            rows.append(
+                AuditRow(
+                    when=followup.closed_at.astimezone(tz),
+                    who=_who(Surface.UNKNOWN, closer_id, closer, closer_email),
+                    action=about(followup),
+                    kind="follow-up",
+                    field="closed",
+                    old="open",
+                    new="closed",
+                    note="",
+                    source="",
+                    record=label,
+                )
+            )
+    yield from sorted(rows, key=_when)
+
+
+def _answer_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
+    """Each answer, named as people name it (FU-12/2: FU-12's second answer)."""
+    found = session.execute(
+        select(Answer, FollowUp, Person.id, Person.name, Person.email, ChainLink.hash)
+        .options(
+            contains_eager(Answer.followup).joinedload(FollowUp.action).lazyload(Action.leads),
+            lazyload(Answer.followup, FollowUp.answers),
+        )
+        .join(FollowUp, FollowUp.id == Answer.followup_id)
+        .outerjoin(Person, Person.id == Answer.person_id)
+        .outerjoin(ChainLink, _link("answers", Answer.id))
+        .where(FollowUp.plan_id == plan.id)
+        .order_by(Answer.followup_id, Answer.at, Answer.id)
+    ).all()
+    rows = []
+    number: dict[int, int] = {}
+    for answer, followup, person_id, name, email, link in found:
+        number[followup.id] = number.get(followup.id, 0) + 1
+        rows.append(
+            AuditRow(
+                when=answer.at.astimezone(tz),
+                who=_who(answer.source, person_id, name, email),
+                action=about(followup),
+                kind="answer",
+                field=f"FU-{followup.id}/{number[followup.id]}",
+                old="",
+                new=answer.text or "[redacted]",
+                note="",
+                source=answer.source,
+                record=f"answer #{answer.id}",
+                hash=link or "",
+            )
+        )
+    yield from sorted(rows, key=_when)
+
+
+def _board_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
+    """Board meetings added and removed, and every board pack kept (with its SHA-256)."""
+    found = session.execute(
+        select(BoardMeeting, Person.id, Person.name, Person.email)
+        .outerjoin(Person, Person.id == BoardMeeting.created_by_person_id)
+        .where(BoardMeeting.plan_id == plan.id)
+    ).all()
+    rows = []
+    for board, creator_id, creator, creator_email in found:
+        meeting = f"B-{board.id} {board.name}"
+        starts = board.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        rows.append(
+            AuditRow(
+                when=board.created_at.astimezone(tz),
+                who=_who(board.source, creator_id, creator, creator_email),
+                action=meeting,
+                kind="board",
+                field="added",
+                old="",
+                new=starts,
+                note="",
+                source=board.source,
+                record=f"B-{board.id}",
+            )
+        )
+        if board.removed_at is not None:
+            rows.append(
+                AuditRow(
+                    when=board.removed_at.astimezone(tz),
+                    who="not recorded",
+                    action=meeting,
+                    kind="board",
+                    field="removed",
+                    old=starts,
+                    new="",
+                    note="",
+                    source="",
+                    record=f"B-{board.id}",
+                )
+            )
+    packs = session.execute(
+        select(
+            BoardPackSnapshot.id,
+            BoardPackSnapshot.board_id,
+            BoardPackSnapshot.created_at,
+            BoardPackSnapshot.source,
+            BoardPackSnapshot.filename,
+            BoardPackSnapshot.sha256,
+            Person.id,
+            Person.name,
+            Person.email,
+        )
+        .outerjoin(Person, Person.id == BoardPackSnapshot.created_by_person_id)
+        .where(BoardPackSnapshot.plan_id == plan.id)
+    ).all()
+    for (
+        pack_id,
+        board_id,
+        created_at,
+        source,
+        filename,
+        sha256,
+        maker_id,
+        maker,
+        maker_email,
+    ) in packs:
+        rows.append(
+            AuditRow(
+                when=created_at.astimezone(tz),
+                who=_who(source, maker_id, maker, maker_email),
+                action=f"B-{board_id}",
+                kind="board pack",
+                field="kept",
+                old="",
+                new=f"{filename}, SHA-256 {sha256}",
+                note="",
+                source=source,
+                record=f"board pack #{pack_id}",
+            )
+        )
+    yield from sorted(rows, key=_when)
 
 
 def _answer_redaction_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
