@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, text
 import bot.adapters  # noqa: F401  (each platform declares how it names and reaches people)
 from bench.boardpack import measure_boardpack
 from bench.generate import ADMIN_USER, BOARD_CHANNEL, LEAD_USER, GeneratedPlan, generate
+from bench.imports import measure_import
 from bench.inprocess import measure_in_process
 from bench.measure import BenchClient, Server, free_port, start_server, timed_slash
 from bench.report import (
@@ -391,6 +392,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             try:
                 for backend in ["SQLite", "PostgreSQL"] if opts.pg_url else ["SQLite"]:
+                    empty = (
+                        postgres_database(opts.pg_url)
+                        if backend == "PostgreSQL" and opts.pg_url
+                        else sqlite_database(folder, 0)
+                    )
+                    with empty as url:
+                        say(f"{backend}:")
+                        say(measure_import(url).line())
                     for actions in opts.sizes:
                         largest = actions == opts.sizes[-1]
                         database = (

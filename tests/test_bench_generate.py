@@ -130,3 +130,25 @@ def test_same_seed_same_plan(tmp_path: Path) -> None:
     ]
     assert made[0].lead_refs == made[1].lead_refs
     assert (made[0].followups, made[0].answers) == (made[1].followups, made[1].answers)
+
+
+def test_the_import_benchmark_imports_its_tracker_twice(tmp_path: Path) -> None:
+    """`make bench` times an import into an empty plan and the same file again: both load
+    every row, and the second changes nothing (the figures are printed, not asserted)."""
+    from bench.imports import measure_import
+    from bot.config import Settings
+    from bot.runtime import Runtime
+    from bot.store.db import unit_of_work
+    from bot.store.models import Action, Update
+
+    url = f"sqlite:///{tmp_path / 'import.db'}"
+    figure = measure_import(url, rows=50)
+    assert figure.rows == 50 and figure.first > 0 and figure.again > 0
+    runtime = Runtime.start(Settings(WSOA_DATABASE_URL=url))
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            assert session.scalar(select(func.count()).select_from(Action)) == 50
+            # a created row and a note each, and nothing more from the second import
+            assert session.scalar(select(func.count()).select_from(Update)) == 100
+    finally:
+        runtime.close()

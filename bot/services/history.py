@@ -83,6 +83,8 @@ def lock(session: Session, action: Action) -> Action:
 
 
 _LOCKED = "wsoa_locked_actions"
+# ids of the actions made in this session's transactions (see `_write`)
+_MADE_HERE = "wsoa_actions_made_here"
 
 
 def write(
@@ -94,12 +96,16 @@ def write(
     note: str | None,
     author: Author,
     at: datetime,
+    flush: bool = True,
 ) -> Update:
     """Append one history row for `change` and apply it to the action, under the row lock.
 
     `at` is when the change is made; the row is never dated before the action's newest row, so
-    the trail reads in the order the changes were committed even across machines' clocks."""
-    row = _write(session, action, kind, change, note=note, author=author, at=at, always=True)
+    the trail reads in the order the changes were committed even across machines' clocks.
+    `flush=False` leaves the row for the caller's next flush (an import writes thousands)."""
+    row = _write(
+        session, action, kind, change, note=note, author=author, at=at, always=True, flush=flush
+    )
     assert row is not None
     return row
 
@@ -129,13 +135,26 @@ def _write(
     author: Author,
     at: datetime,
     always: bool,
+    flush: bool = True,
 ) -> Update | None:
     created = kind is UpdateKind.CREATED
-    if not created:
+    made_here: dict[int, SessionTransaction] = session.info.setdefault(_MADE_HERE, {})
+    transaction = session.get_transaction()
+    if created:
+        # An action made in this transaction is seen by no one else until it commits: it is
+        # as good as locked, and a later row for it in the same transaction needs no lock.
+        if transaction is not None:
+            session.info.setdefault(_LOCKED, {})[action.id] = transaction
+            made_here[action.id] = transaction
+    else:
         action = lock(session, action)
-        newest = session.scalar(select(func.max(Update.at)).where(Update.action_id == action.id))
-        if newest is not None and newest > at:
-            at = newest
+        # an action made in this transaction has no row later than its first
+        if transaction is None or made_here.get(action.id) is not transaction:
+            newest = session.scalar(
+                select(func.max(Update.at)).where(Update.action_id == action.id)
+            )
+            if newest is not None and newest > at:
+                at = newest
     was_rag, was_status = (None, None) if created else (action.rag, action.status)
     changes = _apply(action, change, created=created)
     if not changes and not always:
@@ -160,7 +179,8 @@ def _write(
     if kind.is_progress:
         action.last_update_at = at
         action.last_note = text
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 

@@ -42,7 +42,7 @@ from bot.services.plans import (
     record_impact,
     workstream_key,
 )
-from bot.store.models import Action, Person, Plan, Priority, Update
+from bot.store.models import Action, Person, Plan, Priority, Update, Workstream
 
 
 @dataclass(frozen=True)
@@ -116,13 +116,42 @@ def apply_plan(
     noted = _notes_already_imported(ctx, plan)
     note = f"Imported from {source_name}"
     by_import = _last_set_by_import(ctx, [a for a in existing.values() if a.imported is None])
+    made = _make_actions(ctx, plan, [row for row in rows if row.ref not in existing])
+    with ctx.session.no_autoflush:  # one flush at the end, not one a row
+        _apply_rows(ctx, rows, existing, made, report, noted, by_import, note, prefer_file)
+    for name, text in parsed.impacts.items():
+        workstream, _ = get_or_create_workstream(ctx.session, plan, name)
+        if record_impact(ctx.session, workstream, text, IMPORT, ctx.now):
+            report.impacts_recorded.append(workstream.name)
+    in_file = {row.ref for row in parsed.rows}
+    report.not_in_file = sorted(set(existing) - in_file, key=ref_sort_key)
+    ctx.session.flush()
+    report.unlinked_leads = [p.email or p.name for p in unresolved_people(ctx.session, ctx.plan.id)]
+    return report
+
+
+def _apply_rows(
+    ctx: Ctx,
+    rows: list[PlanRow],
+    existing: dict[str, Action],
+    made: dict[str, Action],
+    report: ImportReport,
+    noted: dict[int, list[str]],
+    by_import: dict[int, set[str]],
+    note: str,
+    prefer_file: bool,
+) -> None:
+    people: dict[str, Person] = {}  # each lead as the file writes it, looked up once
     for row in rows:
         # each lead cell read once: the row's people, and their organisation if it names one
-        leads = resolve_leads(ctx.session, row.leads, plan.id) if row.leads else []
+        for text in row.leads:
+            if text not in people:
+                [people[text]] = resolve_leads(ctx.session, [text], ctx.plan.id)
+        leads = list({people[text].id: people[text] for text in row.leads}.values())
         _organise(leads, row.organisation)
         action = existing.get(row.ref)
         if action is None:
-            action = _create(ctx, plan, row, leads, note)
+            action = _create(ctx, made[row.ref], row, leads, note)
             report.created.append(row.ref)
             if _record_notes(ctx, action, row, noted):
                 report.notes_recorded.append(row.ref)
@@ -143,38 +172,48 @@ def apply_plan(
             report.changed[row.ref] = changes
         else:
             report.unchanged += 1
-    for name, text in parsed.impacts.items():
-        workstream, _ = get_or_create_workstream(ctx.session, plan, name)
-        if record_impact(ctx.session, workstream, text, IMPORT, ctx.now):
-            report.impacts_recorded.append(workstream.name)
-    in_file = {row.ref for row in parsed.rows}
-    report.not_in_file = sorted(set(existing) - in_file, key=ref_sort_key)
-    ctx.session.flush()
-    report.unlinked_leads = [p.email or p.name for p in unresolved_people(ctx.session, ctx.plan.id)]
-    return report
 
 
 IMPORT = Author(source=Surface.IMPORT)
 
 
-def _create(ctx: Ctx, plan: Plan, row: PlanRow, leads: list[Person], note: str) -> Action:
-    workstream, _ = get_or_create_workstream(ctx.session, plan, row.workstream)
-    status = row.status or Status.NOT_STARTED
-    action = Action(
-        plan_id=plan.id,
-        workstream_id=workstream.id,
-        ref=row.ref,
-        sort_key=ref_sort_key(row.ref),
-        title=row.title,
-        measure=row.measure,
-        due=row.due,
-        due_text=row.due_text,
-        rag=row.rag,
-        status=status,
-        created_at=ctx.now,
-    )
-    ctx.session.add(action)
+def _make_actions(ctx: Ctx, plan: Plan, rows: list[PlanRow]) -> dict[str, Action]:
+    """The file's new actions, made together in one flush (their ids are needed by their
+    history rows): by ref."""
+    made: dict[str, Action] = {}
+    workstreams: dict[str, Workstream] = {}
+    for row in rows:
+        if row.ref in made:
+            continue
+        workstream = workstreams.get(row.workstream)
+        if workstream is None:
+            workstream, _ = get_or_create_workstream(ctx.session, plan, row.workstream)
+            workstreams[row.workstream] = workstream
+        action = Action(
+            plan_id=plan.id,
+            workstream_id=workstream.id,
+            ref=row.ref,
+            sort_key=ref_sort_key(row.ref),
+            title=row.title,
+            measure=row.measure,
+            due=row.due,
+            due_text=row.due_text,
+            rag=row.rag,
+            status=row.status or Status.NOT_STARTED,
+            created_at=ctx.now,
+            leads=[],  # set by its created row; loaded as empty, so never read back
+        )
+        action.workstream = workstream
+        made[row.ref] = action
+    ctx.session.add_all(made.values())
     ctx.session.flush()
+    return made
+
+
+def _create(ctx: Ctx, action: Action, row: PlanRow, leads: list[Person], note: str) -> Action:
+    """The created row of an action `_make_actions` made."""
+    workstream = action.workstream
+    status = action.status
     change = ActionChange(
         rag=row.rag,
         status=status,
@@ -187,7 +226,14 @@ def _create(ctx: Ctx, plan: Plan, row: PlanRow, leads: list[Person], note: str) 
     if status is Status.SIGNED_OFF:
         note += _signed_off(row)
     history.write(
-        ctx.session, action, UpdateKind.CREATED, change, note=note, author=IMPORT, at=ctx.now
+        ctx.session,
+        action,
+        UpdateKind.CREATED,
+        change,
+        note=note,
+        author=IMPORT,
+        at=ctx.now,
+        flush=False,
     )
     action.imported = _values(action)
     return action
@@ -340,7 +386,10 @@ def _update(ctx: Ctx, action: Action, row: PlanRow, merged: ActionChange, note: 
     """Apply what the merge took from a row to an existing action.
 
     Two history rows at most: an edit (title, measure, due, workstream, leads, with their old
-    values) and an update (RAG or status, which counts as progress)."""
+    values) and an update (RAG or status, which counts as progress); none, and no lock taken,
+    when the merge applies nothing (an unchanged row)."""
+    if merged == ActionChange():
+        return []
     edit = ActionChange(
         title=merged.title,
         measure=merged.measure,
@@ -428,7 +477,14 @@ def _record_notes(ctx: Ctx, action: Action, row: PlanRow, noted: dict[int, list[
     if all(any(part in old for old in before) for part in parts):
         return False
     history.write(
-        ctx.session, action, UpdateKind.NOTE, ActionChange(), note=text, author=IMPORT, at=ctx.now
+        ctx.session,
+        action,
+        UpdateKind.NOTE,
+        ActionChange(),
+        note=text,
+        author=IMPORT,
+        at=ctx.now,
+        flush=False,
     )
     noted.setdefault(action.id, []).append(text)
     return True
