@@ -230,8 +230,15 @@ def test_the_trail_is_complete_and_laid_out_for_reading(
     console(f"followup answer FU-{newest} 46 over 30 weeks", user=LEAD_11F)
     console(f"followup close FU-{newest}")
     console("board add 2027-03-04 14:00 Spring board")
+    console("board move B-1 2027-01-20 14:00")
     console("board remove B-3")
     console("boardpack")
+    # a redaction rewrites the kept pack that quotes it: the board's history keeps both hashes
+    console("update 11F red Met Zebedee's mum about transport", user=LEAD_11F)
+    console("boardpack")
+    with demo.sessions() as session:
+        noted = session.scalars(select(Update.id).order_by(Update.id.desc()).limit(1)).one()
+    assert "1 kept board pack" in console(f"redact {noted} named a child")
     fields = checkins.HighlightFields(
         rag=None,
         status=None,
@@ -251,6 +258,7 @@ def test_the_trail_is_complete_and_laid_out_for_reading(
         ("follow-up", "raised"),
         ("follow-up", "closed"),
         ("board", "added"),
+        ("board", "moved"),
         ("board", "removed"),
         ("board pack", "kept"),
         ("highlight report", "planned"),
@@ -265,6 +273,11 @@ def test_the_trail_is_complete_and_laid_out_for_reading(
     assert answer["Record"].startswith("answer #")
     pack = next(r for r in rows if r["Kind"] == "board pack")
     assert "SHA-256 " in pack["New"]
+    moved = next(r for r in rows if r["Field"] == "moved")
+    assert moved["Action"].startswith("B-1 ") and moved["New"] == "2027-01-20 14:00 UTC"
+    [rewritten] = [r for r in rows if r["Field"].endswith("rewritten")]
+    assert len(rewritten["Old"]) == len(rewritten["New"]) == 64
+    assert rewritten["Old"] != rewritten["New"]
     # times carry their offset from UTC
     assert all(r["When"][-6] in "+-" for r in rows)
 

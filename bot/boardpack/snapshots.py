@@ -44,26 +44,45 @@ def keep(
     return snapshot
 
 
-def scrub_answer(session: Session, plan_id: int, followup_label: str, text: str) -> list[int]:
+def scrub_answer(
+    session: Session, plan_id: int, followup_label: str, text: str, by: Author, at: datetime
+) -> list[int]:
     """Takes a redacted answer's text out of every pack kept for the plan that shows it.
     Returns the changed packs' ids."""
     from bot.boardpack.document import without_answer  # python-docx, only when needed
 
-    return _scrub(session, plan_id, lambda content: without_answer(content, followup_label, text))
+    def scrubbed(content: bytes) -> bytes | None:
+        return without_answer(content, followup_label, text)
+
+    return _scrub(session, plan_id, scrubbed, by, at)
 
 
-def scrub_note(session: Session, plan_id: int, ref: str, texts: Sequence[str]) -> list[int]:
+def scrub_note(
+    session: Session, plan_id: int, ref: str, texts: Sequence[str], by: Author, at: datetime
+) -> list[int]:
     """Takes a redacted update's texts (its note, its highlight report's) out of every pack
     kept for the plan that shows them in a row about `ref`. Returns the changed packs' ids."""
     from bot.boardpack.document import without_note  # python-docx, only when needed
 
-    return _scrub(session, plan_id, lambda content: without_note(content, ref, texts))
+    def scrubbed(content: bytes) -> bytes | None:
+        return without_note(content, ref, texts)
+
+    return _scrub(session, plan_id, scrubbed, by, at)
 
 
-def _scrub(session: Session, plan_id: int, scrubbed: Callable[[bytes], bytes | None]) -> list[int]:
+def _scrub(
+    session: Session,
+    plan_id: int,
+    scrubbed: Callable[[bytes], bytes | None],
+    by: Author,
+    at: datetime,
+) -> list[int]:
     """Rewrites every pack kept for the plan that `scrubbed` changes: the one exception to
     "only ever added", as for history. Their SHA-256 and size become those of the bytes now
-    kept."""
+    kept, and the board's history records both (`board pack #12 rewritten`, SHA-256 before
+    and after)."""
+    from bot.services.boards import record_event
+
     changed: list[int] = []
     for snapshot in session.scalars(
         select(BoardPackSnapshot)
@@ -73,6 +92,15 @@ def _scrub(session: Session, plan_id: int, scrubbed: Callable[[bytes], bytes | N
     ):
         content = scrubbed(snapshot.content)
         if content is not None:
+            record_event(
+                session,
+                session.get_one(BoardMeeting, snapshot.board_id),
+                by,
+                at,
+                f"pack #{snapshot.id} rewritten",
+                snapshot.sha256,
+                sha256(content),
+            )
             snapshot.content = content
             snapshot.sha256 = sha256(content)
             snapshot.size = len(content)

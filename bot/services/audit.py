@@ -23,6 +23,7 @@ from bot.store.models import (
     Action,
     Answer,
     AnswerRedaction,
+    BoardEvent,
     BoardMeeting,
     BoardPackSnapshot,
     ChainLink,
@@ -272,45 +273,32 @@ def _answer_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRo
 
 
 def _board_rows(session: Session, plan: Plan, tz: ZoneInfo) -> Iterator[AuditRow]:
-    """Board meetings added and removed, and every board pack kept (with its SHA-256)."""
+    """Each board meeting's own history (added, moved, removed, its settings, a kept pack
+    rewritten after a redaction, SHA-256 before and after), and every board pack kept."""
     found = session.execute(
-        select(BoardMeeting, Person.id, Person.name, Person.email)
-        .outerjoin(Person, Person.id == BoardMeeting.created_by_person_id)
-        .where(BoardMeeting.plan_id == plan.id)
+        select(BoardEvent, BoardMeeting.name, Person.id, Person.name, Person.email)
+        .join(BoardMeeting, BoardMeeting.id == BoardEvent.board_id)
+        .outerjoin(Person, Person.id == BoardEvent.person_id)
+        .where(BoardEvent.plan_id == plan.id)
     ).all()
     rows = []
-    for board, creator_id, creator, creator_email in found:
-        meeting = f"B-{board.id} {board.name}"
-        starts = board.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    for event, meeting, person_id, name, email in found:
         rows.append(
             AuditRow(
-                when=board.created_at.astimezone(tz),
-                who=_who(board.source, creator_id, creator, creator_email),
-                action=meeting,
+                when=event.at.astimezone(tz),
+                who=_who(event.source, person_id, name, email)
+                if person_id is not None or event.source is not Surface.UNKNOWN
+                else "not recorded",
+                action=f"B-{event.board_id} {meeting}",
                 kind="board",
-                field="added",
-                old="",
-                new=starts,
+                field=event.event,
+                old=event.old or "",
+                new=event.new or "",
                 note="",
-                source=board.source,
-                record=f"B-{board.id}",
+                source=event.source,
+                record=f"B-{event.board_id}",
             )
         )
-        if board.removed_at is not None:
-            rows.append(
-                AuditRow(
-                    when=board.removed_at.astimezone(tz),
-                    who="not recorded",
-                    action=meeting,
-                    kind="board",
-                    field="removed",
-                    old=starts,
-                    new="",
-                    note="",
-                    source="",
-                    record=f"B-{board.id}",
-                )
-            )
     packs = session.execute(
         select(
             BoardPackSnapshot.id,

@@ -13,10 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.domain import Invalid, NotFound, clean_note
 from bot.services.checkins import DEFAULT_CHECKIN_DAYS, MAX_CHECKIN_DAYS
 from bot.services.context import Ctx
+from bot.services.history import Author
 from bot.store.models import (
     BOARD_DIGEST,
     CHECKIN,
@@ -24,6 +26,7 @@ from bot.store.models import (
     PARTICIPATION,
     REMINDER,
     WEEKLY,
+    BoardEvent,
     BoardMeeting,
     Delivery,
     Subscription,
@@ -162,6 +165,7 @@ def add(
     )
     ctx.session.add(board)
     ctx.session.flush()
+    _event(ctx, board, "added", None, utc_text(starts_at))
     return board
 
 
@@ -169,6 +173,7 @@ def remove(ctx: Ctx, text_id: str) -> BoardMeeting:
     ctx.require_admin("remove board meetings")
     board = _get(ctx, text_id)
     board.removed_at = ctx.now
+    _event(ctx, board, "removed", utc_text(board.starts_at), None)
     return board
 
 
@@ -180,6 +185,7 @@ def move(ctx: Ctx, text_id: str, day_text: str, time_text: str) -> BoardMeeting:
     starts_at = parse_local(ctx, day_text, time_text)
     if starts_at <= ctx.now:
         raise Invalid("That time is in the past. Give a future date and time.")
+    _event(ctx, board, "moved", utc_text(board.starts_at), utc_text(starts_at))
     board.starts_at = starts_at
     ctx.session.flush()
     return board
@@ -190,6 +196,7 @@ def set_reporting(ctx: Ctx, text_id: str, switch: str, days_text: str | None) ->
     `days` before it), or stop it being one."""
     ctx.require_admin("set reporting deadlines")
     board = _get(ctx, text_id)
+    was = _reporting_text(board)
     word = switch.strip().lower()
     if word not in ("on", "off"):
         raise Invalid(f"“{switch}” is neither on nor off: `board reporting B-3 on [DAYS]`.")
@@ -204,6 +211,8 @@ def set_reporting(ctx: Ctx, text_id: str, switch: str, days_text: str | None) ->
             )
         board.checkin_days = int(days)
     board.reporting = word == "on"
+    if _reporting_text(board) != was:
+        _event(ctx, board, "reporting", was, _reporting_text(board))
     ctx.session.flush()
     return board
 
@@ -215,6 +224,8 @@ def set_public(ctx: Ctx, text_id: str, switch: str) -> BoardMeeting:
     word = switch.strip().lower()
     if word not in ("on", "off"):
         raise Invalid(f"“{switch[:20]}” is neither on nor off: `board public B-3 on`.")
+    if board.public != (word == "on"):
+        _event(ctx, board, "public", _on(board.public), word)
     board.public = word == "on"
     ctx.session.flush()
     return board
@@ -230,9 +241,54 @@ def set_digest_hours(ctx: Ctx, text_id: str, hours_text: str) -> BoardMeeting:
             f"“{hours_text}” is not a number of hours: give 1 to {MAX_DIGEST_HOURS} "
             "(48 is two days before)."
         )
+    if board.digest_hours_before != int(text):
+        _event(ctx, board, "digest hours", str(board.digest_hours_before), text)
     board.digest_hours_before = int(text)
     ctx.session.flush()
     return board
+
+
+def utc_text(moment: datetime) -> str:
+    """A meeting's time as its history keeps it: unambiguous, whatever the zone."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
+def _reporting_text(board: BoardMeeting) -> str:
+    return f"on, {board.checkin_days} days" if board.reporting else "off"
+
+
+def _event(ctx: Ctx, board: BoardMeeting, event: str, old: str | None, new: str | None) -> None:
+    record_event(
+        ctx.session, board, Author(ctx.caller.source, ctx.actor_id), ctx.now, event, old, new
+    )
+
+
+def record_event(
+    session: Session,
+    board: BoardMeeting,
+    author: Author,
+    at: datetime,
+    event: str,
+    old: str | None,
+    new: str | None,
+) -> None:
+    """One row of a board meeting's own history (see BoardEvent)."""
+    session.add(
+        BoardEvent(
+            plan_id=board.plan_id,
+            board_id=board.id,
+            at=at,
+            person_id=author.person_id,
+            source=author.source,
+            event=event,
+            old=old,
+            new=new,
+        )
+    )
 
 
 def _get(ctx: Ctx, text_id: str) -> BoardMeeting:

@@ -108,7 +108,9 @@ def redact(ctx: Ctx, update_id: int, why: str = "") -> tuple[Action, Update, lis
         at=ctx.moment(),
     )
     row.changes = [{"field": REDACTED, "old": None, "new": str(target.id)}]
-    packs = snapshots.scrub_note(ctx.session, ctx.plan.id, action.ref, removed)
+    packs = snapshots.scrub_note(
+        ctx.session, ctx.plan.id, action.ref, removed, author_of(ctx), row.at
+    )
     # The chain keeps what the text committed to, not the salt that could check it again.
     chain.erase_salt(ctx.session, "updates", target.id)
     if report is not None:
@@ -167,7 +169,9 @@ def redact_answer(
         reason=reason,
     )
     ctx.session.add(row)
-    packs = snapshots.scrub_answer(ctx.session, ctx.plan.id, f"FU-{followup_id}", removed)
+    packs = snapshots.scrub_answer(
+        ctx.session, ctx.plan.id, f"FU-{followup_id}", removed, author_of(ctx), row.at
+    )
     chain.erase_salt(ctx.session, "answers", target.id)
     return followup, row, packs
 

@@ -594,6 +594,24 @@ action_priorities = Table(
 )
 
 
+class BoardEvent(Base):
+    """A board meeting's own history: added, moved, removed, its settings changed, a kept pack
+    rewritten after a redaction (with the pack's SHA-256 before and after). Append-only."""
+
+    __tablename__ = "board_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board_meetings.id"))
+    at: Mapped[datetime]
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
+    # "added", "moved", "removed", "public", "reporting", "digest hours", "pack #12 rewritten"
+    event: Mapped[str] = mapped_column(String(40))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+
+
 class BoardPackSnapshot(Base):
     """A board pack exactly as it was produced: kept so what a board saw can be produced again.
     Append-only, like the history."""
