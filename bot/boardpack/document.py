@@ -39,6 +39,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table, _Cell
 
+from bot.boardpack import MEDIA_TYPE as MEDIA_TYPE
 from bot.boardpack.chart import rag_chart
 from bot.boardpack.data import ActionRow, PackData, PackOptions, RagMove
 from bot.domain import day_text, moment_text
@@ -47,7 +48,6 @@ from bot.presenters import rag_columns
 from bot.services.kpis import chart_of
 
 LANGUAGE = "en-GB"
-MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FONT = "Arial"
 BODY_PT = 11
 TABLE_PT = 10

@@ -14,8 +14,7 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
-from bot.boardpack import snapshots
-from bot.boardpack.document import MEDIA_TYPE
+from bot.boardpack import MEDIA_TYPE, snapshots
 from bot.runtime import Runtime
 
 DEFAULT_LIFETIME = timedelta(days=7)

@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from bot.boardpack import snapshots
 from bot.boardpack.data import PackData, PackOptions, gather
-from bot.boardpack.document import build_docx
 from bot.domain import NotFound
 from bot.presenters import when
 from bot.services.context import Ctx
@@ -91,6 +90,8 @@ def produce(ctx: Ctx, board_text: str = "") -> Pack:
             )
         return Pack(board=board, snapshot=kept, content=kept.content, fresh=False)
     ctx.require_admin("make a board pack")
+    from bot.boardpack.document import build_docx  # python-docx: only when a pack is made
+
     figures = gather(ctx.session, ctx.plan, board, ctx.now, ctx.settings.tz, _options(ctx))
     content = build_docx(figures)
     kept = snapshots.keep(

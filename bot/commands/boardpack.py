@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.boardpack.document import MEDIA_TYPE
+from bot.boardpack import MEDIA_TYPE
 from bot.boardpack.service import produce
 from bot.commands.registry import command
 from bot.domain import Invalid, day_text
