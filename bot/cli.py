@@ -343,13 +343,24 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     """Checks the plan's (or every plan's) hash chain: prints each head, or names the first row
     that does not match and exits 1."""
+    from sqlalchemy.orm import Session
+
     from bot.services.plans import all_plans, plan_named
     from bot.store import chain
 
     runtime = Runtime.start(settings)
     failed = False
     try:
-        with unit_of_work(runtime.sessions) as session:
+        # One snapshot for the whole check, so a change committed while it reads is not taken
+        # for a row removed (PostgreSQL: REPEATABLE READ; SQLite: one read transaction).
+        engine = runtime.engine
+        isolation = "REPEATABLE READ" if engine.dialect.name == "postgresql" else "SERIALIZABLE"
+        with (
+            engine.connect().execution_options(isolation_level=isolation) as connection,
+            Session(bind=connection) as session,
+        ):
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN")
             plans = (
                 [plan_named(session, args.plan, runtime.clock())]
                 if args.plan

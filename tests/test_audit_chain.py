@@ -293,3 +293,25 @@ def test_the_trail_is_complete_and_laid_out_for_reading(
     assert sheet.column_dimensions["H"].width == 50
     long_notes = [c for c in sheet["H"][1:] if c.value and len(str(c.value)) > 40]
     assert long_notes and all(c.alignment.wrap_text for c in long_notes)
+
+
+def test_an_erased_salt_or_a_value_the_bot_never_writes_is_named(
+    demo: Runtime, console: Console, wsoa, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Blanking a link's salt would make its row uncheckable: only a redaction may, and
+    verify says so; a value no surface writes is reported, not a crash."""
+    console("update 11F amber Pilot live in 12 schools", user=LEAD_11F)
+    with demo.sessions() as session:
+        row_id = session.scalars(select(Update.id).order_by(Update.id.desc()).limit(1)).one()
+    sql(demo, f"UPDATE updates SET note = 'All fine' WHERE id = {row_id}")
+    sql(
+        demo,
+        f"UPDATE chain_links SET salt = NULL WHERE source_table = 'updates' AND row_id = {row_id}",
+    )
+    capsys.readouterr()
+    assert wsoa("audit", "verify") == 1
+    assert "its salt was erased, but no redaction says so" in capsys.readouterr().err
+
+    sql(demo, f"UPDATE updates SET source = 'carrier pigeon' WHERE id = {row_id}")
+    assert wsoa("audit", "verify") == 1
+    assert "a value the bot never writes" in capsys.readouterr().err

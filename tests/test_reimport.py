@@ -143,3 +143,45 @@ def test_actions_loaded_before_imports_were_remembered_go_by_their_history(
     out = capsys.readouterr().out
     assert "11F: rag: kept “green” from the bot; the file says “red”" in out, out
     assert state(runtime, "11F")[0] == "green"
+
+
+def test_a_cell_changed_twice_is_remembered_each_time(
+    wsoa: Callable[..., int],
+    runtime: Runtime,
+    console: Console,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The import remembers what each file said even when it also writes a change: after
+    amber → green in the file, a rating set to red in chat is kept at the next import of the
+    same file, never overwritten by its green."""
+    assert wsoa("import", str(tracker(tmp_path / "a.csv"))) == 0
+    green = tracker(tmp_path / "b.csv", {("1A.2", "RAG"): "Green"})
+    assert wsoa("import", str(green)) == 0
+    assert state(runtime, "1A.2")[0] == "green"
+    console("update 1A.2 red: trainer left")
+    capsys.readouterr()
+    assert wsoa("import", str(green)) == 0
+    out = capsys.readouterr().out
+    assert state(runtime, "1A.2")[0] == "red", out
+    # kept as changed in the bot alone: the file's green is what the last import read
+    assert "kept as changed in the bot" in out and "1A.2: rag" in out
+    assert "changed both in the bot and in the file" not in out, out
+
+
+def test_a_lead_named_two_ways_in_one_file_is_one_person(
+    wsoa: Callable[..., int], runtime: Runtime, tmp_path: Path
+) -> None:
+    path = tmp_path / "names.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        writer.writerow(["2A.1", "Health", "Refresh the JSNA", "Sam Jones", "", "Green", ""])
+        writer.writerow(["2A.2", "Health", "Map provision", "sam jones", "", "Amber", ""])
+    assert wsoa("import", str(path)) == 0
+    with runtime.sessions() as session:
+        leads = {
+            a.ref: [p.id for p in a.leads]
+            for a in session.scalars(select(Action).where(Action.ref.in_(["2A.1", "2A.2"])))
+        }
+    assert leads["2A.1"] == leads["2A.2"] and len(leads["2A.1"]) == 1

@@ -76,6 +76,9 @@ def lock(session: Session, action: Action) -> Action:
     transaction = session.get_transaction()
     if transaction is not None and held.get(action.id) is transaction:
         return action
+    # What this transaction changed but has not written (an import's memory of its file, say)
+    # is written first: re-reading the row under the lock would otherwise discard it.
+    session.flush()
     locked = lock_row(session, Action, action.id, lazyload(Action.leads))
     if transaction is not None:
         held[action.id] = transaction

@@ -146,6 +146,9 @@ def _apply_rows(
         # each lead cell read once: the row's people, and their organisation if it names one
         for text in row.leads:
             if text not in people:
+                # the leads given so far are written first: a name finds a person this file
+                # already named (spelt with other capitals, say) only once they are
+                ctx.session.flush()
                 [people[text]] = resolve_leads(ctx.session, [text], ctx.plan.id)
         leads = list({people[text].id: people[text] for text in row.leads}.values())
         _organise(leads, row.organisation)

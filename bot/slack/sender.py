@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot.addresses import Address
 from bot.render import blockkit
 from bot.replies import Attachment, Reply
-from bot.senders import DeliveryFailed, OutcomeUnknown
+from bot.senders import ClaimLost, DeliveryFailed, OutcomeUnknown
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class SlackSender:
             # `boardpack` gives the kept pack again.
             try:
                 upload_files(self.client, channel, reply.files)
-            except (SlackClientError, OSError) as error:
+            except (SlackClientError, OSError, ClaimLost) as error:
                 log.warning("%s was posted but its files were not uploaded: %s", key, error)
         return ts
 

@@ -40,6 +40,7 @@ from sqlalchemy import Table, event, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from bot.domain import UpdateKind
 from bot.store.models import (
     Answer,
     AnswerRedaction,
@@ -318,12 +319,20 @@ def verify(session: Session, plan_id: int) -> Verdict:
     of the plan checked to have a link. The first broken link is named, and every row without
     one."""
     connection = session.connection()
-    rows: dict[tuple[str, int], Any] = {}
-    for table in CONTENT:
-        for _, row in _content_rows(connection, table, None, plan_id):
-            rows[(table, row["id"])] = row
-    merged = _merged_into(connection)
     verdict = Verdict()
+    rows: dict[tuple[str, int], Any] = {}
+    try:
+        for table in CONTENT:
+            for _, row in _content_rows(connection, table, None, plan_id):
+                rows[(table, row["id"])] = row
+    except (LookupError, ValueError, TypeError) as error:
+        # a value the bot never writes (a source or kind no surface has, a broken date)
+        verdict.problems.append(
+            f"the history holds a value the bot never writes, put there behind its back: {error}"
+        )
+        return verdict
+    merged = _merged_into(connection)
+    redacted = _redacted(connection, plan_id)
     previous = GENESIS
     linked: set[tuple[str, int]] = set()
     for link in connection.execute(
@@ -341,6 +350,10 @@ def verify(session: Session, plan_id: int) -> Verdict:
         row = rows.get(key)
         if row is None:
             verdict.problems.append(f"{where}: its row was removed")
+            return verdict
+        if link["salt"] is None and key not in redacted:
+            # only a redaction erases a salt: anything else is a row made uncheckable
+            verdict.problems.append(f"{where}: its salt was erased, but no redaction says so")
             return verdict
         if link["salt"] is not None and not _commits(link, row, merged):
             verdict.problems.append(f"{where}: its row was changed after it was written")
@@ -361,6 +374,34 @@ def verify(session: Session, plan_id: int) -> Verdict:
     if len(unlinked) > 20:
         verdict.problems.append(f"…and {len(unlinked) - 20} more rows with no link")
     return verdict
+
+
+def _redacted(connection: Connection, plan_id: int) -> set[tuple[str, int]]:
+    """The rows a redaction emptied (bot/services/redaction.py): updates named by a redaction
+    row, the highlight reports kept beside them, and answers with a redaction record."""
+    updates: set[int] = set()
+    for (changes,) in connection.execute(
+        select(Update.changes).where(Update.plan_id == plan_id, Update.kind == UpdateKind.REDACTION)
+    ):
+        for change in changes or []:
+            target = str(change.get("new") or "")
+            if change.get("field") == "redacted" and target.isdigit():
+                updates.add(int(target))
+    found = {("updates", row_id) for row_id in updates}
+    if updates:
+        found |= {
+            ("highlight_reports", report_id)
+            for (report_id,) in connection.execute(
+                select(HighlightReport.id).where(HighlightReport.update_id.in_(updates))
+            )
+        }
+    found |= {
+        ("answers", answer_id)
+        for (answer_id,) in connection.execute(
+            select(AnswerRedaction.answer_id).where(AnswerRedaction.plan_id == plan_id)
+        )
+    }
+    return found
 
 
 def _commits(link: Any, row: Any, merged: dict[int, set[int]]) -> bool:
