@@ -9,6 +9,7 @@ import difflib
 import re
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TypeGuard
 
 from bot.privacy import find_personal_data
 
@@ -150,6 +151,12 @@ class Status(StrEnum):
     def is_finished(self) -> bool:
         """Done: rated Complete (BRAG's blue) in every count, whatever its RAG last was."""
         return self in (Status.COMPLETE, Status.SIGNED_OFF)
+
+
+def is_overdue(due: date | None, status: str, today: date) -> TypeGuard[date]:
+    """Past its due date and still open: what every overdue flag, list and reason means (and,
+    when it is, `due` is a date)."""
+    return due is not None and due < today and not Status(status).is_closed
 
 
 # Trackers write statuses many ways; these are the ones the seeds' papers use.

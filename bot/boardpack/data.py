@@ -13,7 +13,16 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.domain import COMPLETE, Rag, Rating, Status, UpdateKind, day_text, ref_sort_key
+from bot.domain import (
+    COMPLETE,
+    Rag,
+    Rating,
+    Status,
+    UpdateKind,
+    day_text,
+    is_overdue,
+    ref_sort_key,
+)
 from bot.impact import Standing
 from bot.services import escalations as escalation_service
 from bot.services import kpis as kpi_service
@@ -234,7 +243,7 @@ def gather(
         reports=_reports(session, plan.id, at),
         measures=measures,
         options=options,
-        overdue=[a for a in open_actions if a.due is not None and a.due < today],
+        overdue=[a for a in open_actions if is_overdue(a.due, a.status, today)],
         due_soon=[
             a
             for a in open_actions

@@ -42,7 +42,7 @@ from docx.table import Table, _Cell
 from bot.boardpack import MEDIA_TYPE as MEDIA_TYPE
 from bot.boardpack.chart import rag_chart
 from bot.boardpack.data import ActionRow, PackData, PackOptions, RagMove
-from bot.domain import day_text, moment_text
+from bot.domain import Rag, day_text, moment_text
 from bot.impact import Standing, latest_text, period_text, target_text, value_text
 from bot.presenters import rag_columns
 from bot.services.kpis import chart_of
@@ -225,18 +225,15 @@ def _field(paragraph: Any, instruction: str) -> None:
 # --- Building blocks ------------------------------------------------------------------------
 
 
-def _bullet(doc: DocumentObject, text: str, *, bold: str | None = None) -> None:
-    paragraph = doc.add_paragraph(style="List Bullet")
+def _bullet(
+    doc: DocumentObject, text: str, *, bold: str | None = None, style: str = "List Bullet"
+) -> Any:
+    """A paragraph (a bullet unless `style` says otherwise) led by `bold` words."""
+    paragraph = doc.add_paragraph(style=style)
     if bold:
         paragraph.add_run(bold).bold = True
     paragraph.add_run(text)
-
-
-def _numbered(doc: DocumentObject, text: str, *, bold: str | None = None) -> None:
-    paragraph = doc.add_paragraph(style="List Number")
-    if bold:
-        paragraph.add_run(bold).bold = True
-    paragraph.add_run(text)
+    return paragraph
 
 
 def table(
@@ -425,10 +422,7 @@ def _cover(doc: DocumentObject, data: PackData) -> None:
             "partnership's record against it",
         ),
     ):
-        paragraph = doc.add_paragraph()
-        paragraph.paragraph_format.space_after = Pt(2)
-        paragraph.add_run(label).bold = True
-        paragraph.add_run(text)
+        _bullet(doc, text, bold=label, style="Normal").paragraph_format.space_after = Pt(2)
 
 
 def _purpose(doc: DocumentObject, data: PackData) -> None:
@@ -441,7 +435,7 @@ def _purpose(doc: DocumentObject, data: PackData) -> None:
 
 
 # From worst to best: a move down this order worsened.
-_RAG_ORDER = {"red": 0, "red/amber": 1, "amber": 2, "amber/green": 3, "green": 4}
+_RAG_ORDER = {rag.value: n for n, rag in enumerate(Rag.scale(5))}
 
 
 def _worsened(data: PackData) -> list[RagMove]:
@@ -534,26 +528,29 @@ def _decisions(doc: DocumentObject, data: PackData) -> None:
         return
     doc.add_paragraph("The board is asked:")
     if consider:
-        _numbered(
+        _bullet(
             doc,
             f" the {len(consider)} actions below, each red and not yet considered by a board or "
             "asked for by its lead, and to record what it decides for each (the programme "
             "team records it in chat: escalate REF DECISION).",
             bold="To consider",
+            style="List Number",
         )
     if approve:
-        _numbered(
+        _bullet(
             doc,
             f" the {len(approve)} revised due dates below, each with its lead's reason, or to "
             "set others.",
             bold="To approve",
+            style="List Number",
         )
     if confirm:
-        _numbered(
+        _bullet(
             doc,
             f" that the objectives of the {len(confirm)} actions signed off since the previous "
             "board are met.",
             bold="To confirm",
+            style="List Number",
         )
     if consider:
         doc.add_heading(f"To consider ({len(consider)})", level=2)

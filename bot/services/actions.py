@@ -20,6 +20,7 @@ from bot.domain import (
     UpdateKind,
     UserError,
     clean_note,
+    is_overdue,
     moment_text,
     nearest,
     normalise_ref,
@@ -127,7 +128,7 @@ def sign_off_doubts(ctx: Ctx, action: Action) -> list[str]:
         doubts.append("rated red")
     if action.status == Status.NOT_STARTED:
         doubts.append("not started")
-    if action.due is not None and action.due < ctx.today and not Status(action.status).is_closed:
+    if is_overdue(action.due, action.status, ctx.today):
         doubts.append(f"overdue (due {action.due.isoformat()})")
     return doubts
 

@@ -27,7 +27,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
-from bot.domain import COMPLETE, Invalid, Rating, Status, UpdateKind, clean_note, day_text
+from bot.domain import (
+    COMPLETE,
+    Invalid,
+    Rating,
+    Status,
+    UpdateKind,
+    clean_note,
+    day_text,
+    is_overdue,
+)
 from bot.services.actions import find_action, write_change
 from bot.services.context import Ctx
 from bot.services.history import ActionChange
@@ -202,7 +211,7 @@ def for_escalation(
     listed = []
     for a in actions:
         why = reasons[a.id]
-        if a.due is not None and a.due < at.date() and not Status(a.status).is_closed:
+        if is_overdue(a.due, a.status, at.date()):
             why.insert(len(why) - (why[-1] == LEAD_ASKS), f"overdue (due {day_text(a.due)})")
         listed.append(
             ForEscalation(

@@ -35,7 +35,7 @@ from bot.plans.read import ParsedPlan, PlanRow, RowProblem
 from bot.services import history, priorities
 from bot.services.context import Ctx
 from bot.services.history import ActionChange, Author
-from bot.services.people import of_plan, resolve_leads, unresolved_people
+from bot.services.people import of_plan, resolve_lead, unresolved_people
 from bot.services.plans import (
     DEFAULT_PLAN_NAME,
     get_or_create_workstream,
@@ -149,7 +149,7 @@ def _apply_rows(
                 # the leads given so far are written first: a name finds a person this file
                 # already named (spelt with other capitals, say) only once they are
                 ctx.session.flush()
-                [people[text]] = resolve_leads(ctx.session, [text], ctx.plan.id)
+                people[text] = resolve_lead(ctx.session, text, ctx.plan.id)
         leads = list({people[text].id: people[text] for text in row.leads}.values())
         _organise(leads, row.organisation)
         action = existing.get(row.ref)
@@ -185,9 +185,7 @@ def _make_actions(ctx: Ctx, plan: Plan, rows: list[PlanRow]) -> dict[str, Action
     history rows): by ref."""
     made: dict[str, Action] = {}
     workstreams: dict[str, Workstream] = {}
-    for row in rows:
-        if row.ref in made:
-            continue
+    for row in rows:  # the reader refuses a ref seen before: each is new once
         workstream = workstreams.get(row.workstream)
         if workstream is None:
             workstream, _ = get_or_create_workstream(ctx.session, plan, row.workstream)

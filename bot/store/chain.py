@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, event, func, insert, select, update
+from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -447,12 +447,3 @@ def _named(table: str, row_id: int) -> str:
         "answer_redactions": "answer redaction",
     }[table]
     return f"{what} #{row_id}"
-
-
-def chain_count(session: Session, plan_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(ChainLink).where(ChainLink.plan_id == plan_id)
-        )
-        or 0
-    )
