@@ -567,7 +567,7 @@ def _decisions(doc: DocumentObject, data: PackData) -> None:
                     (
                         f"{_day(data, e.considered.at)}: {e.considered.note}"
                         if e.considered
-                        else "never"
+                        else "not yet"
                     ),
                 ]
                 for e in shown
