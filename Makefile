@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean styles
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# GOV.UK Frontend's styles, compiled unbranded into bot/web/static/wsoa.css. The result is
+# committed, so `make run` and `make test` need no Node.js; run this after changing styles/.
+styles:
+	cd styles && npm ci --no-audit --no-fund && npx sass --pkg-importer=node --style=compressed \
+		--no-source-map wsoa.scss ../bot/web/static/wsoa.css
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

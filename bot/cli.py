@@ -121,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--plan", help=PLAN_HELP)
     pack.set_defaults(handler=cmd_boardpack)
 
+    publish = sub.add_parser(
+        "publish", help="the published progress page as static files, for a council's website"
+    )
+    publish.add_argument("-o", dest="output", type=Path, required=True, help="folder to write")
+    publish.add_argument(
+        "--now",
+        action="store_true",
+        help="publish the plan as it stands now first (as `publish` in chat does)",
+    )
+    publish.add_argument("--plan", help=PLAN_HELP)
+    publish.set_defaults(handler=cmd_publish)
+
     plans = sub.add_parser("plan", help="the partnerships' plans this database holds")
     plan_sub = plans.add_subparsers(dest="plan_command", required=True)
     plan_sub.add_parser("list", help="the plans and their bindings").set_defaults(
@@ -455,6 +467,35 @@ def cmd_boardpack(settings: Settings, args: argparse.Namespace) -> int:
         runtime.close()
     made = "made and kept" if pack.fresh else "kept for the meeting, given back"
     print(f"Wrote {output}: board pack #{kept.id} ({made}), SHA-256 {kept.sha256}")
+    return 0
+
+
+def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import publishing
+    from bot.web.public import export
+
+    runtime = Runtime.start(settings.model_copy(update={"admins": settings.admins | {"terminal"}}))
+    try:
+        caller = Caller(user_id="terminal", source=Surface.TERMINAL, plan_slug=args.plan)
+        with runtime.work(caller) as ctx:
+            if args.now:
+                row, public = publishing.publish(ctx)
+            else:
+                found = publishing.latest(ctx.session, ctx.plan.id)
+                if found is None:
+                    raise UserError(
+                        f"The progress page of {ctx.plan.slug} is not published: `publish` in "
+                        "chat, or `wsoa publish --now -o DIR` to publish it as it stands now."
+                    )
+                row, public = found, publishing.read(ctx.session, found.id)
+        written = export(public, args.output)
+    finally:
+        runtime.close()
+    print(
+        f"Wrote {len(written)} files to {args.output}: the progress page published "
+        f"{public.published_on} (publication #{row.id}). Upload the folder as it is; "
+        "index.html is the page."
+    )
     return 0
 
 

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     download_secret: str = Field(default="", validation_alias="WSOA_DOWNLOAD_SECRET")
     public_url: str = Field(default="", validation_alias="WSOA_PUBLIC_URL")
 
+    # E-mail (sign-in links; bot/mail): an SMTP server, and the address mail comes from
+    smtp_url: str = Field(default="", validation_alias="WSOA_SMTP_URL")
+    mail_from: str = Field(default="", validation_alias="WSOA_MAIL_FROM")
+
     # Microsoft Teams: the bot's Entra app registration (application id, a client secret, and
     # the tenant it is registered in: single-tenant).
     teams_app_id: str | None = Field(default=None, validation_alias="TEAMS_APP_ID")

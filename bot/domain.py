@@ -218,6 +218,8 @@ class Surface(StrEnum):
     SLACK = "slack"
     TEAMS = "teams"
     CONSOLE = "console"
+    # the partnership's signed-in pages
+    WEB = "web"
     IMPORT = "import"
     TERMINAL = "terminal"
     SCHEDULER = "scheduler"

@@ -20,6 +20,7 @@ from bot.domain import UserError
 from bot.http.app import Part, build_http_app
 from bot.http.health import HEALTH_PATH
 from bot.http.server import run as run_http
+from bot.mail import transport_for
 from bot.runtime import Runtime
 from bot.senders import Sender, Senders, senders_of
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from slack_bolt import App
 
+    from bot.mail import Transport
     from bot.teams.connector import Connector
     from scheduler.deliveries import TickReport
 
@@ -94,11 +96,14 @@ def build_serving_app(
     teams: Connector | None = None,
     cloud: Any = None,
     download_secret: str | None = None,
+    mail: Transport | None = None,
 ) -> FastAPI:
-    """The one HTTP app `wsoa serve` runs: health, Slack's route when `slack` is given, Teams'
-    when a connector is, kept board packs' downloads when a secret signs their links. Tests
-    build theirs here too."""
-    parts: list[Part] = []
+    """The one HTTP app `wsoa serve` runs: health, the partnership's pages (sign-in links go
+    through `mail`), Slack's route when `slack` is given, Teams' when a connector is, kept board
+    packs' downloads when a secret signs their links. Tests build theirs here too."""
+    from bot.web.site import pages
+
+    parts: list[Part] = [pages(runtime, mail)]
     body_limits: dict[str, int] = {}
     if download_secret:
         from bot.http.downloads import downloads
@@ -161,9 +166,13 @@ def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None
         _stop_on_sigterm()
         if mode == "http" or connector is not None:
             web = build_serving_app(
-                runtime, slack=slack_app, teams=connector, download_secret=settings.download_secret
+                runtime,
+                slack=slack_app,
+                teams=connector,
+                download_secret=settings.download_secret,
+                mail=transport_for(settings),
             )
-            routes = [HEALTH_PATH]
+            routes = [HEALTH_PATH, "/progress/…", "/sign-in", "/plans/…"]
             if slack_app is not None:
                 routes.append(EVENTS_PATH)
             if connector is not None:

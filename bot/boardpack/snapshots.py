@@ -125,3 +125,17 @@ def get(session: Session, snapshot_id: int) -> BoardPackSnapshot | None:
         .options(undefer(BoardPackSnapshot.content))
         .where(BoardPackSnapshot.id == snapshot_id)
     ).first()
+
+
+def kept(session: Session, plan_id: int) -> list[tuple[BoardPackSnapshot, str]]:
+    """Every pack kept for the plan's boards, newest first, with its board's name; without
+    their contents."""
+    return [
+        (snapshot, name)
+        for snapshot, name in session.execute(
+            select(BoardPackSnapshot, BoardMeeting.name)
+            .join(BoardMeeting, BoardMeeting.id == BoardPackSnapshot.board_id)
+            .where(BoardPackSnapshot.plan_id == plan_id)
+            .order_by(BoardPackSnapshot.created_at.desc(), BoardPackSnapshot.id.desc())
+        ).tuples()
+    ]

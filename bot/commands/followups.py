@@ -128,7 +128,8 @@ def _listing(ctx: Ctx, which: str) -> Reply:
     people = people_by_id(
         ctx.session,
         {a.person_id for f in found for a in f.answers if a.person_id}
-        | {r.person_id for r in redactions.values() if r.person_id},
+        | {r.person_id for r in redactions.values() if r.person_id}
+        | {f.raised_by_person_id for f in found if f.raised_by_person_id},
     )
     reply = Reply(summary=f"{title}: {len(found)}").heading(f"{title} ({len(found)})")
     if not found:
@@ -141,6 +142,8 @@ def _listing(ctx: Ctx, which: str) -> Reply:
             bold(
                 f"{followup_service.label(f)} · {followup_service.about(f)} · {state} · {age} days"
             ),
+            plain(" · raised by "),
+            author_span(f.raised_by_person_id, f.source, people),
             plain(f"\n{f.question}"),
         )
         for number, a in enumerate(f.answers, start=1):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain import (
@@ -385,3 +385,21 @@ def add(ctx: Ctx, ref: str, workstream_words: str, title: str) -> Action:
     change = ActionChange(status=Status.NOT_STARTED, title=title, workstream=workstream)
     write_change(ctx, action, UpdateKind.CREATED, change, "Added from chat")
     return action
+
+
+def page_of_actions(
+    session: Session, plan_id: int, *, offset: int, limit: int
+) -> tuple[list[Action], int]:
+    """Actions in ref order, `limit` from `offset`, and how many the plan has: a listing that
+    stays quick at any size."""
+    total = session.scalar(
+        select(func.count()).select_from(Action).where(Action.plan_id == plan_id)
+    )
+    found = session.scalars(
+        select(Action)
+        .where(Action.plan_id == plan_id)
+        .order_by(Action.sort_key)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(found), int(total or 0)

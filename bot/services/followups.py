@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from bot.domain import Forbidden, Invalid, NotFound, clean_note, looks_like_ref
+from bot.services import partners
 from bot.services.actions import find_action
 from bot.services.context import Ctx
 from bot.services.plans import find_workstream, require_workstream
@@ -56,7 +57,8 @@ def about(followup: FollowUp) -> str:
 
 def add(ctx: Ctx, target: str, question: str) -> FollowUp:
     """`target` is an action ref or a workstream name."""
-    ctx.require_admin("log follow-up questions")
+    if not partners.is_adviser(ctx):
+        ctx.require_admin("log follow-up questions (or advisers on the plan's partner list)")
     plan = ctx.plan
     question = clean_note(question, "question")
     action: Action | None = None

@@ -701,3 +701,95 @@ class PersonMerge(Base):
     old_person_id: Mapped[int] = mapped_column(Integer)
     new_person_id: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime]
+
+
+# --- The partnership's pages (bot/web) -------------------------------------------------------
+
+
+class Publication(Base):
+    """The plan's public progress page, frozen when an admin publishes it (`publish`), or its
+    withdrawal (`publish off`). Append-only: the latest row decides what `/progress/SLUG`
+    shows. `body` holds only public fields (bot/services/publishing.py says which)."""
+
+    __tablename__ = "publications"
+    __table_args__ = (Index("ix_publications_plan_id_id", "plan_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    at: Mapped[datetime]
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class YouSaid(Base):
+    """ "You said, we did": what families told the partnership and what changed. Removing one
+    keeps the row, with who removed it and when."""
+
+    __tablename__ = "you_said"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    workstream_id: Mapped[int] = mapped_column(ForeignKey("workstreams.id"))
+    you_said: Mapped[str] = mapped_column(Text)
+    we_did: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
+    removed_at: Mapped[datetime | None]
+    removed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    workstream: Mapped[Workstream] = relationship(lazy="joined")
+
+
+class PartnerRole(StrEnum):
+    VIEWER = "viewer"
+    ADVISER = "adviser"
+
+
+class Partner(Base):
+    """Someone who may sign in to a plan's pages without leading an action: a board member, a
+    councillor, an adviser, a forum volunteer. The e-mail is stored lower-case; removing one
+    keeps the row."""
+
+    __tablename__ = "partners"
+    __table_args__ = (Index("ix_partners_email", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[PartnerRole] = mapped_column(words_of(PartnerRole, 10))
+    added_at: Mapped[datetime]
+    added_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    removed_at: Mapped[datetime | None]
+    removed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class SignInLink(Base):
+    """An e-mailed sign-in link: only its SHA-256 is kept, so the table opens nothing. Used
+    once, within its time."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's SHA-256, whose it is, and the token its forms carry
+    (CSRF). Any replica reads it here."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
