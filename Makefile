@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean styles
+.PHONY: run test lint bench clean styles screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ bench: $(STAMP)
 styles:
 	cd styles && npm ci --no-audit --no-fund && npx sass --pkg-importer=node --style=compressed \
 		--no-source-map wsoa.scss ../bot/web/static/wsoa.css
+
+# The README's pictures of the pages (docs/pages), taken by the browser tests in Chromium.
+screenshots: $(STAMP)
+	mkdir -p docs/pages
+	WSOA_SCREENSHOTS=$(CURDIR)/docs/pages $(BIN)/pytest -n 0 \
+		tests/test_web_browser.py::test_every_page_passes_axe_at_desktop_and_phone_width
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

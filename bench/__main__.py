@@ -34,6 +34,7 @@ from bench.generate import ADMIN_USER, BOARD_CHANNEL, LEAD_USER, GeneratedPlan, 
 from bench.imports import measure_import
 from bench.inprocess import measure_in_process
 from bench.measure import BenchClient, Server, free_port, start_server, timed_slash
+from bench.pages import measure_pages
 from bench.report import (
     FLOOR,
     Latency,
@@ -338,6 +339,7 @@ def run_size(
             reads=READS,
         )
         say(measure_boardpack(database_url, actions).line())
+        say("\n".join(measure_pages(database_url, actions, LEAD_USER, ref).lines()))
         teams = teams_report(database_url, plan, COMMANDS, opts.requests, folder, backend)
         say("\n".join(teams.lines()))
         peak = server.peak_memory_mb()

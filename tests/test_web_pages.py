@@ -521,3 +521,41 @@ def test_partner_commands_refuse_bad_input(demo: Runtime, console: Console) -> N
     assert "is not a partner" in console("partner remove c@d.example")
     assert "Removed a@b.example" in console("partner remove a@b.example")
     assert ADMIN
+
+
+def test_long_listings_come_in_pages(site: Site, console: Console) -> None:
+    with unit_of_work(site.runtime.sessions) as session:
+        existing = session.scalar(select(func.count()).select_from(FollowUp)) or 0
+    for n in range(55 - existing):
+        console(f"followup add 12B Question number {n} about the waiting list?")
+    web = site.sign_in(PM_EMAIL)
+    first = web.get("/plans/wsoa/followups").text
+    assert "All follow-ups (55)" in first and "Page 1 of 2" in first
+    assert 'href="/plans/wsoa/followups?page=2"' in first
+    second = web.get("/plans/wsoa/followups?page=2").text
+    last = f"Question number {55 - existing - 1} about"
+    assert last in second and last not in first
+    assert web.get("/plans/wsoa/followups?page=3").status_code == 404
+    assert web.get("/plans/wsoa/followups?page=x").status_code == 200
+
+
+def test_no_link_is_sent_without_a_public_address(demo: Runtime, mail: MailStandIn) -> None:
+    from bot.http.server import start_in_thread
+    from bot.mail import transport_for
+
+    site = start_site(demo, mail, public_url="")
+    port = int(site.url.rsplit(":", 1)[1])
+    server = start_in_thread(build_serving_app(demo, mail=transport_for(demo.settings)), port=port)
+    try:
+        # the Host header names another site: the link must not be built from it
+        with site.client() as web:
+            form = web.get("/sign-in")
+            answer = web.post(
+                "/sign-in",
+                data={"email": PM_EMAIL, "csrf": csrf_of(form.text)},
+                headers={"host": "evil.example"},
+            )
+        assert answer.status_code == 200 and "Check your e-mail" in answer.text
+    finally:
+        server.stop()
+    assert not mail.received

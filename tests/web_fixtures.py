@@ -71,7 +71,7 @@ def start_site(runtime: Runtime, mail: MailStandIn, public_url: str | None = Non
     runtime.settings = runtime.settings.model_copy(
         update={
             "admins": runtime.settings.admins | {PM_EMAIL},
-            "public_url": public_url or url,
+            "public_url": url if public_url is None else public_url,
             "smtp_url": mail.url,
             "mail_from": "WSoA bot <wsoa@demo.example>",
         }

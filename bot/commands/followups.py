@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.commands.registry import command
 from bot.domain import MAX_NOTE_CHARS, Invalid, looks_like_ref
@@ -124,6 +125,12 @@ def split_target(ctx: Ctx, text: str) -> tuple[str, str]:
 
 def _listing(ctx: Ctx, which: str) -> Reply:
     title, found = followup_service.listing(ctx, which)
+    return listing_reply(ctx, title, found, len(found))
+
+
+def listing_reply(ctx: Ctx, title: str, found: Sequence[FollowUp], total: int) -> Reply:
+    """Follow-ups with their answers (redacted ones as such), who raised each and who answered:
+    `total` is how many the listing holds, of which `found` are shown."""
     redactions = answer_redactions(ctx.session, [a.id for f in found for a in f.answers])
     people = people_by_id(
         ctx.session,
@@ -131,7 +138,7 @@ def _listing(ctx: Ctx, which: str) -> Reply:
         | {r.person_id for r in redactions.values() if r.person_id}
         | {f.raised_by_person_id for f in found if f.raised_by_person_id},
     )
-    reply = Reply(summary=f"{title}: {len(found)}").heading(f"{title} ({len(found)})")
+    reply = Reply(summary=f"{title}: {total}").heading(f"{title} ({total})")
     if not found:
         reply.para(plain("None."))
     tz = ctx.settings.tz

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
 from bot.domain import Forbidden, Invalid, NotFound, clean_note, looks_like_ref
 from bot.services import partners
@@ -150,6 +150,19 @@ def close(ctx: Ctx, text_id: str) -> FollowUp:
 
 def listing(ctx: Ctx, which: str) -> tuple[str, Sequence[FollowUp]]:
     """(what was listed, the follow-ups): `open` (default), `answered`, `all`, or a ref."""
+    title, stmt = _listed(ctx, which)
+    return title, ctx.session.scalars(stmt).all()
+
+
+def page(ctx: Ctx, which: str, *, offset: int, limit: int) -> tuple[str, Sequence[FollowUp], int]:
+    """One page of a listing, and how many the whole listing holds: a page that stays quick
+    however many questions a plan has gathered."""
+    title, stmt = _listed(ctx, which)
+    total = ctx.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return title, ctx.session.scalars(stmt.offset(offset).limit(limit)).all(), int(total or 0)
+
+
+def _listed(ctx: Ctx, which: str) -> tuple[str, Select[FollowUp]]:
     plan = ctx.plan
     stmt = select(FollowUp).where(FollowUp.plan_id == plan.id).order_by(FollowUp.id)
     word = which.strip().lower() or "open"
@@ -169,7 +182,7 @@ def listing(ctx: Ctx, which: str) -> tuple[str, Sequence[FollowUp]]:
         workstream = require_workstream(ctx.session, plan, which)
         stmt = stmt.where(FollowUp.workstream_id == workstream.id)
         title = f"Follow-ups on {workstream.name}"
-    return title, ctx.session.scalars(stmt).all()
+    return title, stmt
 
 
 def for_action(ctx: Ctx, action: Action) -> Sequence[FollowUp]:

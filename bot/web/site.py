@@ -30,6 +30,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.boardpack import MEDIA_TYPE as DOCX
 from bot.boardpack import snapshots as packs
+from bot.commands.followups import listing_reply
 from bot.commands.interactions import FORMS, main_field, press, submit
 from bot.commands.registry import execute, failure_apology
 from bot.domain import FieldError, Surface, UserError, day_text
@@ -39,6 +40,7 @@ from bot.render import layout
 from bot.render.html import render_page, render_reply
 from bot.replies import Button, ButtonId, Form, FormField, FormSubmission, Reply
 from bot.runtime import Runtime
+from bot.services import followups as followup_service
 from bot.services import kpis, partners, publishing, signin
 from bot.services.actions import page_of_actions
 from bot.services.context import Caller
@@ -55,6 +57,7 @@ SESSION_COOKIE = "wsoa_session"
 FORM_COOKIE = "wsoa_form"
 SERVICE_NAME = "SEND partnership plan"
 ACTIONS_PER_PAGE = 100
+FOLLOWUPS_PER_PAGE = 50
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -269,8 +272,12 @@ class Site:
         def make(session: Any) -> str | None:
             if not partners.plans_open_to(session, self.settings, email):
                 return None
-            if self.transport is None:
-                log.warning("no e-mail is configured (WSOA_SMTP_URL): no sign-in link sent")
+            if self.transport is None or not self.settings.public_url:
+                # a link's address comes from the settings, never from the request's Host
+                # header, which anyone can set
+                log.warning(
+                    "sign-in link not sent: WSOA_SMTP_URL and WSOA_PUBLIC_URL are both needed"
+                )
                 return None
             return signin.new_link(session, email, self._now())
 
@@ -473,10 +480,7 @@ class Site:
         visitor = await self._visitor(request)
         if isinstance(visitor, Response):
             return visitor
-        try:
-            page = max(1, int(request.query_params.get("page", "1")))
-        except ValueError:
-            page = 1
+        page = _page_number(request)
 
         def read(session: Any) -> tuple[list[Any], int]:
             plan = plan_named(session, visitor.plan.slug, self._now())
@@ -528,8 +532,20 @@ class Site:
         visitor = await self._visitor(request)
         if isinstance(visitor, Response):
             return visitor
-        reply = await self._command(visitor, "followup list all")
+        number = _page_number(request)
+
+        def listed() -> tuple[Reply, int]:
+            with self.runtime.work(visitor.caller) as ctx:
+                title, found, total = followup_service.page(
+                    ctx, "all", offset=(number - 1) * FOLLOWUPS_PER_PAGE, limit=FOLLOWUPS_PER_PAGE
+                )
+                return listing_reply(ctx, title, found, total), total
+
+        reply, total = await self._run(listed)
         base = f"/plans/{quote(visitor.plan.slug)}"
+        pages = max(1, -(-total // FOLLOWUPS_PER_PAGE))
+        if number > pages:
+            return self._not_found(visitor)
         return self._reply_page(
             visitor,
             "Follow-up questions",
@@ -537,6 +553,7 @@ class Site:
             f"{base}/followups",
             raise_target="" if _may_raise(visitor) else None,
             raise_url=f"{base}/followups",
+            pager=_pager(f"{base}/followups", number, pages),
         )
 
     async def raise_followup(self, request: Request) -> Response:
@@ -757,6 +774,24 @@ class Site:
             visitor, saved.summary or "Saved", [saved], "",
             next_url=f"/plans/{quote(visitor.plan.slug)}", next_label="Back to the plan",
         )  # fmt: skip
+
+
+def _page_number(request: Request) -> int:
+    try:
+        return max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _pager(base: str, page: int, pages: int) -> dict[str, Any] | None:
+    """Previous and next links for a listing in pages; None when it fits on one."""
+    if pages <= 1:
+        return None
+    return {
+        "previous": {"href": f"{base}?page={page - 1}"} if page > 1 else False,
+        "next": {"href": f"{base}?page={page + 1}"} if page < pages else False,
+        "label": f"Page {page} of {pages}",
+    }
 
 
 def _text(form: FormData, name: str) -> str:
