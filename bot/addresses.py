@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Platform = Literal["slack", "teams", "console"]
+Platform = Literal["slack", "teams", "console", "email"]
 
 # Teams conversation ids run past 100 characters, its service URLs to about 200.
 CONVERSATION_CHARS = 400
@@ -20,7 +20,8 @@ class Address(BaseModel):
     """A conversation on a platform. Slack: the workspace (team id) and a channel id, or a user
     id for that user's direct messages. Teams: the tenant, the conversation id, the regional
     `service_url` the Bot Connector wants, and the thread when replying in one. Console: the
-    terminal ("console")."""
+    terminal ("console"). E-mail: the address, with the plan's slug as its workspace (links
+    in the message lead to that plan's pages)."""
 
     model_config = ConfigDict(frozen=True)
 

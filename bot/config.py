@@ -48,9 +48,17 @@ class Settings(BaseSettings):
     download_secret: str = Field(default="", validation_alias="WSOA_DOWNLOAD_SECRET")
     public_url: str = Field(default="", validation_alias="WSOA_PUBLIC_URL")
 
-    # E-mail (sign-in links; bot/mail): an SMTP server, and the address mail comes from
+    # E-mail (bot/mail): an SMTP server and the address mail comes from, or GOV.UK Notify (its
+    # API key, an e-mail template whose subject is ((subject)) and body ((body)), its API URL)
     smtp_url: str = Field(default="", validation_alias="WSOA_SMTP_URL")
     mail_from: str = Field(default="", validation_alias="WSOA_MAIL_FROM")
+    notify_api_key: str = Field(default="", validation_alias="WSOA_NOTIFY_API_KEY")
+    notify_template_id: str = Field(default="", validation_alias="WSOA_NOTIFY_TEMPLATE_ID")
+    notify_url: str = Field(
+        default="https://api.notifications.service.gov.uk", validation_alias="WSOA_NOTIFY_URL"
+    )
+    # Signs what the bot hands out and must recognise again (e-mails' unsubscribe links)
+    secret_key: str = Field(default="", validation_alias="WSOA_SECRET_KEY")
 
     # Microsoft Teams: the bot's Entra app registration (application id, a client secret, and
     # the tenant it is registered in: single-tenant).
@@ -92,6 +100,10 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url or self.notify_api_key)
 
     @property
     def teams_enabled(self) -> bool:

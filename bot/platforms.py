@@ -72,14 +72,20 @@ def handle_of(text: str) -> Handle | None:
     return None
 
 
+EMAIL = "email"
+
+
 def personal_address(person: Person) -> Address | None:
     """Where to reach `person` privately: their personal chat on the first platform they were
-    linked on where one can be opened. None when there is none."""
+    linked on where one can be opened; for someone known only by e-mail (no chat account on any
+    platform), their e-mail. None when there is none."""
     for identity in person.identities:
         platform = _REGISTERED.get(identity.platform)
         address = platform.address(identity) if platform is not None else None
         if address is not None:
             return address
+    if person.email and not any(i.platform in _REGISTERED for i in person.identities):
+        return Address(platform=EMAIL, conversation=person.email)
     return None
 
 

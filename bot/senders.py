@@ -23,6 +23,11 @@ class DeliveryFailed(Exception):
     """The platform did not post the message; trying again cannot double it."""
 
 
+class DeliveryRefused(DeliveryFailed):
+    """The message can never be delivered as it is (an address the mail server does not know,
+    one Notify refuses): given up on at once, and the admins told, rather than retried."""
+
+
 class OutcomeUnknown(Exception):
     """The request may or may not have reached the platform: look before posting again."""
 

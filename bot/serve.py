@@ -51,7 +51,33 @@ def senders_for(settings: Settings) -> dict[str, Sender]:
         found.append(SlackSender(make_client(settings)))
     if settings.teams_enabled:
         found.append(teams_sender(settings, teams_connector(settings)))
+    mail = email_sender(settings)
+    if mail is not None:
+        found.append(mail)
     return senders_of(*found)
+
+
+def email_sender(settings: Settings) -> Sender | None:
+    """E-mail's sender when SMTP or Notify is configured: the scheduler then reaches board
+    recipients and people known only by e-mail. Refuses, in words, what cannot work."""
+    transport = transport_for(settings)
+    if transport is None:
+        return None
+    if not settings.secret_key:
+        raise UserError(
+            "E-mail is configured but WSOA_SECRET_KEY is not: every e-mail carries an "
+            "unsubscribe link signed with it. Set it to a long random value (for example the "
+            'output of `python -c "import secrets; print(secrets.token_urlsafe(32))"`).'
+        )
+    from bot.mail.sender import EmailSender
+
+    return EmailSender(
+        transport,
+        public_url=settings.public_url,
+        secret_key=settings.secret_key,
+        download_secret=settings.download_secret,
+        sender_domain=settings.mail_from.rpartition("@")[2].strip(" >") or "wsoa.invalid",
+    )
 
 
 # The bot's id in dev mode, where there is no app registration: only the stand-in sees it.
@@ -141,6 +167,8 @@ def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None
     from bot.http.slack import EVENTS_PATH
 
     check_serving(settings, mode, host)
+    # e-mail refuses now, in words, rather than at the first delivery
+    mail = email_sender(settings)
     runtime = Runtime.start(settings)
     clock: Clock | None = None
     closers: list[Callable[[], None]] = []
@@ -162,6 +190,8 @@ def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None
             connector = teams_connector(settings)
             closers.append(connector.close)
             senders.append(teams_sender(settings, connector))
+        if mail is not None:
+            senders.append(mail)
         clock = start_scheduler(runtime, senders_of(*senders))
         _stop_on_sigterm()
         if mode == "http" or connector is not None:

@@ -51,7 +51,14 @@ from bot.addresses import Address
 from bot.config import Settings
 from bot.presenters import when
 from bot.runtime import Runtime
-from bot.senders import ClaimLost, DeliveryFailed, OutcomeUnknown, Sender, claim_checked
+from bot.senders import (
+    ClaimLost,
+    DeliveryFailed,
+    DeliveryRefused,
+    OutcomeUnknown,
+    Sender,
+    claim_checked,
+)
 from bot.store.db import unit_of_work
 from bot.store.models import ABANDONED, ADMIN_NOTICE, FAILED, SENT, SKIPPED, Delivery
 from scheduler import claims
@@ -338,6 +345,8 @@ class _Tick:
             # looks for the message and posts it if it is not there; this one records nothing.
             self.report.elsewhere += 1
             log.info("%s was taken over while its post waited; not posted here", occurrence.key)
+        except DeliveryRefused as error:
+            self._failed(claim, occurrence, str(error), permanent=True)
         except DeliveryFailed as error:
             self._failed(claim, occurrence, str(error))
         except OutcomeUnknown as error:
@@ -357,9 +366,12 @@ class _Tick:
                 log.warning("%s was posted (ts %s) after its lease ran out", occurrence.key, ts)
             self.report.add(SENT, occurrence.key, occurrence.target, f"ts {ts}")
 
-    def _failed(self, claim: Claim, occurrence: Occurrence, error: str) -> None:
-        # The last allowed attempt is given up on at once, so the admins hear in this tick.
-        state = ABANDONED if claim.attempts >= MAX_ATTEMPTS else FAILED
+    def _failed(
+        self, claim: Claim, occurrence: Occurrence, error: str, *, permanent: bool = False
+    ) -> None:
+        # The last allowed attempt, or one that can never succeed, is given up on at once, so
+        # the admins hear in this tick.
+        state = ABANDONED if permanent or claim.attempts >= MAX_ATTEMPTS else FAILED
         claims.finish(self.sessions, claim, self.at, state=state, last_error=error[:2000])
         self.report.add(
             state, occurrence.key, occurrence.target, f"attempt {claim.attempts}: {error}"

@@ -10,7 +10,7 @@ became of it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from bot.addresses import Address, console_address
 from bot.config import Settings
-from bot.platforms import address_for, handle_of, personal_address, why_unreachable
-from bot.services import boards, checkins, kpis, people
+from bot.platforms import EMAIL, address_for, handle_of, personal_address, why_unreachable
+from bot.services import boards, checkins, kpis, mailing, people
 from bot.services.context import CONSOLE_CHANNEL
 from bot.services.people import CONSOLE, Who
 from bot.store import queries
@@ -35,6 +35,7 @@ from bot.store.models import (
     WEEKLY,
     BoardMeeting,
     Delivery,
+    MailUnsubscribe,
     Person,
     Plan,
     Subscription,
@@ -102,6 +103,7 @@ def scheduled_occurrences(session: Session, settings: Settings, at: datetime) ->
     for meeting in meetings:
         if boards.digest_due_at(meeting) <= at:
             found.append(board_digest(meeting))
+            found.extend(board_emails(session, meeting))
         if boards.reminder_due_at(meeting) <= at:
             found.extend(reminders(session, settings, meeting))
         if meeting.reporting:
@@ -111,7 +113,7 @@ def scheduled_occurrences(session: Session, settings: Settings, at: datetime) ->
     ).all()
     found.extend(weekly_digests(subscriptions, settings, at))
     found.extend(commentary_asks(session, at))
-    return found
+    return by_email(session, found)
 
 
 def commentary_asks(session: Session, at: datetime) -> list[Occurrence]:
@@ -153,6 +155,53 @@ def board_digest(meeting: BoardMeeting) -> Occurrence:
     )
 
 
+def board_emails(session: Session, meeting: BoardMeeting) -> list[Occurrence]:
+    """The pre-board digest and pack to each of the board's e-mail recipients, each its own
+    delivery: one address failing holds up no other."""
+    digest = board_digest(meeting)
+    return [
+        Occurrence(
+            key=f"{digest.key}:email:{email}",
+            kind=BOARD_DIGEST,
+            target=email,
+            due_at=digest.due_at,
+            deadline=digest.deadline,
+            board_id=meeting.id,
+            address=Address(platform=EMAIL, conversation=email),
+            plan_id=meeting.plan_id,
+        )
+        for email in mailing.recipients(session, meeting.id)
+    ]
+
+
+def by_email(session: Session, found: list[Occurrence]) -> list[Occurrence]:
+    """E-mail occurrences made ready: their address names the plan (its pages are where the
+    message's links lead), and one to an address that unsubscribed from its kind of e-mail is
+    not sent."""
+    if not any(o.address is not None and o.address.platform == EMAIL for o in found):
+        return found
+    slugs: dict[int, str] = {
+        row.id: row.slug for row in session.execute(select(Plan.id, Plan.slug))
+    }
+    stopped = {(u.email, u.kind) for u in session.scalars(select(MailUnsubscribe))}
+    ready = []
+    for occurrence in found:
+        address = occurrence.address
+        if address is not None and address.platform == EMAIL:
+            kind = mailing.mail_kind(occurrence.key)
+            unreachable = occurrence.unreachable
+            if (address.conversation.lower(), kind) in stopped:
+                unreachable = f"{address.conversation} unsubscribed from {mailing.KIND_WORDS[kind]}"
+            slug = slugs.get(occurrence.plan_id or 0, "")
+            occurrence = replace(
+                occurrence,
+                address=address.model_copy(update={"workspace": slug}),
+                unreachable=unreachable,
+            )
+        ready.append(occurrence)
+    return ready
+
+
 def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> list[Occurrence]:
     """One per lead with open actions that had gone without an update for `stale_days` when
     the reminder fell due. An update since then takes the lead off the list."""
@@ -173,6 +222,7 @@ def reminders(session: Session, settings: Settings, meeting: BoardMeeting) -> li
                 deadline=meeting.starts_at,
                 board_id=meeting.id,
                 person_id=person.id,
+                plan_id=meeting.plan_id,
                 stale_before=stale_before,
                 unreachable=unreachable.reason if unreachable else None,
                 tell_admins=unreachable is not None and unreachable.tell_admins,
@@ -279,7 +329,7 @@ def admin_notices(session: Session, settings: Settings, at: datetime) -> list[Oc
         .order_by(Delivery.claimed_at, Delivery.id)
     ).all()
     addresses = {admin: _admin_address(session, admin) for admin in settings.admins}
-    return [
+    notices = [
         Occurrence(
             key=f"notice:{row.id}:{admin}",
             kind=ADMIN_NOTICE,
@@ -293,6 +343,7 @@ def admin_notices(session: Session, settings: Settings, at: datetime) -> list[Oc
         for row in abandoned
         for admin in sorted(settings.admins)
     ]
+    return by_email(session, notices)
 
 
 def _admin_address(session: Session, admin: str) -> Address | None:
@@ -301,7 +352,10 @@ def _admin_address(session: Session, admin: str) -> Address | None:
     if person is not None:
         return personal_address(person)
     handle = handle_of(admin)
-    return address_for(handle) if handle is not None else None
+    if handle is not None:
+        return address_for(handle)
+    # an admin known only by the e-mail WSOA_ADMINS gives
+    return Address(platform=EMAIL, conversation=admin.lower()) if people.is_email(admin) else None
 
 
 def _address(stored: Address | None, conversation: str) -> Address | None:

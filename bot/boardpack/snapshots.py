@@ -137,5 +137,5 @@ def kept(session: Session, plan_id: int) -> list[tuple[BoardPackSnapshot, str]]:
             .join(BoardMeeting, BoardMeeting.id == BoardPackSnapshot.board_id)
             .where(BoardPackSnapshot.plan_id == plan_id)
             .order_by(BoardPackSnapshot.created_at.desc(), BoardPackSnapshot.id.desc())
-        ).tuples()
+        ).all()
     ]

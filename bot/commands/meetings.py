@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from bot.commands.registry import command
 from bot.domain import Invalid
 from bot.presenters import when
-from bot.replies import Reply, Table, bold, plain
+from bot.replies import Reply, Table, bold, plain, plural
 from bot.services import boards as board_service
+from bot.services import mailing
 from bot.services.checkins import checkin_due_at
 from bot.services.context import Ctx
 from bot.services.digests import DigestFor, build_digest, record_manual_digest
@@ -20,6 +23,9 @@ BOARD_USAGE = [
     "board remove ID",
     "board move ID YYYY-MM-DD HH:MM",
     "board digest ID HOURS",
+    "board email ID add EMAIL…",
+    "board email ID remove EMAIL",
+    "board email ID list",
 ]
 DIGEST_USAGE = ["digest preview", "digest now", "digest weekly DAY HH:MM", "digest weekly off"]
 
@@ -33,6 +39,7 @@ DIGEST_USAGE = ["digest preview", "digest now", "digest weekly DAY HH:MM", "dige
         "board add 2027-03-04 14:00 SEND Improvement Board",
         "board digest B-3 72",
         "board public B-3 on",
+        "board email B-3 add chair@council.example cllr.jones@council.example",
     ],
 )
 def board(ctx: Ctx, args: str) -> Reply:
@@ -119,9 +126,64 @@ def board(ctx: Ctx, args: str) -> Reply:
                 + _digest_when(ctx, changed)
             ),
         )
+    if sub == "email":
+        return _board_email(ctx, rest)
     if sub in ("list", ""):
         return _board_list(ctx)
     raise Invalid(f"`board {sub[:20]}` is not a board command. Use: " + "; ".join(BOARD_USAGE))
+
+
+def _board_email(ctx: Ctx, rest: str) -> Reply:
+    words = rest.split()
+    if len(words) < 2 or words[1].lower() not in ("add", "remove", "list"):
+        raise Invalid(
+            "Board email needs an id and add, remove or list: "
+            "`board email B-3 add chair@council.example`."
+        )
+    meeting = board_service.find(ctx, words[0])
+    action, addresses = words[1].lower(), words[2:]
+    if action == "add":
+        if not addresses:
+            raise Invalid("Who? `board email B-3 add chair@council.example …`.")
+        added, already = mailing.add_recipients(ctx, meeting, addresses)
+        reply = Reply(summary=f"{plural(len(added), 'recipient')} added").para(
+            bold(f"B-{meeting.id}: {meeting.name}. "),
+            plain(
+                (f"Added {', '.join(added)}. " if added else "")
+                + (f"Already getting its papers: {', '.join(already)}. " if already else "")
+                + "Each gets the pre-board digest and the board pack by e-mail when the digest "
+                "is due."
+            ),
+        )
+        if not ctx.settings.mail_enabled:
+            reply.para(
+                bold("E-mail is not set up, so nothing will be sent to them yet. "),
+                plain(
+                    "Ask whoever runs the bot to set WSOA_SMTP_URL and WSOA_MAIL_FROM, or "
+                    "GOV.UK Notify's WSOA_NOTIFY_API_KEY and WSOA_NOTIFY_TEMPLATE_ID."
+                ),
+            )
+        return reply
+    if action == "remove":
+        if len(addresses) != 1:
+            raise Invalid("One address at a time: `board email B-3 remove chair@council.example`.")
+        removed = mailing.remove_recipient(ctx, meeting, addresses[0])
+        return Reply(summary=f"Removed {removed}").para(
+            bold(f"Removed {removed}"), plain(f" from B-{meeting.id}'s papers.")
+        )
+    found = mailing.recipients(ctx.session, meeting.id)
+    reply = Reply(summary=plural(len(found), "recipient")).heading(
+        f"B-{meeting.id}: {meeting.name}: papers by e-mail"
+    )
+    if not found:
+        return reply.para("Nobody yet: `board email B-", str(meeting.id), " add EMAIL…`.")
+    stopped = {a for a in found if mailing.unsubscribed(ctx.session, a, mailing.BOARD_PAPERS)}
+    return reply.add(
+        Table(
+            columns=["E-mail", "Receives"],
+            rows=[[a, "no: unsubscribed" if a in stopped else "yes"] for a in found],
+        )
+    )
 
 
 def _reporting_when(ctx: Ctx, meeting: BoardMeeting) -> str:
@@ -146,7 +208,9 @@ def _digest_when(ctx: Ctx, meeting: BoardMeeting) -> str:
 def _board_list(ctx: Ctx) -> Reply:
     tz = ctx.settings.tz
     rows = []
-    for meeting, delivery in board_service.upcoming(ctx):
+    upcoming = board_service.upcoming(ctx)
+    emails = board_service.email_deliveries(ctx, [meeting for meeting, _ in upcoming])
+    for meeting, delivery in upcoming:
         rows.append(
             [
                 f"B-{meeting.id}",
@@ -154,7 +218,7 @@ def _board_list(ctx: Ctx) -> Reply:
                 meeting.name + (" (reporting deadline)" if meeting.reporting else ""),
                 meeting.channel_id,
                 when(board_service.digest_due_at(meeting), tz),
-                _digest_state(ctx, meeting, delivery),
+                _digest_state(ctx, meeting, delivery) + _email_state(ctx, meeting, emails),
             ]
         )
     reply = Reply(summary=f"{len(rows)} board meetings").heading("Board meetings")
@@ -163,6 +227,28 @@ def _board_list(ctx: Ctx) -> Reply:
     return reply.add(
         Table(columns=["Id", "When", "Meeting", "Channel", "Digest at", "Digest"], rows=rows)
     )
+
+
+def _email_state(
+    ctx: Ctx, meeting: BoardMeeting, emails: dict[int, tuple[int, list[Delivery]]]
+) -> str:
+    """`; by e-mail to 4 recipients: 3 delivered, 1 retrying`."""
+    count, deliveries = emails.get(meeting.id, (0, []))
+    if not count:
+        return ""
+    tally = Counter(EMAIL_WORDS.get(d.state, "sending") for d in deliveries)
+    if count > len(deliveries):
+        tally["not yet sent"] += count - len(deliveries)
+    said = ", ".join(f"{n} {word}" for word, n in tally.items())
+    return f"; by e-mail to {plural(count, 'recipient')}: {said}"
+
+
+EMAIL_WORDS = {
+    SENT: "delivered",
+    FAILED: "retrying",
+    ABANDONED: "not delivered (admins told)",
+    SKIPPED: "not sent",
+}
 
 
 def _digest_state(ctx: Ctx, meeting: BoardMeeting, delivery: Delivery | None) -> str:

@@ -14,6 +14,9 @@ TIMEOUT_SECONDS = 20
 
 
 class SmtpTransport:
+    name = "SMTP"
+    attaches_files = True
+
     def __init__(self, url: str, sender: str, *, timeout: float = TIMEOUT_SECONDS) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:

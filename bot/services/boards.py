@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain import Invalid, NotFound, clean_note
@@ -28,6 +28,7 @@ from bot.store.models import (
     WEEKLY,
     BoardEvent,
     BoardMeeting,
+    BoardRecipient,
     Delivery,
     Subscription,
 )
@@ -171,7 +172,7 @@ def add(
 
 def remove(ctx: Ctx, text_id: str) -> BoardMeeting:
     ctx.require_admin("remove board meetings")
-    board = _get(ctx, text_id)
+    board = find(ctx, text_id)
     board.removed_at = ctx.now
     _event(ctx, board, "removed", utc_text(board.starts_at), None)
     return board
@@ -181,7 +182,7 @@ def move(ctx: Ctx, text_id: str, day_text: str, time_text: str) -> BoardMeeting:
     """A new date and time. Its digest and reminders are due afresh for the new time, even when
     the old time's were already sent: the papers for a moved meeting are a new set."""
     ctx.require_admin("move board meetings")
-    board = _get(ctx, text_id)
+    board = find(ctx, text_id)
     starts_at = parse_local(ctx, day_text, time_text)
     if starts_at <= ctx.now:
         raise Invalid("That time is in the past. Give a future date and time.")
@@ -195,7 +196,7 @@ def set_reporting(ctx: Ctx, text_id: str, switch: str, days_text: str | None) ->
     """Make a meeting the reporting deadline of a cycle (leads are asked for highlight reports
     `days` before it), or stop it being one."""
     ctx.require_admin("set reporting deadlines")
-    board = _get(ctx, text_id)
+    board = find(ctx, text_id)
     was = _reporting_text(board)
     word = switch.strip().lower()
     if word not in ("on", "off"):
@@ -220,7 +221,7 @@ def set_reporting(ctx: Ctx, text_id: str, switch: str, days_text: str | None) ->
 def set_public(ctx: Ctx, text_id: str, switch: str) -> BoardMeeting:
     """Whether the meeting's papers are published with its agenda (its board pack says so)."""
     ctx.require_admin("say whether a board's papers are public")
-    board = _get(ctx, text_id)
+    board = find(ctx, text_id)
     word = switch.strip().lower()
     if word not in ("on", "off"):
         raise Invalid(f"“{switch[:20]}” is neither on nor off: `board public B-3 on`.")
@@ -234,7 +235,7 @@ def set_public(ctx: Ctx, text_id: str, switch: str) -> BoardMeeting:
 def set_digest_hours(ctx: Ctx, text_id: str, hours_text: str) -> BoardMeeting:
     """How many hours before the meeting its digest goes to the channel."""
     ctx.require_admin("change when a board's digest is sent")
-    board = _get(ctx, text_id)
+    board = find(ctx, text_id)
     text = hours_text.strip().lower().removesuffix("hours").removesuffix("h").strip()
     if not text.isdigit() or not 1 <= int(text) <= MAX_DIGEST_HOURS:
         raise Invalid(
@@ -291,7 +292,8 @@ def record_event(
     )
 
 
-def _get(ctx: Ctx, text_id: str) -> BoardMeeting:
+def find(ctx: Ctx, text_id: str) -> BoardMeeting:
+    """A meeting of this plan by its id (`B-3`), or a refusal naming the way to find it."""
     digits = text_id.strip().upper().removeprefix("B-").removeprefix("#")
     board = ctx.session.get(BoardMeeting, int(digits)) if digits.isdigit() else None
     if board is None or board.removed_at is not None or board.plan_id != ctx.plan.id:
@@ -316,6 +318,38 @@ def upcoming(ctx: Ctx) -> list[tuple[BoardMeeting, Delivery | None]]:
         d.key: d for d in ctx.session.scalars(select(Delivery).where(Delivery.key.in_(keys)))
     }
     return [(b, deliveries.get(board_digest_key(b))) for b in boards]
+
+
+def email_deliveries(
+    ctx: Ctx, meetings: list[BoardMeeting]
+) -> dict[int, tuple[int, list[Delivery]]]:
+    """For each meeting with e-mail recipients: how many it has, and its e-mailed digests'
+    deliveries so far (two statements)."""
+    if not meetings:
+        return {}
+    counts = dict(
+        ctx.session.execute(
+            select(BoardRecipient.board_id, func.count())
+            .where(
+                BoardRecipient.board_id.in_([m.id for m in meetings]),
+                BoardRecipient.removed_at.is_(None),
+            )
+            .group_by(BoardRecipient.board_id)
+        ).all()
+    )
+    prefixes = {m.id: f"{board_digest_key(m)}:email:" for m in meetings if counts.get(m.id)}
+    found: dict[int, tuple[int, list[Delivery]]] = {
+        board_id: (counts[board_id], []) for board_id in prefixes
+    }
+    if prefixes:
+        rows = ctx.session.scalars(
+            select(Delivery).where(or_(*(Delivery.key.startswith(p) for p in prefixes.values())))
+        )
+        for row in rows:
+            for board_id, prefix in prefixes.items():
+                if row.key.startswith(prefix):
+                    found[board_id][1].append(row)
+    return found
 
 
 def set_weekly(ctx: Ctx, day_text: str, time_text: str) -> Subscription:

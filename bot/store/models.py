@@ -793,3 +793,38 @@ class WebSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+# --- E-mail (bot/mail) -----------------------------------------------------------------------
+
+
+class BoardRecipient(Base):
+    """Someone who gets a board's pre-board digest and pack by e-mail (`board email ID add`).
+    The e-mail is stored lower-case; removing one keeps the row."""
+
+    __tablename__ = "board_recipients"
+    __table_args__ = (Index("ix_board_recipients_board_id_email", "board_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    board_id: Mapped[int] = mapped_column(ForeignKey("board_meetings.id"))
+    email: Mapped[str] = mapped_column(String(320))
+    added_at: Mapped[datetime]
+    added_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[Surface] = mapped_column(words_of(Surface, 20))
+    removed_at: Mapped[datetime | None]
+    removed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class MailUnsubscribe(Base):
+    """An address that asked, by its e-mails' one-click link, for no more of one kind of e-mail
+    (`board-papers`, `reminders`, `notices`). One row per address and kind: asking again
+    changes nothing."""
+
+    __tablename__ = "mail_unsubscribes"
+    __table_args__ = (UniqueConstraint("email", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime]

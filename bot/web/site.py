@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -36,12 +36,13 @@ from bot.commands.registry import execute, failure_apology
 from bot.domain import FieldError, Surface, UserError, day_text
 from bot.impact import alt_text
 from bot.mail import Mail, MailFailed, Transport
+from bot.mail import unsubscribe as unsubscribe_links
 from bot.render import layout
 from bot.render.html import render_page, render_reply
 from bot.replies import Button, ButtonId, Form, FormField, FormSubmission, Reply
 from bot.runtime import Runtime
 from bot.services import followups as followup_service
-from bot.services import kpis, partners, publishing, signin
+from bot.services import kpis, mailing, partners, publishing, signin
 from bot.services.actions import page_of_actions
 from bot.services.context import Caller
 from bot.services.partners import Access, OpenPlan
@@ -232,7 +233,14 @@ class Site:
 
     async def sign_in_form(self, request: Request) -> Response:
         token = self._form_token(request)
-        page = self._page("signin.html", csrf=token, email="", error=None, service_url=None)
+        page = self._page(
+            "signin.html",
+            csrf=token,
+            email=request.query_params.get("email", "")[:320],
+            next=_next_page(request.query_params.get("next")),
+            error=None,
+            service_url=None,
+        )
         return self._with_form_cookie(page, token)
 
     async def sign_in(self, request: Request) -> Response:
@@ -241,6 +249,7 @@ class Site:
         if not self._form_token_matches(request, form):
             return self._with_form_cookie(self._expired_form(token), token)
         typed = str(form.get("email") or "")
+        after = _next_page(_text(form, "next"))
         try:
             email = partners.normal_email(typed)
         except UserError:
@@ -249,6 +258,7 @@ class Site:
                 400,
                 csrf=token,
                 email=typed[:320],
+                next=after,
                 error="Enter an e-mail address in the correct format, like name@example.org",
                 error_title=True,
                 service_url=None,
@@ -265,7 +275,7 @@ class Site:
         )
         if link is not None:
             # after the answer, so a known address and an unknown one answer alike
-            page.background = BackgroundTask(self._send_link, email, link)
+            page.background = BackgroundTask(self._send_link, email, link, after)
         return page
 
     def _new_link(self, email: str) -> str | None:
@@ -283,8 +293,10 @@ class Site:
 
         return self._reading(make)
 
-    async def _send_link(self, email: str, token: str) -> None:
+    async def _send_link(self, email: str, token: str, after: str | None) -> None:
         url = f"{self.settings.public_url.rstrip('/')}/sign-in/{token}"
+        if after:
+            url += "?" + urlencode({"next": after})
         mail = Mail(
             to=email,
             subject="Your link to sign in to the SEND partnership's plan",
@@ -319,10 +331,12 @@ class Site:
         if not good:
             return self._link_gone()
         token = self._form_token(request)
+        after = _next_page(request.query_params.get("next"))
         page = self._message(
             "Sign in",
             "Select the button to sign in. The link then stops working.",
-            confirm_action=f"/sign-in/{quote(link)}",
+            confirm_action=f"/sign-in/{quote(link)}"
+            + ("?" + urlencode({"next": after}) if after else ""),
             confirm_label="Sign in",
             csrf=token,
             service_url=None,
@@ -355,7 +369,8 @@ class Site:
         cookie = await self._run(lambda: self._reading(begin))
         if cookie is None:
             return self._link_gone()
-        response = RedirectResponse("/plans", status_code=303)
+        after = _next_page(request.query_params.get("next"))
+        response = RedirectResponse(after or "/plans", status_code=303)
         self._set_cookie(
             response, SESSION_COOKIE, cookie, int(signin.SESSION_LIFETIME.total_seconds())
         )
@@ -388,6 +403,56 @@ class Site:
             return None
         return await self._run(
             lambda: self._reading(lambda s: signin.session_of(s, cookie, self._now()))
+        )
+
+    # --- unsubscribe (RFC 8058) --------------------------------------------------------------
+
+    def _unsubscribe_token(self, request: Request) -> tuple[str, str] | None:
+        token = str(request.path_params["token"])
+        return unsubscribe_links.read_token(self.settings.secret_key, token)
+
+    def _bad_unsubscribe(self) -> Response:
+        return self._message(
+            "This link is not valid",
+            "Check it is the whole link from the e-mail, or ask the partnership's programme "
+            "manager to stop the e-mails.",
+            status=400,
+            service_url=None,
+        )
+
+    async def unsubscribe_page(self, request: Request) -> Response:
+        """Opening the link only asks: a mail scanner that opens it stops nothing."""
+        found = self._unsubscribe_token(request)
+        if found is None:
+            return self._bad_unsubscribe()
+        email, kind = found
+        return self._message(
+            "Stop these e-mails?",
+            f"{email} will get no more {mailing.KIND_WORDS.get(kind, kind)} from the SEND "
+            "partnership's bot.",
+            confirm_action=request.url.path,
+            confirm_label="Stop these e-mails",
+            service_url=None,
+        )
+
+    async def unsubscribe(self, request: Request) -> Response:
+        """The one-click POST (`List-Unsubscribe=One-Click`, form-encoded or multipart, from a
+        mail provider) or the page's button: the signed token is the whole authority, so no
+        cookie or CSRF token is asked for (a provider sends neither)."""
+        await request.form()  # read and bounded; its one field says nothing the URL does not
+        found = self._unsubscribe_token(request)
+        if found is None:
+            return self._bad_unsubscribe()
+        email, kind = found
+        await self._run(
+            lambda: self._reading(lambda s: mailing.unsubscribe(s, email, kind, self._now()))
+        )
+        log.info("an address unsubscribed from %s", kind)
+        return self._message(
+            "You have unsubscribed",
+            f"{email} will get no more {mailing.KIND_WORDS.get(kind, kind)} from the SEND "
+            "partnership's bot.",
+            service_url=None,
         )
 
     # --- signed-in pages ---------------------------------------------------------------------
@@ -776,6 +841,16 @@ class Site:
         )  # fmt: skip
 
 
+def _next_page(path: str | None) -> str | None:
+    """Where to go after signing in: only a page of the plans' own (`/plans/…`), never another
+    site (`//evil.example`, `/plans/../`)."""
+    if not path or len(path) > 500 or not path.startswith("/plans/"):
+        return None
+    if "//" in path or "\\" in path or ".." in path or any(c.isspace() for c in path):
+        return None
+    return path
+
+
 def _page_number(request: Request) -> int:
     try:
         return max(1, int(request.query_params.get("page", "1")))
@@ -849,6 +924,8 @@ def pages(runtime: Runtime, transport: Transport | None) -> Callable[[FastAPI], 
             ("/sign-in/{token}", site.sign_in_link, ["GET"]),
             ("/sign-in/{token}", site.use_link, ["POST"]),
             ("/sign-out", site.sign_out, ["POST"]),
+            ("/unsubscribe/{token}", site.unsubscribe_page, ["GET"]),
+            ("/unsubscribe/{token}", site.unsubscribe, ["POST"]),
             ("/plans", site.plans, ["GET"]),
             ("/plans/{slug}", site.summary, ["GET"]),
             ("/plans/{slug}/actions", site.actions, ["GET"]),
