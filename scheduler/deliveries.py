@@ -49,6 +49,7 @@ from sqlalchemy import select
 
 from bot.addresses import Address
 from bot.config import Settings
+from bot.platforms import EMAIL
 from bot.presenters import when
 from bot.runtime import Runtime
 from bot.senders import (
@@ -319,6 +320,11 @@ class _Tick:
             return f"“{occurrence.target}” has no address to deliver to"
         if self._sender(occurrence.address) is None:
             where = occurrence.address.platform
+            if where == EMAIL:
+                return (
+                    f"“{occurrence.target}” has no chat account linked, and e-mail is not set "
+                    "up (WSOA_SMTP_URL, or WSOA_NOTIFY_API_KEY)"
+                )
             return f"“{occurrence.target}” is on {where}, which this bot does not post to"
         return None
 

@@ -200,7 +200,7 @@ def test_without_e_mail_configured_nothing_is_sent_and_the_admin_is_told(
     report = tick(demo, senders_of(ConsoleSender()), DUE)
     (row,) = state_of(demo, ":email:")
     assert row.state == "skipped"
-    assert "email" in (row.last_error or "")
+    assert "e-mail is not set up" in (row.last_error or "")
     assert not [k for k in report.sent if ":email:" in k]
 
 

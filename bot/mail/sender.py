@@ -62,8 +62,8 @@ class EmailSender:
             if failed.temporary:
                 raise DeliveryFailed(str(failed)) from failed
             raise DeliveryRefused(str(failed)) from failed
-        assert mail.message_id is not None
-        return mail.message_id
+        # the delivery row keeps a short reference (its Message-ID is longer than a chat ts)
+        return f"mail-{_digest(key)[:32]}"
 
     def find_sent(self, address: Address, key: str, since: datetime) -> str | None:
         """A mailbox cannot be searched: an interrupted send is sent again, with the same
@@ -119,7 +119,7 @@ class EmailSender:
             html=html,
             files=files,
             unsubscribe_url=unsubscribe,
-            message_id=f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{self.sender_domain}>",
+            message_id=f"<{_digest(key)[:40]}@{self.sender_domain}>",
             reference=key[:500],
         )
 
@@ -155,3 +155,7 @@ class EmailSender:
                 f"{self.public_url}/plans/{quote(slug)}/packs"
             )
         return f"{attachment.title} is in the partnership's chat, or ask the programme manager."
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
