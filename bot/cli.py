@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import bot.adapters  # noqa: F401  (each platform declares how it names and reaches people)
+from bot import logs
 from bot.config import Settings
 from bot.console import run_console, run_line
 from bot.domain import Surface, UserError
@@ -32,11 +33,11 @@ PLAN_HELP = "the plan's short name (optional while the database holds one plan)"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command in ("serve", "tick") else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     settings = Settings()
+    logs.configure(
+        logging.INFO if args.command in ("serve", "tick") else logging.WARNING,
+        settings.log_format,
+    )
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(settings, args)

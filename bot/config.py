@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     notify_url: str = Field(
         default="https://api.notifications.service.gov.uk", validation_alias="WSOA_NOTIFY_URL"
     )
+    # Logs as one JSON object a line ("json") or plain lines ("plain")
+    log_format: Literal["plain", "json"] = Field(
+        default="plain", validation_alias="WSOA_LOG_FORMAT"
+    )
+    # GET /metrics answers only `Authorization: Bearer <this>` when it is set
+    metrics_token: str = Field(default="", validation_alias="WSOA_METRICS_TOKEN")
     # Signs what the bot hands out and must recognise again (e-mails' unsubscribe links)
     secret_key: str = Field(default="", validation_alias="WSOA_SECRET_KEY")
 

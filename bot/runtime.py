@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.domain import UserError
+from bot.metrics import Metrics
 from bot.services.context import Caller, Ctx
 from bot.services.plans import plan_named
 from bot.store.db import bound_waits, ensure_schema, make_engine, session_factory, unit_of_work
@@ -104,6 +105,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime] = field(default=utcnow)
+    # what GET /metrics shows: this runtime's own registry
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def start(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -117,6 +120,13 @@ class Runtime:
         if migrate:
             ensure_schema(engine)
         runtime = cls(settings=settings, engine=engine, sessions=session_factory(engine))
+        runtime.metrics.watch_pool(engine)
+        metrics = runtime.metrics
+
+        @event.listens_for(engine, "handle_error")
+        def count_error(context: Any) -> None:
+            metrics.database_error(type(context.original_exception).__name__)
+
         as_of = settings.as_of
         if as_of is not None:
             runtime.clock = lambda: as_of
@@ -146,6 +156,8 @@ class Runtime:
                     log.warning("rolled back work for %s: its deadline passed", caller.user_id)
                     raise TooLate()
         except (OperationalError, PoolTimeout) as slow:
+            if isinstance(slow, PoolTimeout):
+                self.metrics.database_error("pool timeout")
             if deadline is None:
                 raise
             log.warning("database too slow for %s's request: %s", caller.user_id, slow)

@@ -41,7 +41,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -103,9 +103,13 @@ class TickReport:
     outcomes: list[Outcome] = field(default_factory=list)
     # occurrences another ticker had already claimed
     elsewhere: int = 0
+    # hears each outcome as it happens: the metrics (bot/metrics.py)
+    observe: Callable[[str, str], None] | None = field(default=None, repr=False)
 
     def add(self, result: str, key: str, target: str, detail: str = "") -> None:
         self.outcomes.append(Outcome(result, key, target, detail))
+        if self.observe is not None:
+            self.observe(key, result)
         if result in (FAILED, ABANDONED):
             # The whole report is printed or logged at the end; failures are worth a warning.
             log.warning("%s %s to %s: %s", result, key, target, detail)
@@ -182,7 +186,7 @@ class _Tick:
         self.senders = senders
         self.at = at
         self.by = ticker_id()
-        self.report = TickReport(at=at, settings=runtime.settings)
+        self.report = TickReport(at=at, settings=runtime.settings, observe=runtime.metrics.delivery)
 
     def deliver(self, occurrences: Sequence[Occurrence], kinds: Iterable[str]) -> None:
         by_key = {occurrence.key: occurrence for occurrence in occurrences}

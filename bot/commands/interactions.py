@@ -192,7 +192,8 @@ def press(runtime: Runtime, caller: Caller, platform_id: str, value: str) -> Rep
     if found is None:
         return say(NO_LONGER_IN_USE)
     entry = BUTTONS[found]
-    return answered(lambda: entry.run(runtime, caller, value), f"{found} {value!r}")
+    done = runtime.metrics.command(caller.source.value, f"button:{found.value}")
+    return answered(lambda: entry.run(runtime, caller, value), f"{found} {value!r}", done)
 
 
 def open_form(runtime: Runtime, caller: Caller, purpose: str, key: str) -> Form | None:
@@ -215,5 +216,15 @@ def submit(runtime: Runtime, caller: Caller, submission: FormSubmission) -> Repl
     if submission.purpose not in FORMS:
         raise UserError("That form has expired: ask for it again.")
     entry = FORMS[FormPurpose(submission.purpose)]
-    with runtime.work(caller) as ctx:
-        return entry.save(ctx, submission)
+    done = runtime.metrics.command(caller.source.value, f"form:{entry.purpose.value}")
+    outcome = "error"
+    try:
+        with runtime.work(caller) as ctx:
+            saved = entry.save(ctx, submission)
+        outcome = "ok"
+        return saved
+    except UserError:
+        outcome = "refused"
+        raise
+    finally:
+        done(outcome)

@@ -4,11 +4,12 @@ the registry, so a command cannot exist without its usage line."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot import logs
 from bot.domain import UserError, looks_like_ref, nearest
+from bot.logs import current_reference
 from bot.replies import Reply, code, plain, say
 from bot.runtime import Runtime
 from bot.services.context import Caller, Ctx
@@ -84,6 +85,7 @@ def execute(runtime: Runtime, caller: Caller, text: str) -> Reply:
         verb, args = "update", text.strip()
     found = COMMANDS.get(verb)
     if found is None:
+        runtime.metrics.command(caller.source.value, "unknown")("refused")
         close = nearest(verb, list(COMMANDS))
         hint = f" Did you mean `{close[0]}`?" if close else ""
         return Reply(summary=f"Unknown command {verb}").para(
@@ -94,32 +96,43 @@ def execute(runtime: Runtime, caller: Caller, text: str) -> Reply:
         with runtime.work(caller) as ctx:
             return found.handler(ctx, args.strip())
 
-    return answered(run, f"{text!r} from {caller.user_id}")
+    done = runtime.metrics.command(caller.source.value, verb)
+    return answered(run, f"{text!r} from {caller.user_id}", done)
 
 
-def answered(run: Callable[[], Reply], what: str) -> Reply:
+def answered(
+    run: Callable[[], Reply], what: str, done: Callable[[str], None] | None = None
+) -> Reply:
     """The one error path of the core, for typed commands, buttons and forms alike: a UserError
     becomes its message; anything else (rolled back by the unit of work it escaped) is logged
-    with a reference, and the person gets the apology naming it."""
+    with a reference, and the person gets the apology naming it. `done` hears the outcome
+    (ok, refused, error): the metrics."""
+    outcome = "ok"
     try:
         return run()
     except UserError as refusal:
+        outcome = "refused"
         return say(str(refusal))
     except Exception:
+        outcome = "error"
         return failure_apology(f"command {what}", rolled_back=True)
+    finally:
+        if done is not None:
+            done(outcome)
 
 
 def failure_apology(what: str, *, rolled_back: bool = False) -> Reply:
-    """Called while an exception is being handled: logs it with its traceback and a new
-    reference, and gives the apology that quotes the reference."""
+    """Called while an exception is being handled: logs it with its traceback and the request's
+    reference (bot/logs.py; a new one outside a request), and gives the apology quoting it."""
     reference = new_reference()
     log.exception("%s failed (reference %s)", what, reference)
     return apology(reference, rolled_back=rolled_back)
 
 
 def new_reference() -> str:
-    """The reference an apology quotes and the log line beside its traceback carries."""
-    return uuid.uuid4().hex[:8]
+    """The reference an apology quotes: the request's own, which every log line of the
+    request carries, or a new one."""
+    return current_reference() or logs.new_reference()
 
 
 def apology(reference: str, *, rolled_back: bool = False) -> Reply:

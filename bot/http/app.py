@@ -12,6 +12,7 @@ from slack_bolt import App
 
 from bot.http.health import HEALTH_PATH, HealthCheck
 from bot.http.limits import DEFAULT_MAX_BODY, LimitBody
+from bot.http.observe import METRICS_PATH, Observe, metrics_endpoint
 from bot.http.slack import EVENTS_PATH, MAX_BODY, SlackRoute
 from bot.runtime import Runtime
 
@@ -27,7 +28,8 @@ def build_http_app(
     parts: Sequence[Part] = (),
     body_limits: dict[str, int] | None = None,
 ) -> FastAPI:
-    """`GET /healthz`, `POST /slack/events` when `slack` is given, and whatever `parts` add.
+    """`GET /healthz`, `GET /metrics`, `POST /slack/events` when `slack` is given, and whatever
+    `parts` add.
 
     `body_limits` caps request bodies per path (bytes) beside Slack's; any other path is
     capped at `limits.DEFAULT_MAX_BODY`."""
@@ -49,10 +51,17 @@ def build_http_app(
     health = HealthCheck(runtime, settings.health_timeout)
     # Plain Starlette routes: no FastAPI dependency resolution on the hot path.
     app.add_route(HEALTH_PATH, health.endpoint, methods=["GET"])  # HEAD comes with GET
+    app.add_route(
+        METRICS_PATH,
+        metrics_endpoint(runtime.metrics, settings.metrics_token),
+        methods=["GET"],
+    )
     if slack is not None:
         app.add_route(EVENTS_PATH, SlackRoute(runtime, slack).endpoint, methods=["POST"])
     for part in parts:
         part(app)
     limits: dict[str, int] = {EVENTS_PATH: MAX_BODY, **(body_limits or {})}
     app.add_middleware(LimitBody, per_path=limits, default=DEFAULT_MAX_BODY)
+    # outermost: a refused body is counted too
+    app.add_middleware(Observe, metrics=runtime.metrics)
     return app

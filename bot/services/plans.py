@@ -90,14 +90,22 @@ def plan_for_chat(
     best = sorted(bindings, key=lambda b: b.channel == "")
     if best:
         return session.get_one(Plan, best[0].plan_id)
+    # A database that binds nothing serves its one plan to whoever asks (one partnership's own
+    # bot). Once any workspace or tenant is bound, the bot is shared: an unbound one sees no
+    # plan, never another partnership's.
+    shared = session.scalar(select(PlanBinding.id).limit(1)) is not None
     try:
+        if shared:
+            raise NoPlan("bound elsewhere")
         return current_plan(session, now)
     except NoPlanYet:
         raise
     except NoPlan:
         raise NoPlan(
-            "This workspace is not linked to a plan yet. A programme manager links it with "
-            "`wsoa plan bind SLUG` at the server."
+            f"This workspace or tenant ({workspace}) is not linked to a plan yet, so there is "
+            f"nothing to show here. Ask whoever runs the bot to link it with `wsoa plan bind "
+            f"SLUG` and its id, {workspace} (or `wsoa plan create SLUG NAME` first, for a new "
+            "partnership)."
         ) from None
 
 
