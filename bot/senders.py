@@ -40,16 +40,38 @@ class ClaimLost(Exception):
 # The check a scheduled post makes after every wait, before it posts again: is the claim still
 # this ticker's? Set by the scheduler around a send; a chat reply has none.
 _still_ours: ContextVar[Callable[[], bool] | None] = ContextVar("still_ours", default=None)
+# Told when a scheduled post starts and stops waiting (a 429's Retry-After, a pause between
+# posts): a process that is stopping hands a waiting post's delivery back at once.
+_on_wait: ContextVar[Callable[[bool], None] | None] = ContextVar("on_wait", default=None)
 
 
 @contextmanager
-def claim_checked(still_ours: Callable[[], bool]) -> Iterator[None]:
-    """Within the block, `confirm_claim` asks `still_ours` whether the claim is still held."""
+def claim_checked(
+    still_ours: Callable[[], bool], on_wait: Callable[[bool], None] | None = None
+) -> Iterator[None]:
+    """Within the block, `confirm_claim` asks `still_ours` whether the claim is still held, and
+    `waiting` tells `on_wait` when the post waits."""
     token = _still_ours.set(still_ours)
+    waits = _on_wait.set(on_wait)
     try:
         yield
     finally:
+        _on_wait.reset(waits)
         _still_ours.reset(token)
+
+
+@contextmanager
+def waiting() -> Iterator[None]:
+    """Around a platform client's wait before it sends again: while in it, nothing has been
+    sent, so the delivery can be handed to another process."""
+    told = _on_wait.get()
+    if told is not None:
+        told(True)
+    try:
+        yield
+    finally:
+        if told is not None:
+            told(False)
 
 
 def confirm_claim() -> None:

@@ -9,6 +9,7 @@ settings are given: either alone, or both on one port against one database.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -38,7 +39,11 @@ Mode = Literal["http", "socket"]
 
 
 class Clock(Protocol):
+    def stop(self) -> list[str]: ...
+
     def shutdown(self) -> None: ...
+
+    def busy(self) -> bool: ...
 
 
 def senders_for(settings: Settings) -> dict[str, Sender]:
@@ -208,8 +213,9 @@ def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None
             if connector is not None:
                 routes.append("/api/messages")
             log.info("serving %s on %s:%s", ", ".join(routes), host, port)
-            # uvicorn stops gracefully on SIGTERM itself, finishing requests in flight.
-            run_http(web, host, port)
+            # uvicorn stops gracefully on SIGTERM itself, finishing requests in flight; the
+            # clock hands its waiting deliveries back at once
+            run_http(web, host, port, on_exit=clock.stop if clock is not None else None)
         else:
             from bot.slack.serve import serve_socket_mode
 
@@ -223,6 +229,13 @@ def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None
         for close in closers:
             close()
         runtime.close()
+    if clock is not None and clock.busy():
+        # A tick is still in a platform client's wait (a 429's Retry-After), which cannot be cut
+        # short. Its delivery has been handed back, or keeps its lease if it was mid-post, so
+        # another replica delivers it: stop now rather than wait it out.
+        log.info("stopped; a scheduled post's wait was left to another replica")
+        logging.shutdown()
+        os._exit(0)
 
 
 def start_scheduler(runtime: Runtime, senders: Senders) -> Clock | None:

@@ -137,6 +137,23 @@ def renew(sessions: sessionmaker[Session], claim: Claim, at: datetime) -> bool:
     )
 
 
+def hand_back(
+    sessions: sessionmaker[Session], claim: Claim, at: datetime, ready_at: datetime
+) -> bool:
+    """A claim whose post is waiting (nothing sent) given up by a process that is stopping:
+    recorded `failed`, ready to be retried from `ready_at`, so another process sends it on its
+    next tick rather than after the lease. The waiting thread, if it ever wakes, finds the claim
+    no longer its own and sends nothing. False when the claim had already gone."""
+    return finish(
+        sessions,
+        claim,
+        at,
+        state=FAILED,
+        claimed_at=ready_at,
+        last_error=f"handed back at {at.isoformat()}: the process stopped while the post waited",
+    )
+
+
 def holds(sessions: sessionmaker[Session], claim: Claim) -> bool:
     """Whether the claim is still this ticker's: its row still sending, at the attempt this
     ticker made, by this ticker."""

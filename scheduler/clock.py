@@ -9,6 +9,7 @@ processes tick. The job store is in memory: there is nothing in it worth keeping
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.runtime import Runtime
 from bot.senders import Senders
-from scheduler.deliveries import tick
+from scheduler.deliveries import InFlight, tick
 
 log = logging.getLogger(__name__)
 
@@ -25,25 +26,55 @@ TICK_SECONDS = 60.0
 JOB_ID = "wsoa-tick"
 
 
+class Clock:
+    """The running clock. `stop()` (on SIGTERM, as the server stops taking requests) begins no
+    new post and hands back every delivery whose post is waiting (a 429's Retry-After), so
+    another replica delivers it on its next tick; it does not wait for the tick in progress.
+    A post cut off mid-send keeps its lease and is picked up safely by another process once the
+    lease runs out (scheduler/deliveries.py)."""
+
+    def __init__(self, runtime: Runtime, scheduler: BackgroundScheduler, in_flight: InFlight):
+        self.runtime = runtime
+        self.scheduler = scheduler
+        self.in_flight = in_flight
+        self._stopped = threading.Lock()
+
+    def stop(self) -> list[str]:
+        """Stop, once; the keys of the deliveries handed back."""
+        if not self._stopped.acquire(blocking=False):
+            return []
+        handed = self.in_flight.hand_back(self.runtime)
+        self.scheduler.shutdown(wait=False)
+        return handed
+
+    def shutdown(self) -> None:
+        self.stop()
+
+    def busy(self) -> bool:
+        """Whether a tick is still running (a post waiting, or cut off mid-send)."""
+        return self.in_flight.ticking.is_set()
+
+
 def start_clock(
     runtime: Runtime, senders: Senders, *, interval_seconds: float = TICK_SECONDS
-) -> BackgroundScheduler:
+) -> Clock:
     """Start ticking: once straight away (to catch up on what fell due while nothing ran), then
-    every `interval_seconds`. Call `.shutdown()` on the result when the bot stops; it waits for
-    a tick in progress to record what it sent.
+    every `interval_seconds`. Call `.stop()` on the result when the bot stops.
 
-    The scheduler thread is a daemon, so a bot that exits without `.shutdown()` is not kept
-    alive by it; a tick cut off mid-send is then picked up safely by the next process (see the
-    lease in scheduler/deliveries.py).
+    The scheduler thread is a daemon, so a bot that exits is not kept alive by it.
     """
+    in_flight = InFlight()
 
     def run_tick() -> None:
+        in_flight.ticking.set()
         try:
-            report = tick(runtime, senders, runtime.clock())
+            report = tick(runtime, senders, runtime.clock(), in_flight)
         except Exception:
             # Logged, and tried again on the next tick: the database still says what is due.
             log.exception("scheduled tick failed")
             return
+        finally:
+            in_flight.ticking.clear()
         if report.eventful:
             log.info("%s", report)
 
@@ -70,4 +101,4 @@ def start_clock(
         replace_existing=True,
     )
     scheduler.start()
-    return scheduler
+    return Clock(runtime, scheduler, in_flight)

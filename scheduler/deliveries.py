@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -155,13 +156,55 @@ class TickReport:
         return "\n".join(lines)
 
 
-def tick(runtime: Runtime, senders: Sender | Mapping[str, Sender], at: datetime) -> TickReport:
+class InFlight:
+    """The posts a process is making, by delivery, and which of them are waiting before they
+    send again (a 429's Retry-After): a process that is stopping hands those back at once
+    (`hand_back`), so another process delivers them on its next tick, not after the lease."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[int, Claim] = {}
+        self.stopping = threading.Event()
+        # set while a tick runs
+        self.ticking = threading.Event()
+
+    def mark(self, claim: Claim, waiting: bool) -> None:
+        with self._lock:
+            if waiting:
+                self._waiting[claim.delivery_id] = claim
+            else:
+                self._waiting.pop(claim.delivery_id, None)
+
+    def hand_back(self, runtime: Runtime) -> list[str]:
+        """Stop: no new post begins, and every waiting one is handed back. Returns their keys."""
+        self.stopping.set()
+        with self._lock:
+            waiting = list(self._waiting.values())
+            self._waiting.clear()
+        at = runtime.clock()
+        handed = []
+        for claim in waiting:
+            ready = at - retry_after(claim.attempts)
+            if claims.hand_back(runtime.sessions, claim, at, ready):
+                handed.append(claim.key)
+                log.info("handed %s back for another process to deliver", claim.key)
+        return handed
+
+
+def tick(
+    runtime: Runtime,
+    senders: Sender | Mapping[str, Sender],
+    at: datetime,
+    in_flight: InFlight | None = None,
+) -> TickReport:
     """Deliver, once, everything due at `at` that has not been delivered: each through the
-    sender for its address's platform (one sender, or senders by platform)."""
+    sender for its address's platform (one sender, or senders by platform). `in_flight` is the
+    process's, when it can be stopped (`wsoa serve`): a tick then begins no post once it is
+    stopping."""
     if at.tzinfo is None:
         raise ValueError("tick needs an aware instant: a naive time has no place on the clock")
     by_platform = dict(senders) if isinstance(senders, Mapping) else {senders.platform: senders}
-    run = _Tick(runtime, by_platform, at)
+    run = _Tick(runtime, by_platform, at, in_flight or InFlight())
     with unit_of_work(runtime.sessions) as session:
         scheduled = scheduled_occurrences(session, runtime.settings, at)
     run.deliver(scheduled, kinds=SCHEDULED)
@@ -180,7 +223,10 @@ def ticker_id() -> str:
 
 
 class _Tick:
-    def __init__(self, runtime: Runtime, senders: dict[str, Sender], at: datetime) -> None:
+    def __init__(
+        self, runtime: Runtime, senders: dict[str, Sender], at: datetime, in_flight: InFlight
+    ) -> None:
+        self.in_flight = in_flight
         self.runtime = runtime
         self.sessions = runtime.sessions
         self.senders = senders
@@ -192,9 +238,13 @@ class _Tick:
         by_key = {occurrence.key: occurrence for occurrence in occurrences}
         recorded, unfinished = self._rows(list(by_key), tuple(kinds))
         for occurrence in sorted(occurrences, key=lambda o: (o.due_at, o.key)):
+            if self.in_flight.stopping.is_set():
+                return
             if occurrence.key not in recorded:
                 self._first(occurrence)
         for row in unfinished:
+            if self.in_flight.stopping.is_set():
+                return
             self._again(row, by_key.get(row.key))
 
     def _rows(self, keys: list[str], kinds: tuple[str, ...]) -> tuple[set[str], list[Delivery]]:
@@ -347,7 +397,7 @@ class _Tick:
                 return
             with (
                 claims.held(self.sessions, claim, self.at, LEASE) as still_ours,
-                claim_checked(still_ours),
+                claim_checked(still_ours, lambda waits: self.in_flight.mark(claim, waits)),
             ):
                 ts = sender.send(reply, occurrence.address, occurrence.key)
         except ClaimLost:

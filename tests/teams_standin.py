@@ -130,6 +130,8 @@ class TeamsStandIn:
         self._calls: list[Call] = []
         self._members: dict[str, Member] = {}
         self._failures: deque[_Failure] = deque()
+        # (seconds, which calls): the next matching call is answered only after that long
+        self._delays: deque[tuple[float, Callable[[str, str], bool]]] = deque()
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
         self.conversations: dict[str, list[dict[str, Any]]] = {}
@@ -225,6 +227,16 @@ class TeamsStandIn:
         with self._lock:
             self._failures.extend(_Failure(status, retry_after, matches) for _ in range(count))
 
+    def delay_next(self, seconds: float, kind: str | None = None) -> None:
+        """The next call (of `kind` only, when given) is answered `seconds` late: a slow
+        Bot Connector, so a request of the bot's stays in flight."""
+
+        def matches(method: str, route: str) -> bool:
+            return kind is None or _route(method, route)[0] == kind
+
+        with self._lock:
+            self._delays.append((seconds, matches))
+
     # --- reading -----------------------------------------------------------------------------
 
     @property
@@ -274,6 +286,14 @@ class TeamsStandIn:
         except ValueError:
             body = None
         route = path[len(self.base_path) :] if path.startswith(self.base_path) else None
+        with self._lock:
+            delay = next(
+                (d for d in self._delays if route is not None and d[1](method, route)), None
+            )
+            if delay is not None:
+                self._delays.remove(delay)
+        if delay is not None:
+            time.sleep(delay[0])
         answer = self._answer(method, route, headers, raw, body)
         call = Call(
             method=method,

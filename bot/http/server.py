@@ -6,17 +6,33 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
 
 # Requests in flight get this long to finish after SIGTERM before connections are closed:
-# longer than any command's deadline.
-GRACEFUL_SECONDS = 10
+# longer than any command's deadline, and inside the 10 s a replica has to stop in.
+GRACEFUL_SECONDS = 8
 
 
-def make_server(app: ASGIApp, host: str, port: int) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling `on_exit` the moment SIGTERM (or Ctrl-C) arrives: the
+    scheduler hands its waiting deliveries back while requests in flight finish."""
+
+    on_exit: Callable[[], object] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.on_exit is not None and not self.should_exit:
+            threading.Thread(target=self.on_exit, name="wsoa-stopping", daemon=True).start()
+        super().handle_exit(sig, frame)
+
+
+def make_server(
+    app: ASGIApp, host: str, port: int, on_exit: Callable[[], object] | None = None
+) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         host=host,
@@ -28,12 +44,15 @@ def make_server(app: ASGIApp, host: str, port: int) -> uvicorn.Server:
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         server_header=False,
     )
-    return uvicorn.Server(config)
+    server = _Server(config)
+    server.on_exit = on_exit
+    return server
 
 
-def run(app: ASGIApp, host: str, port: int) -> None:
-    """Serve until SIGTERM or Ctrl-C; uvicorn finishes requests in flight, then returns."""
-    make_server(app, host, port).run()
+def run(app: ASGIApp, host: str, port: int, on_exit: Callable[[], object] | None = None) -> None:
+    """Serve until SIGTERM or Ctrl-C; uvicorn stops taking requests and finishes those in
+    flight (within GRACEFUL_SECONDS), then returns. `on_exit` is told at once."""
+    make_server(app, host, port, on_exit).run()
 
 
 @dataclass

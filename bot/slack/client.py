@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
-from bot.senders import confirm_claim
+from bot.senders import confirm_claim, waiting
 
 # A 429's Retry-After is honoured as Slack sends it; 5xx and connection errors back off.
 RETRIES = 3
@@ -24,7 +24,8 @@ class _ConfirmsAfterWaiting:
     confirms that its delivery is still its own (bot/senders.py `confirm_claim`)."""
 
     def prepare_for_next_attempt(self, *args: Any, **kwargs: Any) -> None:
-        super().prepare_for_next_attempt(*args, **kwargs)  # type: ignore[misc]
+        with waiting():
+            super().prepare_for_next_attempt(*args, **kwargs)  # type: ignore[misc]
         confirm_claim()
 
 

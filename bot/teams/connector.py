@@ -31,7 +31,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.config import Settings
-from bot.senders import confirm_claim
+from bot.senders import confirm_claim, waiting
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,8 @@ class Connector:
     def _pause(self, seconds: float) -> None:
         """Wait, then confirm that a scheduled post's delivery is still this ticker's before
         sending again (bot/senders.py `confirm_claim`)."""
-        self.sleep(seconds)
+        with waiting():
+            self.sleep(seconds)
         confirm_claim()
 
     def _call(
