@@ -134,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--plan", help=PLAN_HELP)
     publish.set_defaults(handler=cmd_publish)
 
+    secrets_parser = sub.add_parser("secrets", help="the keys that keep Slack tokens encrypted")
+    secrets_sub = secrets_parser.add_subparsers(dest="secrets_command", required=True)
+    secrets_sub.add_parser(
+        "rotate", help="encrypt every stored Slack token again with WSOA_SECRET_KEY's first key"
+    ).set_defaults(handler=cmd_secrets_rotate)
+
     plans = sub.add_parser("plan", help="the partnerships' plans this database holds")
     plan_sub = plans.add_subparsers(dest="plan_command", required=True)
     plan_sub.add_parser("list", help="the plans and their bindings").set_defaults(
@@ -496,6 +502,22 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
         f"Wrote {len(written)} files to {args.output}: the progress page published "
         f"{public.published_on} (publication #{row.id}). Upload the folder as it is; "
         "index.html is the page."
+    )
+    return 0
+
+
+def cmd_secrets_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.slack.installations import rotate, token_cipher
+
+    cipher = token_cipher(settings.secret_key)
+    runtime = Runtime.start(settings)
+    try:
+        written = rotate(runtime.engine, cipher)
+    finally:
+        runtime.close()
+    print(
+        f"Encrypted {written} stored Slack tokens with the first key of WSOA_SECRET_KEY; the "
+        "others can now be removed from it."
     )
     return 0
 

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
+    # Slack installed in many workspaces through its OAuth flow, instead of one SLACK_BOT_TOKEN
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = Field(default="sqlite:///wsoa.db", validation_alias="WSOA_DATABASE_URL")
     timezone: str = Field(default="Europe/London", validation_alias="WSOA_TIMEZONE")
@@ -106,6 +109,18 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack is served: with one workspace's bot token, or installed in many (OAuth)."""
+        return bool(self.slack_bot_token or self.slack_client_id)
+
+    @property
+    def hosting(self) -> bool:
+        """A deployment that hosts many partnerships (Slack installs itself in any workspace
+        that asks): a workspace or tenant bound to no plan sees none, whatever the database
+        holds."""
+        return bool(self.slack_client_id)
 
     @property
     def mail_enabled(self) -> bool:

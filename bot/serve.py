@@ -46,10 +46,13 @@ class Clock(Protocol):
     def busy(self) -> bool: ...
 
 
-def senders_for(settings: Settings) -> dict[str, Sender]:
-    """A sender for each platform the settings configure."""
+def senders_for(settings: Settings, runtime: Runtime | None = None) -> dict[str, Sender]:
+    """A sender for each platform the settings configure (`runtime` holds Slack's
+    installations when it is installed in many workspaces)."""
     found: list[Sender] = []
-    if settings.slack_bot_token:
+    if settings.slack_client_id and runtime is not None:
+        found.append(installed_slack_sender(runtime))
+    elif settings.slack_bot_token:
         from bot.slack.client import make_client
         from bot.slack.sender import SlackSender
 
@@ -60,6 +63,13 @@ def senders_for(settings: Settings) -> dict[str, Sender]:
     if mail is not None:
         found.append(mail)
     return senders_of(*found)
+
+
+def installed_slack_sender(runtime: Runtime) -> Sender:
+    from bot.slack.app import installation_store
+    from bot.slack.installations import InstalledSlackSender
+
+    return InstalledSlackSender(runtime.settings, installation_store(runtime))
 
 
 def email_sender(settings: Settings) -> Sender | None:
@@ -155,12 +165,12 @@ def check_serving(settings: Settings, mode: str, host: str) -> None:
 
     if settings.teams_enabled:
         check_dev_host(settings, host)
-        if mode == "socket" and settings.slack_bot_token:
+        if mode == "socket" and settings.slack_enabled:
             raise UserError(
                 "Teams is served over HTTP: serve Slack over HTTP too (--http with "
                 "SLACK_SIGNING_SECRET), or run Slack's Socket Mode in a second process."
             )
-        if settings.slack_bot_token:
+        if settings.slack_enabled:
             check_settings(settings, "http")
         return
     check_settings(settings, mode)
@@ -180,7 +190,13 @@ def serve(settings: Settings, *, mode: Mode | str, host: str, port: int) -> None
     try:
         slack_app = None
         senders: list[Sender] = []
-        if settings.slack_bot_token:
+        if settings.slack_client_id:
+            from bot.slack.app import build_app
+
+            # installed in many workspaces: each request, and each post, with its own token
+            slack_app = build_app(runtime)
+            senders.append(installed_slack_sender(runtime))
+        elif settings.slack_bot_token:
             from bot.slack.app import build_app
             from bot.slack.client import make_client
             from bot.slack.sender import SlackSender
@@ -258,7 +274,7 @@ def run_tick(settings: Settings, at: datetime | None = None) -> TickReport:
 
     runtime = Runtime.start(settings)
     try:
-        return tick(runtime, senders_for(settings), at or runtime.clock())
+        return tick(runtime, senders_for(settings, runtime), at or runtime.clock())
     finally:
         runtime.close()
 

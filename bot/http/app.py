@@ -13,7 +13,7 @@ from slack_bolt import App
 from bot.http.health import HEALTH_PATH, HealthCheck
 from bot.http.limits import DEFAULT_MAX_BODY, LimitBody
 from bot.http.observe import METRICS_PATH, Observe, metrics_endpoint
-from bot.http.slack import EVENTS_PATH, MAX_BODY, SlackRoute
+from bot.http.slack import EVENTS_PATH, MAX_BODY, SlackInstall, SlackRoute
 from bot.runtime import Runtime
 
 # A part adds routes (and, through `app.router.lifespan_context`, start-up work) to the app:
@@ -58,6 +58,10 @@ def build_http_app(
     )
     if slack is not None:
         app.add_route(EVENTS_PATH, SlackRoute(runtime, slack).endpoint, methods=["POST"])
+        if slack.oauth_flow is not None:
+            install = SlackInstall(slack)
+            app.add_route(slack.oauth_flow.install_path, install.start, methods=["GET"])
+            app.add_route(slack.oauth_flow.redirect_uri_path, install.finish, methods=["GET"])
     for part in parts:
         part(app)
     limits: dict[str, int] = {EVENTS_PATH: MAX_BODY, **(body_limits or {})}

@@ -137,3 +137,24 @@ def too_late(body: bytes) -> Response:
 def _is_slash_command(body: bytes) -> bool:
     fields: dict[str, Any] = parse_qs(body.decode("utf-8", errors="replace"))
     return "command" in fields and "payload" not in fields
+
+
+class SlackInstall:
+    """`GET /slack/install` and `GET /slack/oauth_redirect`: Bolt's own OAuth flow, run on a
+    worker thread (it reads and writes the installation and state stores in the database)."""
+
+    def __init__(self, bolt: App) -> None:
+        assert bolt.oauth_flow is not None
+        self.flow = bolt.oauth_flow
+
+    async def start(self, request: Request) -> Response:
+        bolt_request = to_bolt_request(request, b"")
+        answer = await anyio.to_thread.run_sync(self.flow.handle_installation, bolt_request)
+        return to_starlette_response(answer)
+
+    async def finish(self, request: Request) -> Response:
+        bolt_request = to_bolt_request(request, b"")
+        answer = await anyio.to_thread.run_sync(self.flow.handle_callback, bolt_request)
+        if answer.status >= 400:
+            log.info("refused a Slack install: %s", answer.status)
+        return to_starlette_response(answer)

@@ -116,7 +116,14 @@ def resolve_scope(session: Session, caller: Caller, settings: Settings, now: dat
         if caller.plan_slug or caller.platform == people.CONSOLE or not caller.workspace:
             plan: Plan | None = plan_named(session, caller.plan_slug, now)
         else:
-            plan = plan_for_chat(session, caller.platform, caller.workspace, caller.channel_id, now)
+            plan = plan_for_chat(
+                session,
+                caller.platform,
+                caller.workspace,
+                caller.channel_id,
+                now,
+                shared=settings.hosting,
+            )
         no_plan = None
     except NoPlan as none:
         plan, no_plan = None, str(none)

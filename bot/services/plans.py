@@ -76,7 +76,13 @@ def plan_named(session: Session, slug: str | None, now: datetime, *, create: boo
 
 
 def plan_for_chat(
-    session: Session, platform: str, workspace: str, channel: str | None, now: datetime
+    session: Session,
+    platform: str,
+    workspace: str,
+    channel: str | None,
+    now: datetime,
+    *,
+    shared: bool = False,
 ) -> Plan:
     """The plan a chat conversation speaks to: its channel's binding, else its workspace's,
     else the only plan there is."""
@@ -93,7 +99,7 @@ def plan_for_chat(
     # A database that binds nothing serves its one plan to whoever asks (one partnership's own
     # bot). Once any workspace or tenant is bound, the bot is shared: an unbound one sees no
     # plan, never another partnership's.
-    shared = session.scalar(select(PlanBinding.id).limit(1)) is not None
+    shared = shared or session.scalar(select(PlanBinding.id).limit(1)) is not None
     try:
         if shared:
             raise NoPlan("bound elsewhere")

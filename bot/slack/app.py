@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.domain import UserError
 from bot.runtime import ContextCarryingExecutor, Runtime
 from bot.slack.client import make_client
+from bot.slack.installations import EncryptedInstallationStore, StateStore, token_cipher
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import attach_caller
 
@@ -46,8 +48,15 @@ MISSING_BOT_TOKEN = (
 )
 
 
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
 def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
-    """`client` defaults to one from the settings (SLACK_BOT_TOKEN, SLACK_API_URL, retries)."""
+    """`client` defaults to one from the settings (SLACK_BOT_TOKEN, SLACK_API_URL, retries).
+    With SLACK_CLIENT_ID (and no client given), the app installs itself in many workspaces."""
+    if runtime.settings.slack_client_id and client is None:
+        return build_installable_app(runtime)
     client = client or make_client(runtime.settings)
     if not client.token:
         raise SlackSetupError(MISSING_BOT_TOKEN)
@@ -68,3 +77,67 @@ def build_app(runtime: Runtime, client: WebClient | None = None) -> App:
     app.use(attach_caller(runtime))
     register_listeners(app)
     return app
+
+
+def installation_store(runtime: Runtime) -> EncryptedInstallationStore:
+    settings = runtime.settings
+    return EncryptedInstallationStore(
+        runtime.engine, settings.slack_client_id or "", token_cipher(settings.secret_key)
+    )
+
+
+def build_installable_app(runtime: Runtime) -> App:
+    """Slack installed in many workspaces: Bolt's OAuth flow (`GET /slack/install`,
+    `GET /slack/oauth_redirect`, the state checked and used once), each request authorised by
+    its own workspace's installation, and an uninstall (`app_uninstalled`, `tokens_revoked`)
+    deleting it. Tokens are rotated by Bolt when the app has rotation turned on."""
+    settings = runtime.settings
+    if not settings.slack_client_secret:
+        raise SlackSetupError(
+            "SLACK_CLIENT_SECRET is not set: with SLACK_CLIENT_ID the bot installs itself in "
+            "workspaces through Slack's OAuth, which needs the app's client secret (Basic "
+            "Information page). See docs/slack-setup.md."
+        )
+    oauth = OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=BOT_SCOPES,
+        installation_store=installation_store(runtime),
+        state_store=StateStore(runtime.engine),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        # straight to Slack's consent screen, no page of our own first
+        install_page_rendering_enabled=False,
+        redirect_uri=f"{settings.public_url.rstrip('/')}{REDIRECT_PATH}"
+        if settings.public_url
+        else None,
+    )
+    _quiet_unused_token_warning()
+    app = App(
+        name="wsoa",
+        client=make_client(settings, token=""),
+        signing_secret=settings.slack_signing_secret or "",
+        oauth_settings=oauth,
+        listener_executor=ContextCarryingExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="wsoa-listener"
+        ),
+    )
+    app.enable_token_revocation_listeners()
+    app.use(attach_caller(runtime))
+    register_listeners(app)
+    return app
+
+
+# the app's bot scopes, as manifest.yml asks for them
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "files:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+]

@@ -36,6 +36,9 @@ def check_settings(settings: Settings, mode: str) -> None:
     """Refuse to start, in words, when Slack settings are missing: not a traceback later."""
     if mode not in MODES:
         raise SlackSetupError(f"Unknown serving mode “{mode}”: use http or socket.")
+    if settings.slack_client_id:
+        check_installable(settings, mode)
+        return
     if not settings.slack_bot_token:
         raise SlackSetupError(MISSING_BOT_TOKEN)
     if mode == "http" and not settings.slack_signing_secret:
@@ -55,6 +58,25 @@ def check_settings(settings: Settings, mode: str) -> None:
             "SLACK_APP_TOKEN should be an app-level token starting xapp- (not the bot token). "
             + SETUP_GUIDE
         )
+
+
+def check_installable(settings: Settings, mode: str) -> None:
+    """Slack installed in many workspaces (SLACK_CLIENT_ID): over HTTP, with the client secret,
+    the signing secret and a Fernet key to keep tokens encrypted."""
+    from bot.slack.installations import token_cipher
+
+    if mode != "http":
+        raise SlackSetupError(
+            "Slack installed in many workspaces is served over HTTP (--http): its OAuth "
+            "install and redirect are web pages."
+        )
+    if not settings.slack_client_secret:
+        raise SlackSetupError(
+            f"SLACK_CLIENT_SECRET is not set, and SLACK_CLIENT_ID is. {SETUP_GUIDE}"
+        )
+    if not settings.slack_signing_secret:
+        raise SlackSetupError(f"SLACK_SIGNING_SECRET is not set. {SETUP_GUIDE}")
+    token_cipher(settings.secret_key)
 
 
 def serve_socket_mode(app: App, settings: Settings) -> None:
