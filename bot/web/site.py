@@ -472,6 +472,20 @@ class Site:
             return self._not_found()
         return Visitor(signed, plan)
 
+    async def _posted(self, request: Request) -> tuple[Visitor, FormData] | Response:
+        """A signed-in person's form, with its CSRF token checked: them and the form, or the
+        answer to give instead."""
+        visitor = await self._visitor(request)
+        if isinstance(visitor, Response):
+            return visitor
+        form = await request.form()
+        if not signin.csrf_matches(visitor.signed, _text(form, "csrf")):
+            return self._message(
+                "This form has expired", "Reload the page and try again.", status=400,
+                **self._chrome(visitor),
+            )  # fmt: skip
+        return visitor, form
+
     def _chrome(self, visitor: Visitor, current: str = "") -> dict[str, Any]:
         base = f"/plans/{quote(visitor.plan.slug)}"
         items = [
@@ -622,15 +636,10 @@ class Site:
         )
 
     async def raise_followup(self, request: Request) -> Response:
-        visitor = await self._visitor(request)
-        if isinstance(visitor, Response):
-            return visitor
-        form = await request.form()
-        if not signin.csrf_matches(visitor.signed, _text(form, "csrf")):
-            return self._message(
-                "This form has expired", "Reload the page and try again.", status=400,
-                **self._chrome(visitor),
-            )  # fmt: skip
+        found = await self._posted(request)
+        if isinstance(found, Response):
+            return found
+        visitor, form = found
         if not _may_raise(visitor):
             return self._message(
                 "You cannot raise follow-up questions",
@@ -745,15 +754,10 @@ class Site:
     # --- buttons and forms: the chat's own, run through bot/commands/interactions.py --------
 
     async def press_button(self, request: Request) -> Response:
-        visitor = await self._visitor(request)
-        if isinstance(visitor, Response):
-            return visitor
-        form = await request.form()
-        if not signin.csrf_matches(visitor.signed, _text(form, "csrf")):
-            return self._message(
-                "This form has expired", "Reload the page and try again.", status=400,
-                **self._chrome(visitor),
-            )  # fmt: skip
+        found = await self._posted(request)
+        if isinstance(found, Response):
+            return found
+        visitor, form = found
         button, value = _text(form, "button"), _text(form, "value")
         reply = await self._run(lambda: press(self.runtime, visitor.caller, button, value))
         base = f"/plans/{quote(visitor.plan.slug)}"
@@ -800,15 +804,10 @@ class Site:
         )
 
     async def submit_form(self, request: Request) -> Response:
-        visitor = await self._visitor(request)
-        if isinstance(visitor, Response):
-            return visitor
-        posted = await request.form()
-        if not signin.csrf_matches(visitor.signed, _text(posted, "csrf")):
-            return self._message(
-                "This form has expired", "Reload the page and try again.", status=400,
-                **self._chrome(visitor),
-            )  # fmt: skip
+        found = await self._posted(request)
+        if isinstance(found, Response):
+            return found
+        visitor, posted = found
         button, key = str(request.path_params["button"]), str(request.path_params["key"])
         # the form as it would open now: who may use it, and the values it starts from
         opened = await self._opened(visitor, button, key)
