@@ -422,6 +422,8 @@ def test_two_tickers_at_once_send_each_e_mail_once(
     assert len(mail.received) == len(addresses)
 
 
+# the command line's own part; the database's, on both, is the rest of this file
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_wsoa_tick_sends_the_e_mail_from_the_command_line(
     demo: Runtime, console: Console, mail: MailStandIn, database_url: str
 ) -> None:

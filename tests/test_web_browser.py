@@ -22,10 +22,15 @@ from tests.web_fixtures import LEAD_EMAIL, PM_EMAIL, Site, mail, site
 __all__ = ["mail", "site"]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)",
+    ),
+    # what a browser sees does not depend on the database: tests/test_web_pages.py drives the
+    # same pages over HTTP on both
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 # every rule of these levels: WCAG 2.0, 2.1 and 2.2, A and AA
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 # Chromium as a headless test browser on a closed network: no background calls, no sandbox
