@@ -35,7 +35,14 @@ from tests.slack_standin import SlackStandIn
 ROOT = Path(__file__).resolve().parent.parent
 KEY = Fernet.generate_key().decode()
 slack_installations, slack_bots, slack_oauth_states = slack_tables(MetaData())
-TOKENS = {"T1": "xoxb-1111-team-one-secret-token", "T2": "xoxb-2222-team-two-secret-token"}
+TOKENS = {
+    "T1": "xoxb-1111-team-one-secret-token",
+    "T2": "xoxb-2222-team-two-secret-token",
+    # a workspace of an app with token rotation turned on: its token expires within the hour
+    "T3": "xoxe.xoxb-3333-team-three-expiring",
+}
+REFRESH = "xoxe-1-team-three-refresh-token"
+ROTATED = "xoxe.xoxb-3333-team-three-rotated"
 
 
 @dataclass
@@ -68,10 +75,22 @@ def state_cookie(started: httpx.Response) -> dict[str, str]:
 
 
 def _oauth_access(params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("grant_type") == "refresh_token":
+        if params.get("refresh_token") != REFRESH:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        return {
+            "token_type": "bot",
+            "access_token": ROTATED,
+            "refresh_token": REFRESH + "-2",
+            "expires_in": 43200,
+            "team": {"id": "T3", "name": "Workspace T3"},
+        }
     team = str(params.get("code", "")).removeprefix("code-")
     if team not in TOKENS:
         return {"ok": False, "error": "invalid_code"}
+    rotation = {"refresh_token": REFRESH, "expires_in": 600} if team == "T3" else {}
     return {
+        **rotation,
         "app_id": "A_WSOA",
         "authed_user": {"id": f"U_ADMIN_{team}"},
         "scope": ",".join(BOT_SCOPES),
@@ -269,3 +288,28 @@ def test_a_scheduled_post_uses_its_workspaces_token(hosted: Hosted) -> None:
         p for p in hosted.standin.calls_to("chat.postMessage") if p.params["channel"] == "C_T1"
     ]
     assert posts and all(p.headers.get("authorization") == f"Bearer {TOKENS['T1']}" for p in posts)
+
+
+def test_a_rotating_token_is_refreshed_before_a_post_and_kept_encrypted(hosted: Hosted) -> None:
+    assert hosted.install("T3").status_code == 200
+    sender = installed_slack_sender(hosted.runtime)
+    # ten minutes from its end: refreshed now, through oauth.v2.access's refresh grant
+    assert sender.token_for("T3") == ROTATED  # type: ignore[attr-defined]
+    refreshes = [
+        c for c in hosted.standin.calls_to("oauth.v2.access") if c.params.get("grant_type")
+    ]
+    assert len(refreshes) == 1 and refreshes[0].params["refresh_token"] == REFRESH
+    stored = installation_store(hosted.runtime).find_bot(enterprise_id=None, team_id="T3")
+    assert stored is not None and stored.bot_token == ROTATED
+    assert stored.bot_refresh_token == REFRESH + "-2"
+    # good for twelve hours now: no second refresh
+    assert sender.token_for("T3") == ROTATED  # type: ignore[attr-defined]
+    assert (
+        len([c for c in hosted.standin.calls_to("oauth.v2.access") if c.params.get("grant_type")])
+        == 1
+    )
+    with unit_of_work(hosted.runtime.sessions) as session:
+        rows = " ".join(
+            str(v) for row in session.execute(text("SELECT * FROM slack_bots")) for v in row
+        )
+    assert REFRESH not in rows and ROTATED not in rows
