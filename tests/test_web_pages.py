@@ -559,3 +559,20 @@ def test_no_link_is_sent_without_a_public_address(demo: Runtime, mail: MailStand
     finally:
         server.stop()
     assert not mail.received
+
+
+def test_a_link_never_presses_a_button_that_changes_something(site: Site, console: Console) -> None:
+    """A form's page is a GET: it may only open a form. Signing off or undoing by following a
+    link someone else made would be a cross-site request the CSRF token never saw."""
+    web = site.sign_in(PM_EMAIL)
+    page = web.get("/plans/wsoa")
+    for path in (
+        "/plans/wsoa/forms/wsoa_signoff_confirm/11F%20confirm%20Objective%20met",
+        "/plans/wsoa/forms/wsoa_undo/11F",
+        "/plans/wsoa/forms/wsoa_no_change/11F",
+    ):
+        assert web.get(path).status_code == 404, path
+        assert web.post(path, data={"csrf": csrf_of(page.text)}).status_code == 404, path
+    assert "signed off" not in console("show 11F").split("Status:")[1][:40]
+    # a page number past any plan's end is just not found
+    assert web.get("/plans/wsoa/actions?page=99999999999999999999999").status_code == 404

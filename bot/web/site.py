@@ -767,7 +767,12 @@ class Site:
             )
         return self._reply_page(visitor, reply.summary or "Done", [reply], "")
 
-    async def _opened(self, visitor: Visitor, button: str, key: str) -> Reply:
+    async def _opened(self, visitor: Visitor, button: str, key: str) -> Reply | None:
+        """The form `button` opens about `key`, as it would open now; None when `button` opens
+        no form. A link (a GET) only ever opens a form: a button that changes something (sign
+        off, undo) is pressed by a POST with its CSRF token, never by following a link."""
+        if not _opens_form(button):
+            return None
         return await self._run(lambda: press(self.runtime, visitor.caller, button, key))
 
     async def form(self, request: Request) -> Response:
@@ -776,6 +781,8 @@ class Site:
             return visitor
         button, key = str(request.path_params["button"]), str(request.path_params["key"])
         opened = await self._opened(visitor, button, key)
+        if opened is None:
+            return self._not_found(visitor)
         if opened.form is None:
             return self._reply_page(visitor, "You cannot use this form", [opened], "")
         return self._form_page(visitor, opened.form, request.url.path, {}, None, None)
@@ -811,6 +818,8 @@ class Site:
         button, key = str(request.path_params["button"]), str(request.path_params["key"])
         # the form as it would open now: who may use it, and the values it starts from
         opened = await self._opened(visitor, button, key)
+        if opened is None:
+            return self._not_found(visitor)
         form = opened.form
         if form is None:
             return self._reply_page(visitor, "You cannot use this form", [opened], "")
@@ -850,9 +859,12 @@ def _next_page(path: str | None) -> str | None:
     return path
 
 
+MAX_PAGE = 1_000_000
+
+
 def _page_number(request: Request) -> int:
     try:
-        return max(1, int(request.query_params.get("page", "1")))
+        return min(MAX_PAGE, max(1, int(request.query_params.get("page", "1"))))
     except ValueError:
         return 1
 
@@ -883,9 +895,13 @@ def _may_raise(visitor: Visitor) -> bool:
     return visitor.plan.access in (Access.ADMIN, Access.ADVISER)
 
 
+def _opens_form(platform_id: str) -> bool:
+    return any(entry.opened_by.value == platform_id for entry in FORMS.values())
+
+
 def _form_link(base: str, button: Button) -> str | None:
     """A button that opens a form is a link to the form's page."""
-    if any(entry.opened_by == button.action_id for entry in FORMS.values()):
+    if _opens_form(button.action_id.value):
         key = button.value.split()[0] if button.value.split() else ""
         return f"{base}/forms/{quote(button.action_id.value, safe='')}/{quote(key, safe='')}"
     return None
