@@ -41,13 +41,14 @@ class ClaimLost(Exception):
 # this ticker's? Set by the scheduler around a send; a chat reply has none.
 _still_ours: ContextVar[Callable[[], bool] | None] = ContextVar("still_ours", default=None)
 # Told when a scheduled post starts and stops waiting (a 429's Retry-After, a pause between
-# posts): a process that is stopping hands a waiting post's delivery back at once.
-_on_wait: ContextVar[Callable[[bool], None] | None] = ContextVar("on_wait", default=None)
+# posts): a process that is stopping hands a waiting post's delivery back at once. Told the
+# wait is over, it answers whether the delivery is still this process's to post.
+_on_wait: ContextVar[Callable[[bool], bool] | None] = ContextVar("on_wait", default=None)
 
 
 @contextmanager
 def claim_checked(
-    still_ours: Callable[[], bool], on_wait: Callable[[bool], None] | None = None
+    still_ours: Callable[[], bool], on_wait: Callable[[bool], bool] | None = None
 ) -> Iterator[None]:
     """Within the block, `confirm_claim` asks `still_ours` whether the claim is still held, and
     `waiting` tells `on_wait` when the post waits."""
@@ -62,16 +63,20 @@ def claim_checked(
 
 @contextmanager
 def waiting() -> Iterator[None]:
-    """Around a platform client's wait before it sends again: while in it, nothing has been
-    sent, so the delivery can be handed to another process."""
+    """Around a platform client's wait before it sends again. A process that stops meanwhile
+    hands the delivery to another (which looks for the post before posting it): this one then
+    raises ClaimLost as the wait ends, and sends nothing more."""
     told = _on_wait.get()
     if told is not None:
         told(True)
     try:
         yield
-    finally:
+    except BaseException:
         if told is not None:
             told(False)
+        raise
+    if told is not None and not told(False):
+        raise ClaimLost("the process is stopping: the delivery was handed to another")
 
 
 def confirm_claim() -> None:

@@ -138,18 +138,18 @@ def renew(sessions: sessionmaker[Session], claim: Claim, at: datetime) -> bool:
 
 
 def hand_back(
-    sessions: sessionmaker[Session], claim: Claim, at: datetime, ready_at: datetime
+    sessions: sessionmaker[Session], claim: Claim, at: datetime, *, ended_at: datetime
 ) -> bool:
-    """A claim whose post is waiting (nothing sent) given up by a process that is stopping:
-    recorded `failed`, ready to be retried from `ready_at`, so another process sends it on its
-    next tick rather than after the lease. The waiting thread, if it ever wakes, finds the claim
-    no longer its own and sends nothing. False when the claim had already gone."""
+    """A claim whose post is waiting, given up by a process that is stopping: still `sending`,
+    its lease ended (`claimed_at` moved back to `ended_at`) and no longer this ticker's, so
+    another process takes it over on its next tick and looks for the post before posting.
+    False when the claim had already gone."""
     return finish(
         sessions,
         claim,
         at,
-        state=FAILED,
-        claimed_at=ready_at,
+        claimed_at=ended_at,
+        claimed_by=f"{claim.by[:80]} (handed back)",
         last_error=f"handed back at {at.isoformat()}: the process stopped while the post waited",
     )
 

@@ -23,6 +23,8 @@ from scheduler.deliveries import InFlight, tick
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60.0
+# how long the server's shutdown waits for the deliveries to be handed back
+STOP_SECONDS = 5.0
 JOB_ID = "wsoa-tick"
 
 
@@ -37,15 +39,21 @@ class Clock:
         self.runtime = runtime
         self.scheduler = scheduler
         self.in_flight = in_flight
-        self._stopped = threading.Lock()
+        self._stopping = threading.Lock()
+        self._stopped = threading.Event()
 
     def stop(self) -> list[str]:
-        """Stop, once; the keys of the deliveries handed back."""
-        if not self._stopped.acquire(blocking=False):
+        """Stop, once; the keys of the deliveries handed back. A second caller (the server's
+        shutdown, while SIGTERM's own call is still handing back) waits for the first."""
+        if not self._stopping.acquire(blocking=False):
+            self._stopped.wait(STOP_SECONDS)
             return []
-        handed = self.in_flight.hand_back(self.runtime)
-        self.scheduler.shutdown(wait=False)
-        return handed
+        try:
+            handed = self.in_flight.hand_back(self.runtime)
+            self.scheduler.shutdown(wait=False)
+            return handed
+        finally:
+            self._stopped.set()
 
     def shutdown(self) -> None:
         self.stop()

@@ -164,28 +164,35 @@ class InFlight:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[int, Claim] = {}
+        self._handed: set[int] = set()
         self.stopping = threading.Event()
         # set while a tick runs
         self.ticking = threading.Event()
 
-    def mark(self, claim: Claim, waiting: bool) -> None:
+    def mark(self, claim: Claim, waiting: bool) -> bool:
+        """A post starts or stops waiting; False, as it stops, when it was handed back."""
         with self._lock:
             if waiting:
                 self._waiting[claim.delivery_id] = claim
-            else:
-                self._waiting.pop(claim.delivery_id, None)
+                return True
+            self._waiting.pop(claim.delivery_id, None)
+            return claim.delivery_id not in self._handed
 
     def hand_back(self, runtime: Runtime) -> list[str]:
-        """Stop: no new post begins, and every waiting one is handed back. Returns their keys."""
+        """Stop: no new post begins, and every waiting one is handed back: its lease ended now,
+        so another process takes it over on its next tick and, as with any interrupted post,
+        looks for it before posting it (a post may wait after part of it was sent: a retry
+        after a 5xx, the files after the message). Returns their keys."""
         self.stopping.set()
         with self._lock:
             waiting = list(self._waiting.values())
             self._waiting.clear()
+            # from here a waiting thread, as its wait ends, sends nothing more
+            self._handed.update(claim.delivery_id for claim in waiting)
         at = runtime.clock()
         handed = []
         for claim in waiting:
-            ready = at - retry_after(claim.attempts)
-            if claims.hand_back(runtime.sessions, claim, at, ready):
+            if claims.hand_back(runtime.sessions, claim, at, ended_at=at - LEASE):
                 handed.append(claim.key)
                 log.info("handed %s back for another process to deliver", claim.key)
         return handed

@@ -178,7 +178,8 @@ def test_sigterm_finishes_a_request_hands_back_a_waiting_delivery_and_exits(
     with unit_of_work(demo.sessions) as session:
         rows = session.scalars(select(Delivery).where(Delivery.state != "skipped")).all()
     (row,) = rows  # the one it was waiting to post; it began no other
-    assert row.state == "failed" and "handed back" in (row.last_error or ""), row.last_error
+    assert row.state == "sending" and "handed back" in (row.last_error or ""), row.last_error
+    assert row.claimed_by.endswith("(handed back)")
     key = row.key
     assert len(_posted(standin)) == 0
 
@@ -187,3 +188,21 @@ def test_sigterm_finishes_a_request_hands_back_a_waiting_delivery_and_exits(
     report = tick(demo, SlackSender(make_client(settings)), NOW + timedelta(seconds=30))
     assert key in report.sent, str(report)
     assert _posted(standin)[key] == 1
+
+
+def test_a_post_handed_back_while_it_waited_sends_nothing(runtime: Runtime) -> None:
+    """The race the hand-back must win: the stopping process hands the delivery back while its
+    post waits; when the wait ends the post gives up (ClaimLost) rather than sending, even if
+    the database has not yet heard of the hand-back."""
+    from bot.senders import ClaimLost, claim_checked, waiting
+    from scheduler.claims import Claim
+    from scheduler.deliveries import InFlight
+
+    in_flight = InFlight()
+    claim = Claim(delivery_id=999_999, key="board-digest:1:x", attempts=1, by="here")
+    with claim_checked(lambda: True, lambda waits: in_flight.mark(claim, waits)):
+        with waiting():
+            pass  # a wait that ends before any stop: the post goes on
+        with pytest.raises(ClaimLost), waiting():
+            in_flight.hand_back(runtime)  # SIGTERM arrives mid-wait
+    assert in_flight.stopping.is_set()
