@@ -81,8 +81,9 @@ def email_sender(settings: Settings) -> Sender | None:
     if not settings.secret_key:
         raise UserError(
             "E-mail is configured but WSOA_SECRET_KEY is not: every e-mail carries an "
-            "unsubscribe link signed with it. Set it to a long random value (for example the "
-            'output of `python -c "import secrets; print(secrets.token_urlsafe(32))"`).'
+            "unsubscribe link signed with it. Set it to a Fernet key (the same key keeps Slack "
+            'tokens encrypted): `python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"`.'
         )
     from bot.mail.sender import EmailSender
 

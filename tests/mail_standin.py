@@ -70,14 +70,15 @@ class _Handler:
 
 
 class MailStandIn:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.handler = _Handler()
+        self.host = host
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname=host, port=self.port)
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"smtp://{self.host}:{self.port}"
 
     def __enter__(self) -> MailStandIn:
         self.controller.start()

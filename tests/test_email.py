@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -456,3 +457,59 @@ def test_wsoa_tick_sends_the_e_mail_from_the_command_line(
         assert meeting is not None
         key = f"{boards.board_digest_key(meeting)}:email:{CHAIR}"
     assert key in done.stdout
+
+
+def test_an_unsubscribe_link_outlives_a_key_rotation() -> None:
+    from bot.mail.unsubscribe import make_token, read_token
+
+    old = make_token("old-key", CHAIR, "board-papers")
+    assert read_token("new-key,old-key", old) == (CHAIR, "board-papers")
+    assert read_token("new-key", old) is None
+    fresh = make_token("new-key,old-key", CHAIR, "reminders")
+    assert read_token("new-key", fresh) == (CHAIR, "reminders")
+
+
+def _own_address() -> str | None:
+    """This machine's address on its network, if it has one (nothing is sent to find it)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
+
+
+def test_a_server_across_a_network_must_offer_starttls() -> None:
+    from bot.mail import Mail, MailFailed
+    from bot.mail.smtp import SmtpTransport
+
+    address = _own_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback")
+    with MailStandIn(host=address) as plain:  # aiosmtpd here offers no STARTTLS
+        transport = SmtpTransport(plain.url, "wsoa@council.example")
+        with pytest.raises(MailFailed, match="offers no STARTTLS") as refused:
+            transport.send(Mail(to=CHAIR, subject="s", text="a sign-in link"), NOW)
+        assert refused.value.temporary is False
+        assert not plain.received
+
+
+def test_asking_again_at_once_sends_no_second_link(demo: Runtime, mail: MailStandIn) -> None:
+    from bot.http.server import start_in_thread
+    from bot.mail import transport_for
+    from tests.web_fixtures import PM_EMAIL, start_site
+
+    site = start_site(demo, mail)
+    port = int(site.url.rsplit(":", 1)[1])
+    server = start_in_thread(build_serving_app(demo, mail=transport_for(demo.settings)), port=port)
+    try:
+        for _ in range(3):
+            assert site.ask_for_link(PM_EMAIL).status_code == 200
+        mail.wait_for(PM_EMAIL)
+        time.sleep(0.5)
+        assert len(mail.to(PM_EMAIL)) == 1
+    finally:
+        server.stop()

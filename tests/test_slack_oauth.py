@@ -299,9 +299,13 @@ def test_a_rotating_token_is_refreshed_before_a_post_and_kept_encrypted(hosted: 
         c for c in hosted.standin.calls_to("oauth.v2.access") if c.params.get("grant_type")
     ]
     assert len(refreshes) == 1 and refreshes[0].params["refresh_token"] == REFRESH
-    stored = installation_store(hosted.runtime).find_bot(enterprise_id=None, team_id="T3")
+    store = installation_store(hosted.runtime)
+    stored = store.find_bot(enterprise_id=None, team_id="T3")
     assert stored is not None and stored.bot_token == ROTATED
     assert stored.bot_refresh_token == REFRESH + "-2"
+    # the installation too, which is what Bolt authorises a request from
+    installed = store.find_installation(enterprise_id=None, team_id="T3")
+    assert installed is not None and installed.bot_token == ROTATED
     # good for twelve hours now: no second refresh
     assert sender.token_for("T3") == ROTATED  # type: ignore[attr-defined]
     assert (

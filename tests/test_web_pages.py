@@ -576,3 +576,27 @@ def test_a_link_never_presses_a_button_that_changes_something(site: Site, consol
     assert "signed off" not in console("show 11F").split("Status:")[1][:40]
     # a page number past any plan's end is just not found
     assert web.get("/plans/wsoa/actions?page=99999999999999999999999").status_code == 404
+
+
+def test_a_hosted_programme_manager_sees_only_their_own_partnerships_pages(
+    site: Site, console: Console
+) -> None:
+    from bot.console import run_line
+    from bot.services.plans import create_plan
+
+    with unit_of_work(site.runtime.sessions) as session:
+        create_plan(session, "other", "Another Local Area", site.runtime.clock())
+    # a deployment hosting many partnerships (Slack installs itself in many workspaces), and a
+    # programme manager in its deployment-wide WSOA_ADMINS who leads nothing
+    manager = "pm.wsoa@council.example"
+    site.runtime.settings = site.runtime.settings.model_copy(
+        update={"slack_client_id": "1.2", "admins": site.runtime.settings.admins | {manager}}
+    )
+    assert site.sign_in_if_open(manager) is None  # on no plan's list yet: no link is sent
+    run_line(site.runtime, ADMIN, f"partner add {manager}", plan="wsoa")
+    web = site.sign_in(manager)
+    assert web.get("/plans/wsoa").status_code == 200
+    assert web.get("/plans/other").status_code == 404
+    assert web.get("/plans").headers["location"] == "/plans/wsoa"
+    # and an admin on their own plan's pages: they may raise a follow-up there
+    assert "Raise a follow-up question" in web.get("/plans/wsoa/followups").text

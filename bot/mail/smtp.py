@@ -1,8 +1,10 @@
-"""SMTP: `smtp://[user:password@]host:port` (STARTTLS whenever the server offers it) or
-`smtps://…` (TLS from the first byte), with a timeout on every socket."""
+"""SMTP: `smtp://[user:password@]host:port` (STARTTLS, which a server other than this machine
+must offer: sign-in links and passwords never cross a network in the clear) or `smtps://…`
+(TLS from the first byte), with a timeout on every socket."""
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
 import ssl
 from datetime import datetime
@@ -45,6 +47,12 @@ class SmtpTransport:
                 if not self.implicit_tls and client.has_extn("starttls"):
                     client.starttls(context=context)
                     client.ehlo()
+                elif not self.implicit_tls and not _loopback(self.host):
+                    raise MailFailed(
+                        f"the mail server {self.host} offers no STARTTLS: nothing is sent to it "
+                        "in the clear (use smtps://, or a server that offers STARTTLS)",
+                        temporary=False,
+                    )
                 if self.user:
                     client.login(self.user, self.password or "")
                 refused = client.send_message(message)
@@ -63,3 +71,13 @@ class SmtpTransport:
             raise MailFailed(f"could not reach the mail server: {error}", temporary=True) from error
         if refused:
             raise MailFailed(f"the server refused {mail.to}", temporary=False)
+
+
+def _loopback(host: str) -> bool:
+    """A mail server on this machine (a relay, or the tests' own): nothing crosses a network."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -50,11 +50,16 @@ def is_admin_email(settings: Settings, email: str) -> bool:
 
 
 def plans_open_to(session: Session, settings: Settings, email: str) -> dict[str, OpenPlan]:
-    """Every plan `email` may see, by slug, with what they may do there: three statements."""
+    """Every plan `email` may see, by slug, with what they may do there: three statements.
+
+    A programme manager (WSOA_ADMINS) is an admin of every plan in a deployment of one
+    partnership. One hosting many (`settings.hosting`) cannot tell whose programme manager
+    they are from that list, so there they are admins of the plans they lead or are partners
+    of (`partner add`), and see no other."""
     email = email.lower()
     plans = {p.id: p for p in session.scalars(select(Plan).order_by(Plan.slug))}
-    access: dict[int, Access] = {}
-    if is_admin_email(settings, email):
+    admin = is_admin_email(settings, email)
+    if admin and not settings.hosting:
         access = dict.fromkeys(plans, Access.ADMIN)
     else:
         led = session.scalars(
@@ -72,6 +77,8 @@ def plans_open_to(session: Session, settings: Settings, email: str) -> dict[str,
         ):
             if plan_id not in access:
                 access[plan_id] = Access(role.value)
+        if admin:
+            access = dict.fromkeys(access, Access.ADMIN)
     return {
         plans[plan_id].slug: OpenPlan(plans[plan_id].slug, plans[plan_id].name, found)
         for plan_id, found in sorted(access.items(), key=lambda item: plans[item[0]].slug)

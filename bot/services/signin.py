@@ -37,6 +37,23 @@ def new_link(session: Session, email: str, now: datetime) -> str:
     return token
 
 
+def sent_lately(session: Session, email: str, now: datetime, within: timedelta) -> bool:
+    """Whether a link still unused went to `email` within `within`: asking again does not
+    send another (no one can fill a partner's inbox, or the e-mail service's quota)."""
+    return (
+        session.scalar(
+            select(SignInLink.id)
+            .where(
+                SignInLink.email == email,
+                SignInLink.used_at.is_(None),
+                SignInLink.created_at > now - within,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def link_is_good(session: Session, token: str, now: datetime) -> bool:
     """Whether the link would sign someone in now: shown before it is used, so a mail scanner
     that opens links uses nothing."""

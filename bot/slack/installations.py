@@ -190,20 +190,25 @@ class InstalledSlackSender:
         self._lock = threading.Lock()
 
     def token_for(self, workspace: str) -> str | None:
-        bot = self.store.find_bot(enterprise_id=None, team_id=workspace)
-        if bot is None:
+        """The workspace's bot token; refreshed first (and saved, installation and bot alike,
+        as Bolt does for a request) when the app rotates tokens and this one is near its end.
+        Enterprise Grid installations are not looked up here (see the README)."""
+        installation = self.store.find_installation(enterprise_id=None, team_id=workspace)
+        if installation is None:
             return None
-        if bot.bot_refresh_token and self.settings.slack_client_secret:
+        if installation.bot_refresh_token and self.settings.slack_client_secret:
             rotator = TokenRotator(
                 client_id=self.store.client_id,
                 client_secret=self.settings.slack_client_secret,
                 client=make_client(self.settings, token=""),
             )
-            rotated = rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=120)
+            rotated = rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=120
+            )
             if rotated is not None:
-                self.store.save_bot(rotated)
-                bot = rotated
-        token = bot.bot_token
+                self.store.save(rotated)
+                installation = rotated
+        token = installation.bot_token
         return str(token) if token else None
 
     def _sender(self, address: Address) -> SlackSender:
@@ -213,9 +218,12 @@ class InstalledSlackSender:
                 f"the bot is not installed in the Slack workspace {address.workspace} (any more)"
             )
         with self._lock:
-            if token not in self._senders:
-                self._senders[token] = SlackSender(make_client(self.settings, token=token))
-            return self._senders[token]
+            # one per workspace, made again when its token has changed
+            found = self._senders.get(address.workspace)
+            if found is None or found.client.token != token:
+                found = SlackSender(make_client(self.settings, token=token))
+                self._senders[address.workspace] = found
+            return found
 
     def send(self, reply: Reply, address: Address, key: str) -> str:
         return self._sender(address).send(reply, address, key)

@@ -17,7 +17,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -33,6 +33,7 @@ from bot.boardpack import snapshots as packs
 from bot.commands.followups import listing_reply
 from bot.commands.interactions import FORMS, main_field, press, submit
 from bot.commands.registry import execute, failure_apology
+from bot.config import Settings
 from bot.domain import FieldError, Surface, UserError, day_text
 from bot.impact import alt_text
 from bot.mail import Mail, MailFailed, Transport
@@ -58,6 +59,8 @@ SESSION_COOKIE = "wsoa_session"
 FORM_COOKIE = "wsoa_form"
 SERVICE_NAME = "SEND partnership plan"
 ACTIONS_PER_PAGE = 100
+# an address asking again within this gets no second link while the first is unused
+RESEND_AFTER = timedelta(minutes=1)
 FOLLOWUPS_PER_PAGE = 50
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -95,11 +98,18 @@ class Visitor:
 class Site:
     def __init__(self, runtime: Runtime, transport: Transport | None) -> None:
         self.runtime = runtime
-        self.settings = runtime.settings
         self.transport = transport
         self.published = Published()
-        self.secure = self.settings.public_url.startswith("https://")
         self.stylesheet = (STATIC / STYLESHEET).read_bytes()
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def secure(self) -> bool:
+        """Cookies are Secure when the bot's public address is HTTPS."""
+        return self.settings.public_url.startswith("https://")
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -264,7 +274,6 @@ class Site:
                 service_url=None,
             )
             return self._with_form_cookie(page, token)
-        link = await self._run(lambda: self._new_link(email))
         page = self._message(
             "Check your e-mail",
             f"If {email} may sign in, we have sent a link to it. The link works once, "
@@ -273,14 +282,17 @@ class Site:
             "manager to add your address.",
             service_url=None,
         )
-        if link is not None:
-            # after the answer, so a known address and an unknown one answer alike
-            page.background = BackgroundTask(self._send_link, email, link, after)
+        # after the answer, and all of it (who may sign in, the link, the e-mail), so a known
+        # address and an unknown one answer alike, in the same time
+        page.background = BackgroundTask(self._send_link, email, after)
         return page
 
     def _new_link(self, email: str) -> str | None:
         def make(session: Any) -> str | None:
             if not partners.plans_open_to(session, self.settings, email):
+                return None
+            if signin.sent_lately(session, email, self._now(), RESEND_AFTER):
+                log.info("a sign-in link went to this address a moment ago: not sent again")
                 return None
             if self.transport is None or not self.settings.public_url:
                 # a link's address comes from the settings, never from the request's Host
@@ -293,7 +305,10 @@ class Site:
 
         return self._reading(make)
 
-    async def _send_link(self, email: str, token: str, after: str | None) -> None:
+    async def _send_link(self, email: str, after: str | None) -> None:
+        token = await self._run(lambda: self._new_link(email))
+        if token is None:
+            return
         url = f"{self.settings.public_url.rstrip('/')}/sign-in/{token}"
         if after:
             url += "?" + urlencode({"next": after})
