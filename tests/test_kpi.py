@@ -338,7 +338,8 @@ def test_kpi_commands_through_a_signed_slack_request(
     assert "is not between 0 and 100" in " ".join(text_of(refused))
     assert figures(measures, "K1")[-1] == (date(2026, 11, 1), 54.5)
 
-    chart = slack.reply("kpi chart K1", READER)
+    # a chart is drawn after the acknowledgement, as a board pack is made
+    chart = slack.answer_after("kpi chart K1", READER)
     assert chart["response_type"] == "in_channel"
     assert "Line chart of K1" in " ".join(text_of(chart))
     assert_message_within_limits(chart)

@@ -62,6 +62,7 @@ _MONTH_WORD = re.compile(
         "target 1.5% by 2027-03-31; evidences 2A.3; quarterly",
         "kpi edit K1 target 80% by 2027-06-30",
     ],
+    slow=lambda args: args.lower().split()[:1] == ["chart"],
 )
 def kpi(ctx: Ctx, args: str) -> Reply:
     verb, _, rest = args.partition(" ")

@@ -28,9 +28,10 @@ class Command:
     examples: list[str] = field(default_factory=list)
     # shown under "for programme managers" in help
     admin: bool = False
-    # may take longer than a platform waits for its acknowledgement (a document to build):
-    # a surface that must answer within seconds answers first and sends this after
-    slow: bool = False
+    # may take longer than a platform waits for its acknowledgement (a document or a chart to
+    # build): a surface that must answer within seconds answers first and sends this after.
+    # A verb slow only for some of its forms says which, from its arguments.
+    slow: bool | Callable[[str], bool] = False
 
 
 COMMANDS: dict[str, Command] = {}
@@ -43,7 +44,7 @@ def command(
     examples: list[str] | None = None,
     *,
     admin: bool = False,
-    slow: bool = False,
+    slow: bool | Callable[[str], bool] = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         COMMANDS[verb] = Command(
@@ -69,8 +70,11 @@ def split_verb(text: str) -> tuple[str, str]:
 
 def is_slow(text: str) -> bool:
     """Whether `text` is a command that may outlast a platform's wait for its acknowledgement."""
-    found = COMMANDS.get(split_verb(text)[0])
-    return found is not None and found.slow
+    verb, args = split_verb(text)
+    found = COMMANDS.get(verb)
+    if found is None:
+        return False
+    return found.slow(args) if callable(found.slow) else found.slow
 
 
 WORKING = "Working on it: the answer follows here in a moment."
