@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +66,10 @@ class SlackHarness:
             return session.scalar(select(func.count()).select_from(Update)) or 0
 
 
-@pytest.fixture(name="slack")
-def served_slack_app(runtime: Runtime) -> Iterator[SlackHarness]:
+@contextmanager
+def serving_slack(runtime: Runtime) -> Iterator[SlackHarness]:
+    """The app built from the runtime's settings as they are now, served, its Web API a
+    stand-in."""
     with SlackStandIn() as standin:
         runtime.settings = runtime.settings.model_copy(update={"slack_api_url": standin.url})
         app = build_app(runtime, make_client(runtime.settings))
@@ -77,6 +80,12 @@ def served_slack_app(runtime: Runtime) -> Iterator[SlackHarness]:
             yield SlackHarness(runtime=runtime, standin=standin, sim=sim, base_url=base_url)
         finally:
             stop_http_server(server)
+
+
+@pytest.fixture(name="slack")
+def served_slack_app(runtime: Runtime) -> Iterator[SlackHarness]:
+    with serving_slack(runtime) as harness:
+        yield harness
 
 
 # --- what Slack would accept -------------------------------------------------------------------

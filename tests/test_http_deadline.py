@@ -20,7 +20,7 @@ from bot.services.actions import Change, record_update
 from bot.services.context import Caller
 from bot.store.models import Update
 from tests.conftest import LEAD_11F
-from tests.slack_fixtures import SlackHarness, served_slack_app  # noqa: F401
+from tests.slack_fixtures import SlackHarness, served_slack_app, serving_slack  # noqa: F401
 
 HOLD_SECONDS = 5.0
 
@@ -93,6 +93,17 @@ def test_an_update_that_cannot_commit_in_time_is_an_apology_and_records_nothing(
     # Once the lock is gone, the same words go through.
     assert "11F" in str(slack.reply("update 11F amber Toolkit pilot live", LEAD_11F))
     assert slack.updates() == before + 1
+
+
+def test_a_deadline_set_longer_than_slacks_is_kept_by_bolt_too(demo: Runtime) -> None:
+    """Bolt gives a listener Slack's 3 s to acknowledge; where the bot's own deadline is set
+    longer (as the tests set it, so that a loaded machine is not a failure), Bolt waits as
+    long: the answer comes, not Bolt's "unhandled request"."""
+    demo.settings = demo.settings.model_copy(update={"answer_within": 10.0})
+    with serving_slack(demo) as slack, write_lock_held(demo, 3.5):
+        result = slack.slash("update 11F amber Toolkit pilot live", LEAD_11F)
+    assert result.status == 200, result.text
+    assert "11F" in result.text and "nothing was recorded" not in result.text
 
 
 def test_reads_answer_while_another_process_writes(demo: Runtime, slack: SlackHarness) -> None:

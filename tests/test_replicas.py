@@ -13,10 +13,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -32,6 +33,7 @@ from bot.store.models import BoardMeeting, Delivery, Update
 from scheduler.deliveries import tick
 from tests.conftest import ADMIN, LEAD_11F, NOW
 from tests.http_process import SIGNING_SECRET, serving
+from tests.slack_fixtures import view_of
 from tests.slack_requests import FORM, SlackClientSim
 from tests.slack_standin import SlackStandIn
 from tests.teams_standin import TeamsStandIn
@@ -121,12 +123,41 @@ def test_replicas_refuse_a_replay_and_deliver_each_thing_once(
         deadline = time.monotonic() + 20
         while key not in _posted(standin) and time.monotonic() < deadline:
             time.sleep(0.2)
+
+        # The lead's Home, rebuilt by each replica an update reaches: the one built from the
+        # newer data lands last, even when Slack is slow to take the older one
+        standin.wait_for("views.publish")
+        homes = len(standin.calls_to("views.publish"))
+        standin.answer_with("views.publish", _slow_first_publish())
+        assert (
+            one.post(slash_body("update 11F amber: told replica one", LEAD_11F), FORM).status == 200
+        )
+        time.sleep(0.5)  # replica one is publishing the Home it built
+        assert (
+            other.post(slash_body("update 11F amber: told replica two", LEAD_11F), FORM).status
+            == 200
+        )
+        published = standin.wait_for("views.publish", count=homes + 2, timeout=20)
+    assert "told replica two" in json.dumps(view_of(published[-1]))
     posts = _posted(standin)
     assert posts[key] == 1, posts
     assert set(posts.values()) == {1}, posts
     with unit_of_work(demo.sessions) as session:
         states = Counter(session.scalars(select(Delivery.state)))
     assert states["sent"] >= 1 and states["sending"] == 0, states
+
+
+def _slow_first_publish() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A views.publish answerer that holds the first call for 2 s; Slack shows what it took
+    last, which the stand-in records as it answers."""
+    first = threading.Lock()
+
+    def answer(_params: dict[str, Any]) -> dict[str, Any]:
+        if first.acquire(blocking=False):
+            time.sleep(2.0)
+        return {"view": {"id": "V_HOME"}}
+
+    return answer
 
 
 def _updates(runtime: Runtime) -> int:
