@@ -23,7 +23,7 @@ from bot.runtime import Runtime
 from bot.serve import build_serving_app, installed_slack_sender
 from bot.services.plans import bind_plan, create_plan, plan_named
 from bot.slack.app import BOT_SCOPES, build_app, installation_store
-from bot.slack.installations import MARK, rotate, token_cipher
+from bot.slack.installations import MARK, InstalledSlackSender, rotate, token_cipher
 from bot.slack.tables import slack_tables
 from bot.store.db import unit_of_work
 from scheduler.deliveries import tick
@@ -226,18 +226,37 @@ def _said(hosted: Hosted, answer: Any, expect: str = "not linked") -> str:
     return body
 
 
-def test_uninstalling_removes_the_installation(hosted: Hosted) -> None:
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "app_uninstalled"},
+        {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U_BOT_T1"]}},
+    ],
+    ids=["app_uninstalled", "tokens_revoked"],
+)
+def test_uninstalling_removes_the_installation(hosted: Hosted, event: dict[str, Any]) -> None:
     assert hosted.install("T1").status_code == 200
+    assert hosted.install("T2").status_code == 200
     sim = SlackClientSim(hosted.url, SIGNING_SECRET, hosted.standin)
-    answer = sim.event({"type": "app_uninstalled"}, team_id="T1")
+    answer = sim.event(event, team_id="T1")
     assert answer.status == 200
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and (
-        _count(hosted.runtime, slack_bots) or _count(hosted.runtime, slack_installations)
-    ):
+    while time.monotonic() < deadline and _held_by(hosted.runtime) != {"T2"}:
         time.sleep(0.1)
-    assert _count(hosted.runtime, slack_bots) == 0
-    assert _count(hosted.runtime, slack_installations) == 0
+    assert _held_by(hosted.runtime) == {"T2"}
+    sender = InstalledSlackSender(hosted.runtime.settings, installation_store(hosted.runtime))
+    assert sender.token_for("T1") is None
+    assert sender.token_for("T2") == TOKENS["T2"]
+
+
+def _held_by(runtime: Runtime) -> set[str]:
+    """The workspaces with a bot or an installation row."""
+    with unit_of_work(runtime.sessions) as session:
+        return {
+            team
+            for table in (slack_bots, slack_installations)
+            for team in session.scalars(select(table.c.team_id).distinct())
+        }
 
 
 def test_a_key_is_rotated_without_losing_a_token(

@@ -130,6 +130,13 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
     def find_installation(self, **kwargs: Any) -> Installation | None:
         return _unsealed(self.cipher, super().find_installation(**kwargs), INSTALLATION_TOKENS)
 
+    def delete_bot(self, *, enterprise_id: str | None, team_id: str | None, **kwargs: Any) -> None:
+        """A revoked bot token (`tokens_revoked`) ends the workspace's installation too: the app
+        asks for no user scopes, so an installation holds nothing but that token, and Bolt,
+        which authorises from the installation first, would go on using it."""
+        super().delete_bot(enterprise_id=enterprise_id, team_id=team_id, **kwargs)
+        self.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
 
 class StateStore(SQLAlchemyOAuthStateStore):
     """slack_sdk's OAuth state store on the bot's own table: each state is issued for one
