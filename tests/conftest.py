@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 ADMIN = "U0DEMOPM"  # the demo's programme manager
 LEAD_11F = "U0DEMO05"  # leads 11F, 12B, 12A.1
 READER = "U0READER"  # leads nothing
+COPIES_AHEAD = 3  # PostgreSQL databases each test process keeps ready (`Templates`)
 
 
 def _backends() -> list[object]:
@@ -63,13 +66,20 @@ class Templates:
     """Databases built once per test run and copied for each test: a SQLite file copied, a
     PostgreSQL database created from a template database. "schema" is migrated; "demo" also
     holds the demo plan as of NOW. Migrating and loading the demo take longer than most tests;
-    the migrations themselves are tested on `empty_database_url`."""
+    the migrations themselves are tested on `empty_database_url`.
+
+    PostgreSQL takes most of a second to create a database, mostly waiting for its WAL to
+    reach the disk, and a while to drop one; several at once take hardly longer than one.
+    Both are done on threads of their own, a few copies of each kind made ahead while tests
+    run, so a test seldom waits for either."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.sqlite: dict[str, Path] = {}
         self.postgres: dict[str, str] = {}
         self.admin: Engine | None = None
+        self.worker = ThreadPoolExecutor(max_workers=COPIES_AHEAD, thread_name_prefix="pg")
+        self.ahead: dict[str, deque[Future[str]]] = defaultdict(deque)
 
     @staticmethod
     def build(url: str, kind: str) -> None:
@@ -89,28 +99,38 @@ class Templates:
         return f"sqlite:///{target}"
 
     def postgres_copy(self, kind: str) -> str:
-        assert PG_URL
-        if self.admin is None:
-            self.admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         if kind not in self.postgres:
             name = f"wsoa_template_{kind}_{uuid.uuid4().hex[:12]}"
-            with self.admin.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE {name}"))
+            self._execute(f"CREATE DATABASE {name}")
             self.build(_database(name), kind)
             self.postgres[kind] = name
+        ahead = self.ahead[kind]
+        while len(ahead) <= COPIES_AHEAD:
+            ahead.append(self.worker.submit(self._copy, kind))
+        return ahead.popleft().result()
+
+    def _copy(self, kind: str) -> str:
         copy = f"t_{uuid.uuid4().hex[:12]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {copy} TEMPLATE {self.postgres[kind]}"))
+        self._execute(f"CREATE DATABASE {copy} TEMPLATE {self.postgres[kind]}")
         return copy
 
     def drop(self, name: str) -> None:
-        assert self.admin is not None
+        self.worker.submit(self._execute, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def _execute(self, statement: str) -> None:
+        assert PG_URL
+        if self.admin is None:
+            self.admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(statement))
 
     def close(self) -> None:
+        for ahead in self.ahead.values():
+            for unused in ahead:
+                self.drop(unused.result())
         for name in self.postgres.values():
             self.drop(name)
+        self.worker.shutdown(wait=True)
         if self.admin is not None:
             self.admin.dispose()
 
