@@ -99,7 +99,7 @@ class MailStandIn:
     def to(self, address: str) -> list[Received]:
         return [r for r in self.received if address in r.recipients]
 
-    def wait_for(self, address: str, count: int = 1, timeout: float = 10) -> list[Received]:
+    def wait_for(self, address: str, count: int = 1, timeout: float = 30) -> list[Received]:
         """The messages to `address` once there are `count` of them."""
         deadline = time.monotonic() + timeout
         with self.handler.arrived:

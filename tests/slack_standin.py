@@ -294,7 +294,7 @@ class SlackStandIn:
             data = self._uploads.get(file_id, {}).get("data")
             return cast(bytes | None, data)
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[Call]:
         """Wait until `count` calls to `method` (failed ones included) have arrived.
 
         Bolt runs listeners after the acknowledgement, so replies reach the stand-in a little

@@ -257,7 +257,7 @@ class TeamsStandIn:
             and (conversation_id is None or call.conversation_id == conversation_id)
         ]
 
-    def wait_for(self, kind: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+    def wait_for(self, kind: str, count: int = 1, timeout: float = 30.0) -> list[Call]:
         """The first `count` successful calls of `kind`, waiting up to `timeout` seconds."""
         deadline = time.monotonic() + timeout
         with self._lock:

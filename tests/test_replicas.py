@@ -137,7 +137,7 @@ def test_replicas_refuse_a_replay_and_deliver_each_thing_once(
             other.post(slash_body("update 11F amber: told replica two", LEAD_11F), FORM).status
             == 200
         )
-        published = standin.wait_for("views.publish", count=homes + 2, timeout=20)
+        published = standin.wait_for("views.publish", count=homes + 2)
     assert "told replica two" in json.dumps(view_of(published[-1]))
     posts = _posted(standin)
     assert posts[key] == 1, posts

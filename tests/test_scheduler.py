@@ -555,7 +555,7 @@ def test_the_in_process_clock_delivers_once(
         runtime, senders_of(SlackSender(make_client(slack_settings))), interval_seconds=0.1
     )
     try:
-        standin.wait_for("chat.postMessage", timeout=10)
+        standin.wait_for("chat.postMessage")
         time.sleep(0.5)  # several more ticks
     finally:
         scheduler.shutdown()

@@ -409,7 +409,7 @@ def test_an_update_from_app_home_confirms_by_direct_message_despite_a_rate_limit
         view["private_metadata"],
     )
     assert saved.status == 200
-    limited, delivered = slack.standin.wait_for("chat.postMessage", count=2, timeout=10)
+    limited, delivered = slack.standin.wait_for("chat.postMessage", count=2)
     assert (limited.status, delivered.status) == (429, 200)
     assert delivered.at - limited.at >= 1.0  # Retry-After was honoured
     assert delivered.params["channel"] == LEAD_11F
