@@ -7,6 +7,7 @@ legend, and its count written on the bar; the alt text gives every figure in wor
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 from collections.abc import Sequence
@@ -48,6 +49,13 @@ def alt_text(points: Sequence[ChartPoint]) -> str:
 
 def rag_chart(points: Sequence[ChartPoint]) -> tuple[bytes, str]:
     """The PNG and its alt text."""
+    return _drawn(tuple(points))
+
+
+# Drawing takes most of a second, and the same figures give the same bytes: the pack attached
+# to a board's digest for each recipient, or asked for again, draws its chart once.
+@functools.lru_cache(maxsize=32)
+def _drawn(points: tuple[ChartPoint, ...]) -> tuple[bytes, str]:
     # A bare Figure, not pyplot: no global state and no display; savefig picks the PNG canvas.
     # Imported here: it takes a second that no other command should wait for.
     import matplotlib

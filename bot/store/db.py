@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -178,10 +179,16 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+@functools.cache
+def _head() -> str | None:
+    """The newest migration: read from the migration scripts once a process (reading and
+    compiling all of them takes longer than the check itself)."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision() == head
+        return MigrationContext.configure(conn).get_current_revision() == _head()
 
 
 def ensure_schema(engine: Engine) -> None:
