@@ -7,6 +7,7 @@ first drawn: it takes a second, which every `wsoa` command would otherwise wait 
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -59,6 +60,20 @@ def trend_chart(
     """Actual figures (solid, with markers) against the trajectory (dashed) and the target
     (a marked point, with a dotted line across). Where two figures are more than `gap_days`
     apart the line breaks: no line is drawn across periods that have no figure."""
+    return _drawn(title, unit, tuple(actuals), tuple(trajectory), target, gap_days)
+
+
+# Drawing takes about half a second, and the same figures give the same chart: a measure
+# shown again (its page, `kpi chart`, each board pack) draws it once.
+@functools.lru_cache(maxsize=64)
+def _drawn(
+    title: str,
+    unit: str,
+    actuals: tuple[tuple[date, float], ...],
+    trajectory: tuple[tuple[date, float], ...],
+    target: tuple[date, float],
+    gap_days: int | None,
+) -> TrendChart:
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -66,7 +81,7 @@ def trend_chart(
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
     with matplotlib.rc_context({"font.size": FONT_SIZE}):
-        return _draw(figure, title, unit, actuals, trajectory, target, gap_days)
+        return _draw(figure, title, unit, list(actuals), list(trajectory), target, gap_days)
 
 
 def _draw(

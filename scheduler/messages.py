@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.boardpack import snapshots
@@ -28,6 +29,7 @@ from bot.store.models import (
     REMINDER,
     WEEKLY,
     BoardMeeting,
+    BoardPackSnapshot,
     Delivery,
     Person,
     Plan,
@@ -152,22 +154,34 @@ def board_pack(
     session: Session, settings: Settings, board: BoardMeeting, at: datetime
 ) -> Attachment:
     """The board's pack as it stands when its digest goes, kept as a snapshot (what the board
-    was sent can be produced again) and attached to the digest."""
-    plan = session.get_one(Plan, board.plan_id)
-    content = build_docx(gather(session, plan, board, at, settings.tz))
-    day = board.starts_at.astimezone(settings.tz).date()
-    kept = snapshots.keep(
-        session,
-        board,
-        content,
-        filename=f"board-pack-{day.isoformat()}-B{board.id}.docx",
-        by=Author(source=Surface.SCHEDULER),
-        at=at,
-    )
+    was sent can be produced again) and attached to the digest. Every copy of the digest sent
+    in one tick (the channel, each recipient by e-mail) attaches the same pack: made and kept
+    by the first, found by the rest."""
+    kept = session.scalars(
+        select(BoardPackSnapshot)
+        .where(
+            BoardPackSnapshot.board_id == board.id,
+            BoardPackSnapshot.created_at == at,
+            BoardPackSnapshot.source == Surface.SCHEDULER,
+        )
+        .order_by(BoardPackSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    if kept is None:
+        plan = session.get_one(Plan, board.plan_id)
+        day = board.starts_at.astimezone(settings.tz).date()
+        kept = snapshots.keep(
+            session,
+            board,
+            build_docx(gather(session, plan, board, at, settings.tz)),
+            filename=f"board-pack-{day.isoformat()}-B{board.id}.docx",
+            by=Author(source=Surface.SCHEDULER),
+            at=at,
+        )
     return Attachment(
         filename=kept.filename,
         media_type=MEDIA_TYPE,
-        data=content,
+        data=kept.content,
         title=f"Board pack: {board.name}",
         snapshot_id=kept.id,
     )

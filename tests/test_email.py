@@ -25,7 +25,7 @@ from bot.senders import ConsoleSender, Sender, senders_of
 from bot.serve import build_serving_app, email_sender
 from bot.services import boards
 from bot.store.db import unit_of_work
-from bot.store.models import BoardMeeting, Delivery, MailUnsubscribe
+from bot.store.models import BoardMeeting, BoardPackSnapshot, Delivery, MailUnsubscribe
 from scheduler.deliveries import tick
 from tests.conftest import ADMIN, NOW, Console
 from tests.mail_standin import MailStandIn, Received
@@ -95,6 +95,7 @@ def test_board_recipients_get_the_digest_and_pack_once_each(
 
     report = tick(demo, senders(settings), DUE)
     assert len([k for k in report.sent if ":email:" in k]) == 2, str(report)
+    packs = set()
     for address in (CHAIR, CLLR):
         (received,) = mail.wait_for(address)
         _assert_one_person_one_message(received, address)
@@ -106,9 +107,17 @@ def test_board_recipients_get_the_digest_and_pack_once_each(
         (pack,) = [p for p in received.message.iter_attachments()]
         assert pack.get_filename().endswith(".docx")
         assert pack.get_content().startswith(b"PK")
+        packs.add(pack.get_content())
         unsubscribe = received.message["List-Unsubscribe"]
         assert unsubscribe.startswith(f"<{PUBLIC}/unsubscribe/")
         assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # each recipient's copy of the digest carries the one pack kept for the board
+    (sent,) = packs
+    with unit_of_work(demo.sessions) as session:
+        kept = session.scalars(
+            select(BoardPackSnapshot.content).where(BoardPackSnapshot.board_id == int(board[2:]))
+        ).all()
+    assert kept == [sent]
     # exactly once: later ticks send nothing more
     assert not [k for k in tick(demo, senders(settings), DUE + timedelta(minutes=5)).sent]
     assert len(mail.received) == 2

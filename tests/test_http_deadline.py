@@ -90,8 +90,13 @@ def test_an_update_that_cannot_commit_in_time_is_an_apology_and_records_nothing(
     assert took < 3.0, f"answered after {took:.1f} s"
     assert "nothing was recorded" in str(reply), reply
     assert slack.updates() == before
-    # Once the lock is gone, the same words go through.
-    assert "11F" in str(slack.reply("update 11F amber Toolkit pilot live", LEAD_11F))
+    # Once the lock is gone, the same words go through: tried again as the apology asks, on a
+    # machine loaded enough to miss 2.5 s once more, and recorded once.
+    for _ in range(3):
+        again = str(slack.reply("update 11F amber Toolkit pilot live", LEAD_11F))
+        if "nothing was recorded" not in again:
+            break
+    assert "11F" in again
     assert slack.updates() == before + 1
 
 
