@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+import time
 
 from slack_sdk import WebClient
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from bot.commands.home import home_reply
 from bot.render.blockkit import home_view
@@ -21,11 +19,8 @@ from bot.services.context import Caller
 log = logging.getLogger(__name__)
 
 
-def home_for(runtime: Runtime, caller: Caller) -> dict[str, Any]:
-    with runtime.work(caller) as ctx:
-        reply = home_reply(ctx)
-    return home_view(reply, more_hint="/wsoa mine")
-
+# How long a replica waits for another to finish publishing the same person's Home (seconds).
+HOME_TURN_WAIT = 30.0
 
 # Whose Home is being built now, and whether it was asked for again meanwhile.
 _building: dict[tuple[int, str | None, str], bool] = {}
@@ -48,8 +43,10 @@ def publish_home(runtime: Runtime, client: WebClient, caller: Caller) -> None:
     try:
         again = True
         while again:
-            with one_builder_at_a_time(runtime.engine, caller.workspace, caller.user_id):
-                client.views_publish(user_id=caller.user_id, view=home_for(runtime, caller))
+            with runtime.work(caller) as ctx:
+                one_builder_at_a_time(ctx.session, caller)
+                view = home_view(home_reply(ctx), more_hint="/wsoa mine")
+                client.views_publish(user_id=caller.user_id, view=view)
             with _building_lock:
                 again = _building[key]
                 _building[key] = False
@@ -58,26 +55,21 @@ def publish_home(runtime: Runtime, client: WebClient, caller: Caller) -> None:
             _building.pop(key, None)
 
 
-@contextmanager
-def one_builder_at_a_time(engine: Engine, workspace: str | None, user_id: str) -> Iterator[None]:
+def one_builder_at_a_time(session: Session, caller: Caller) -> None:
     """Across the replicas of one PostgreSQL database, one person's Home is built and published
-    by one at a time: held from before the build until Slack has answered the publish, a
-    transaction-scoped advisory lock makes the next builder read the data after the last
-    publish, so a Home built from older data can never land after a newer one. The wait is
-    bounded by the statement timeout; past it this Home is published anyway. SQLite is served
-    by one process, whose builders the in-process coalescing already orders."""
-    if engine.dialect.name != "postgresql":
-        yield
+    by one at a time: a lock for the rest of the transaction, which reads the Home's data and
+    ends once Slack has answered the publish, so the next builder reads the data after the last
+    publish and a Home built from older data never lands after a newer one. Waited for
+    `HOME_TURN_WAIT` at most (a replica stuck in a publish); past it this Home is published
+    anyway. SQLite is served by one process, whose builders the in-process coalescing already
+    orders."""
+    if session.get_bind().dialect.name != "postgresql":
         return
-    digest = hashlib.blake2b(f"home:{workspace}:{user_id}".encode(), digest_size=8).digest()
-    with engine.connect() as connection:
-        try:
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"),
-                {"key": int.from_bytes(digest, "big", signed=True)},
-            )
-        except OperationalError:  # the statement timeout, waiting
-            log.warning("published %s's Home without waiting for another replica", user_id)
-            connection.rollback()
-        yield
-    # closing the connection ended its transaction, and with it the lock
+    name = f"home:{caller.workspace}:{caller.user_id}"
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    until = time.monotonic() + HOME_TURN_WAIT
+    while not session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}):
+        if time.monotonic() > until:
+            log.warning("published %s's Home without waiting longer for another replica", name)
+            return
+        time.sleep(0.05)
