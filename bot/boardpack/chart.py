@@ -52,8 +52,8 @@ def rag_chart(points: Sequence[ChartPoint]) -> tuple[bytes, str]:
     return _drawn(tuple(points))
 
 
-# Drawing takes most of a second, and the same figures give the same bytes: the pack attached
-# to a board's digest for each recipient, or asked for again, draws its chart once.
+# Drawing takes most of a second, and the same figures give the same bytes: a pack made again
+# from the same figures (asked for again, a digest retried on a later tick) draws it once.
 @functools.lru_cache(maxsize=32)
 def _drawn(points: tuple[ChartPoint, ...]) -> tuple[bytes, str]:
     # A bare Figure, not pyplot: no global state and no display; savefig picks the PNG canvas.
