@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.boardpack import snapshots
@@ -29,7 +28,6 @@ from bot.store.models import (
     REMINDER,
     WEEKLY,
     BoardMeeting,
-    BoardPackSnapshot,
     Delivery,
     Person,
     Plan,
@@ -157,16 +155,7 @@ def board_pack(
     was sent can be produced again) and attached to the digest. Every copy of the digest sent
     in one tick (the channel, each recipient by e-mail) attaches the same pack: made and kept
     by the first, found by the rest."""
-    kept = session.scalars(
-        select(BoardPackSnapshot)
-        .where(
-            BoardPackSnapshot.board_id == board.id,
-            BoardPackSnapshot.created_at == at,
-            BoardPackSnapshot.source == Surface.SCHEDULER,
-        )
-        .order_by(BoardPackSnapshot.id.desc())
-        .limit(1)
-    ).first()
+    kept = snapshots.made_by_at(session, board.id, Surface.SCHEDULER, at)
     if kept is None:
         plan = session.get_one(Plan, board.plan_id)
         day = board.starts_at.astimezone(settings.tz).date()

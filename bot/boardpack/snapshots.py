@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
+from bot.domain import Surface
 from bot.services.history import Author
 from bot.store.models import BoardMeeting, BoardPackSnapshot
 
@@ -115,6 +116,23 @@ def latest(session: Session, board_id: int) -> BoardPackSnapshot | None:
         .options(undefer(BoardPackSnapshot.content))
         .where(BoardPackSnapshot.board_id == board_id)
         .order_by(BoardPackSnapshot.created_at.desc(), BoardPackSnapshot.id.desc())
+        .limit(1)
+    ).first()
+
+
+def made_by_at(
+    session: Session, board_id: int, source: Surface, at: datetime
+) -> BoardPackSnapshot | None:
+    """The pack `source` made for a board at `at` (the scheduler, for one tick's digests)."""
+    return session.scalars(
+        select(BoardPackSnapshot)
+        .options(undefer(BoardPackSnapshot.content))
+        .where(
+            BoardPackSnapshot.board_id == board_id,
+            BoardPackSnapshot.created_at == at,
+            BoardPackSnapshot.source == source,
+        )
+        .order_by(BoardPackSnapshot.id.desc())
         .limit(1)
     ).first()
 
